@@ -1,0 +1,135 @@
+"""Our adaptation of SpiffWorkflow: the parser (Camunda conventions plus the assignment and
+due-date attributes SpiffWorkflow ignores), the script engine (sandboxed, with bare ISO 8601
+timer literals), and the serializer split that stores a process spec once per version and only
+the task state per instance."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+
+from . import clock  # noqa: F401  (installs the engine clock into SpiffWorkflow's timers)
+from .sandbox import RestrictedEnvironment
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+USER_TASK_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate",
+                        "followUpDate", "priority")
+
+
+class EngineUserTaskParser(UserTaskParser):
+    """Keeps the camunda:* assignment attributes and extension properties on the spec, where
+    they are serialized with it and read back when the task becomes ready."""
+
+    def parse_extensions(self, node=None):  # type: ignore[no-untyped-def]
+        properties = super().parse_extensions(node)
+        attributes = {name: self.node.get(f"{{{CAMUNDA_NS}}}{name}")
+                      for name in USER_TASK_ATTRIBUTES if self.node.get(f"{{{CAMUNDA_NS}}}{name}")}
+        return {"properties": properties, "attributes": attributes}
+
+
+class EngineParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
+                               full_tag("userTask"): (EngineUserTaskParser, UserTask)}
+
+
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$")
+_ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+_ISO_CYCLE = re.compile(r"^R\d*/.+$")
+
+
+def is_timer_literal(expression: str) -> bool:
+    """True for a bare ISO 8601 date-time, duration or repeating interval (what Camunda
+    Modeler users write), which is taken as a string rather than evaluated as Python."""
+    text = expression.strip()
+    return bool(_ISO_DATETIME.match(text) or _ISO_DURATION.match(text.upper())
+                or _ISO_CYCLE.match(text.upper()))
+
+
+class EngineScriptEngine(PythonScriptEngine):
+    def evaluate(self, task, expression, external_context=None):  # type: ignore[no-untyped-def]
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and is_timer_literal(expression):
+            return expression.strip()
+        return super().evaluate(task, expression, external_context)
+
+
+def make_script_engine() -> EngineScriptEngine:
+    return EngineScriptEngine(environment=RestrictedEnvironment())
+
+
+class _StateOnlyConverter(BpmnWorkflowConverter):
+    """Serializes a workflow without its spec; the spec objects are supplied on restore."""
+
+    def to_dict(self, workflow):  # type: ignore[no-untyped-def]
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):  # type: ignore[no-untyped-def]
+        from uuid import UUID
+        spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs")
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_SPEC_REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
+SPEC_SERIALIZER = BpmnWorkflowSerializer(_SPEC_REGISTRY)
+_STATE_CONFIG = dict(CAMUNDA_CONFIG)
+_STATE_CONFIG[BpmnWorkflow] = _StateOnlyConverter
+STATE_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_STATE_CONFIG))
+
+
+def dump_specs(spec: Any, subprocess_specs: dict[str, Any]) -> str:
+    registry = SPEC_SERIALIZER.registry
+    return json.dumps({"spec": registry.convert(spec),
+                       "subprocess_specs": {k: registry.convert(v)
+                                            for k, v in subprocess_specs.items()}})
+
+
+def load_specs(text: str) -> tuple[Any, dict[str, Any]]:
+    dct = json.loads(text)
+    registry = SPEC_SERIALIZER.registry
+    return (registry.restore(dct["spec"]),
+            {k: registry.restore(v) for k, v in dct["subprocess_specs"].items()})
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    return STATE_SERIALIZER.serialize_json(workflow)
+
+
+def load_state(text: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
+    dct = json.loads(text)
+    dct.pop(STATE_SERIALIZER.VERSION_KEY, None)
+    dct["spec"], dct["subprocess_specs"] = spec, subprocess_specs
+    workflow = STATE_SERIALIZER.registry.restore(dct)
+    workflow.script_engine = make_script_engine()
+    return workflow
+
+
+def new_workflow(spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=make_script_engine())
+
+
+def json_safe(value: Any) -> Any:
+    """Task data must survive JSON; datetimes become ISO strings (others are refused later)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

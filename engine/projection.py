@@ -1,0 +1,89 @@
+"""The human-task projection: after every command, the READY user tasks of the workflow are
+mirrored into `human_tasks` (with resolved assignment and due date) and `task_candidates`
+(one row per candidate principal, so inbox queries are indexed lookups). Tasks that are no
+longer ready and were not completed by a user become `cancelled`."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from . import assignment, audit, clock, duedates
+from .models import HumanTask, ProcessInstance, TaskCandidate
+
+OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
+         actor: str | None) -> list[HumanTask]:
+    """Bring the projection in line with the workflow; returns the instance's open tasks."""
+    ready = {str(t.id): t for t in ready_user_tasks(workflow)} if instance.state == "running" else {}
+    rows = session.scalars(select(HumanTask).where(
+        HumanTask.process_instance_id == instance.id, HumanTask.state == OPEN)).all()
+    open_rows = []
+    for row in rows:
+        if row.id in ready:
+            open_rows.append(row)
+            continue
+        row.state = CANCELLED
+        row.completed_at = clock.now()
+        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+        audit.record(session, "task_cancelled", actor, instance_id=instance.id, task_id=row.id,
+                     name=row.name)
+    known = {row.id for row in rows}
+    for task_id, task in ready.items():
+        if task_id not in known and session.get(HumanTask, task_id) is None:
+            open_rows.append(_create(session, instance, workflow, task, actor))
+    return open_rows
+
+
+def _create(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, task: Any,
+            actor: str | None) -> HumanTask:
+    spec = task.task_spec
+    evaluate = _evaluator(workflow, task)
+    who = assignment.resolve(spec, evaluate)
+    extensions = getattr(spec, "extensions", None) or {}
+    attributes = extensions.get("attributes", {})
+    properties = extensions.get("properties", {})
+    created = clock.now()
+    due = duedates.due_at(attributes.get("dueDate"), properties.get("dueWorkingDays"), created, evaluate)
+    form = getattr(spec, "form", None)
+    form_key = form.key.rsplit(":", 1)[-1] if form is not None and form.key else None
+    row = HumanTask(id=str(task.id), process_instance_id=instance.id, process_key=instance.process_key,
+                    name=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
+                    state=OPEN, assignee=who.assignee, candidate_groups=who.candidate_groups,
+                    candidate_users=who.candidate_users, form_key=form_key, created_at=created,
+                    due_at=due)
+    session.add(row)
+    set_candidates(session, row)
+    audit.record(session, "task_created", actor, instance_id=instance.id, task_id=row.id,
+                 name=row.name, assignee=row.assignee, candidate_groups=row.candidate_groups,
+                 candidate_users=row.candidate_users, due_at=due.isoformat() if due else None)
+    return row
+
+
+def set_candidates(session: Session, row: HumanTask) -> None:
+    """Index rows for "open tasks I may claim"; the assignee is indexed on the task itself."""
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+    principals = {f"u:{u}" for u in row.candidate_users} | {f"g:{g}" for g in row.candidate_groups}
+    session.add_all(TaskCandidate(task_id=row.id, principal=p) for p in sorted(principals))
+
+
+def close(session: Session, row: HumanTask, by: str, at: datetime) -> None:
+    row.state = COMPLETED
+    row.completed_at = at
+    row.completed_by = by
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+
+
+def _evaluator(workflow: BpmnWorkflow, task: Any):  # type: ignore[no-untyped-def]
+    environment = workflow.script_engine.environment
+    return lambda expression: environment.evaluate(expression, task.data)

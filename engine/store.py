@@ -1,0 +1,92 @@
+"""Loading and saving an instance's workflow. The document is SpiffWorkflow's own serialization
+of the task state (without the spec, which lives on the definition). A small per-process cache
+keeps recently saved workflows in memory keyed by the instance's revision, so the common
+complete-after-load path skips deserialisation; the optimistic revision check keeps it honest.
+Also computes `next_timer_at` so the scheduler finds due timers through an index."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+from .bpmn import dump_state, load_state, new_workflow
+from .deployment import SPECS
+from .models import ProcessDefinition, ProcessInstance
+
+
+class _WorkflowCache:
+    def __init__(self, size: int = 512) -> None:
+        self._items: OrderedDict[int, tuple[int, str, BpmnWorkflow]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def take(self, instance: ProcessInstance) -> BpmnWorkflow | None:
+        """Remove and return the cached workflow if it is exactly this revision; the caller
+        owns it now (a failed command must not leave a half-changed object behind)."""
+        with self._lock:
+            entry = self._items.pop(instance.id, None)
+        if entry and entry[0] == instance.revision and entry[1] == instance.started_at.isoformat():
+            return entry[2]
+        return None
+
+    def put(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        with self._lock:
+            self._items[instance.id] = (instance.revision, instance.started_at.isoformat(), workflow)
+            self._items.move_to_end(instance.id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+CACHE = _WorkflowCache()
+
+
+def create(definition: ProcessDefinition) -> BpmnWorkflow:
+    spec, subprocess_specs = SPECS.get(definition)
+    return new_workflow(spec, subprocess_specs)
+
+
+def load(instance: ProcessInstance) -> BpmnWorkflow:
+    cached = CACHE.take(instance)
+    if cached is not None:
+        return cached
+    spec, subprocess_specs = SPECS.get(instance.definition)
+    return load_state(instance.document, spec, subprocess_specs)
+
+
+def save(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    instance.document = dump_state(workflow)
+    instance.next_timer_at = next_timer(workflow)
+
+
+def remember(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    """Called after commit: the saved workflow may serve the next command on this instance."""
+    CACHE.put(instance, workflow)
+
+
+def next_timer(workflow: BpmnWorkflow) -> datetime | None:
+    moments = [m for m in (_moment(e) for e in workflow.waiting_events()
+                           if "Timer" in e.event_type or "TimeDate" in e.event_type) if m]
+    return min(moments) if moments else None
+
+
+def _moment(event: Any) -> datetime | None:
+    value = event.value
+    if isinstance(value, dict):
+        value = value.get("next")
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc)
+    if isinstance(value, str):
+        try:
+            parsed = TimerEventDefinition.parse_time_or_duration(value)
+        except Exception:
+            return None
+        return parsed.astimezone(timezone.utc) if isinstance(parsed, datetime) else None
+    return None

@@ -1,0 +1,128 @@
+"""Shared fixtures: one migrated database per test session (SQLite in a temp folder, or
+$DATABASE_URL, e.g. PostgreSQL in CI), emptied before every test; the Flask app and clients;
+users; an API client that signs in through the real token endpoint."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str):  # type: ignore[no-untyped-def]
+    import flask_migrate
+
+    from web import create_app
+    application = create_app({"DATABASE_URL": database_url, "TESTING": True,
+                              "SECRET_KEY": "test-secret"})
+    with application.app_context():
+        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
+    yield application
+    application.extensions["engine_db"].engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def db(app):  # type: ignore[no-untyped-def]
+    return app.extensions["engine_db"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that touches the database starts from empty tables."""
+    if "db" not in request.fixturenames and "app" not in request.fixturenames:
+        yield
+        return
+    database = request.getfixturevalue("db")
+    from engine import store
+    from engine.models import Base
+    store.CACHE.clear()
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with database.engine.begin() as conn:
+        if database.is_sqlite:
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    yield
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(db):  # type: ignore[no-untyped-def]
+    from engine import commands, users
+
+    def _make(name: str, groups: list[str] | tuple[str, ...] = (), password: str = "pw-" + "secret") -> Any:
+        commands.execute(db, users.create_user, name, password, list(groups))
+        return name
+
+    return _make
+
+
+class ApiUser:
+    """A signed-in API caller: `get`/`post` return (status, json)."""
+
+    def __init__(self, client: Any, token: str) -> None:
+        self.client, self.token = client, token
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **kwargs: Any) -> tuple[int, Any]:
+        response = self.client.get(f"/api/v1{path}", headers=self._headers(), **kwargs)
+        return response.status_code, response.get_json()
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> tuple[int, Any]:
+        response = self.client.post(f"/api/v1{path}", headers=self._headers(),
+                                    json=json if json is not None or "data" in kwargs else {}, **kwargs) \
+            if "data" not in kwargs else \
+            self.client.post(f"/api/v1{path}", headers=self._headers(), **kwargs)
+        return response.status_code, response.get_json()
+
+
+@pytest.fixture
+def api(client, make_user):  # type: ignore[no-untyped-def]
+    def _as(name: str, groups: list[str] | tuple[str, ...] = ()) -> ApiUser:
+        make_user(name, groups)
+        response = client.post("/api/v1/auth/token", json={"username": name, "password": "pw-secret"})
+        assert response.status_code == 201, response.get_json()
+        return ApiUser(client, response.get_json()["token"])
+
+    return _as
+
+
+def read_fixture(*names: str) -> list[tuple[str, bytes]]:
+    return [(name, (FIXTURES / name).read_bytes()) for name in names]
+
+
+@pytest.fixture
+def deploy(db):  # type: ignore[no-untyped-def]
+    from engine import commands, deployment
+
+    def _deploy(*names: str) -> list[Any]:
+        return commands.execute(db, deployment.deploy, read_fixture(*names), "test")
+
+    return _deploy

@@ -1,0 +1,9 @@
+"""REST API v1 (the contract's /api/v1): one blueprint, JSON in and out, bearer-token auth, and
+errors as `{"error": {"code", "message", "fields"?}}` with the status each engine error names."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+from . import errors, auth, definitions, instances, tasks, openapi  # noqa: E402,F401

@@ -1,0 +1,65 @@
+"""API authentication: POST /api/v1/auth/token exchanges a user name and password for a bearer
+token; `current_actor()` resolves the Authorization header of every other call (401 if absent
+or bad). Also the small helpers every view uses to load a JSON body through a schema."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from engine import commands, users
+from engine.errors import BadRequest, InvalidData, Unauthorized
+from engine.principals import Actor
+
+from .. import engine_db
+from . import api
+from .schemas import TokenRequest, TokenResponse
+
+
+def load_body(schema: Schema) -> dict[str, Any]:
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise BadRequest("the request body must be a JSON object (Content-Type: application/json)")
+    if not isinstance(payload, dict):
+        raise BadRequest("the request body must be a JSON object")
+    try:
+        return schema.load(payload)
+    except ValidationError as error:
+        raise InvalidData("the request is invalid", _flatten(error.messages)) from error
+
+
+def load_query(schema: Schema) -> dict[str, Any]:
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as error:
+        raise InvalidData("the query is invalid", _flatten(error.messages)) from error
+
+
+def _flatten(messages: Any) -> dict[str, list[str]]:
+    if isinstance(messages, dict):
+        return {str(k): v if isinstance(v, list) else [str(v)] for k, v in messages.items()}
+    return {"_schema": list(messages)}
+
+
+def current_actor() -> Actor:
+    if "actor" in g:
+        return g.actor
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        raise Unauthorized("sign in first: send 'Authorization: Bearer TOKEN' (POST /api/v1/auth/token)")
+    user = commands.query(engine_db(), users.user_for_token, header[7:].strip())
+    g.actor = users.actor_of(user)
+    return g.actor
+
+
+@api.post("/v1/auth/token")
+def issue_token():  # type: ignore[no-untyped-def]
+    body = load_body(TokenRequest())
+
+    def _issue(session):  # type: ignore[no-untyped-def]
+        user = users.authenticate(session, body["username"], body["password"])
+        return users.issue_token(session, user)
+
+    token, expires_at = commands.execute(engine_db(), _issue)
+    return jsonify(TokenResponse().dump({"token": token, "expires_at": expires_at})), 201

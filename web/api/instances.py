@@ -1,0 +1,73 @@
+"""/api/v1/process-instances: start, read, and the supervisors' suspend/resume/terminate/retry."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from engine import commands, instances
+from engine.errors import Forbidden
+
+from .. import engine_db
+from . import api
+from .auth import current_actor, load_body
+from .schemas import ReasonRequest, RetryRequest, StartRequest
+from .serialize import instance_dict
+
+
+@api.post("/v1/process-instances")
+def start_instance():  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    body = load_body(StartRequest())
+    instance = commands.execute(engine_db(), instances.start, actor, body["process_key"], body["data"])
+    return jsonify(_read(instance.id, check=False)), 201
+
+
+@api.get("/v1/process-instances/<int:instance_id>")
+def get_instance(instance_id: int):  # type: ignore[no-untyped-def]
+    current_actor()
+    return jsonify(_read(instance_id))
+
+
+def _read(instance_id: int, check: bool = True) -> dict:
+    actor = current_actor()
+
+    def _reader(session):  # type: ignore[no-untyped-def]
+        instance = instances.get(session, instance_id)
+        if check and not instances.may_see(session, actor, instance):
+            raise Forbidden("you have no part in this process instance")
+        return instance_dict(session, instance)
+
+    return commands.query(engine_db(), _reader)
+
+
+def _supervisor_action(instance_id: int, action):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    if not actor.is_supervisor:
+        raise Forbidden("only supervisors may do this")
+    body = load_body(ReasonRequest())
+    commands.execute(engine_db(), action, actor, instance_id, body["reason"])
+    return jsonify(_read(instance_id))
+
+
+@api.post("/v1/process-instances/<int:instance_id>/suspend")
+def suspend_instance(instance_id: int):  # type: ignore[no-untyped-def]
+    return _supervisor_action(instance_id, instances.suspend)
+
+
+@api.post("/v1/process-instances/<int:instance_id>/resume")
+def resume_instance(instance_id: int):  # type: ignore[no-untyped-def]
+    return _supervisor_action(instance_id, instances.resume)
+
+
+@api.post("/v1/process-instances/<int:instance_id>/terminate")
+def terminate_instance(instance_id: int):  # type: ignore[no-untyped-def]
+    return _supervisor_action(instance_id, instances.terminate)
+
+
+@api.post("/v1/process-instances/<int:instance_id>/retry")
+def retry_instance(instance_id: int):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    if not actor.is_supervisor:
+        raise Forbidden("only supervisors may do this")
+    body = load_body(RetryRequest())
+    commands.execute(engine_db(), instances.retry, actor, instance_id, body["data"], body["reason"])
+    return jsonify(_read(instance_id))

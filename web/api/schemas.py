@@ -1,0 +1,122 @@
+"""marshmallow schemas at the API's edge: request bodies are loaded through them (400/422 on bad
+shape) and responses dumped through them; the OpenAPI document is generated from them."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class TokenRequest(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenResponse(Schema):
+    token = fields.String()
+    expires_at = fields.DateTime()
+
+
+class DefinitionOut(Schema):
+    key = fields.String()
+    name = fields.String()
+    version = fields.Integer()
+    deployed_at = fields.DateTime()
+
+
+class DeployedOut(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    kind = fields.String()
+    changed = fields.Boolean()
+
+
+class StartRequest(StrictSchema):
+    process_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    data = fields.Dict(load_default=dict)
+
+
+class TaskOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    title = fields.String()
+    process_instance_id = fields.Integer()
+    process_key = fields.String()
+    state = fields.String()
+    assignee = fields.String(allow_none=True)
+    candidate_groups = fields.List(fields.String())
+    candidate_users = fields.List(fields.String())
+    form_key = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+
+
+class TaskDetailOut(TaskOut):
+    form = fields.Dict(allow_none=True)
+    data = fields.Dict()
+
+
+class InstanceOut(Schema):
+    id = fields.Integer()
+    process_key = fields.String()
+    version = fields.Integer()
+    state = fields.String()
+    data = fields.Dict()
+    tasks = fields.List(fields.Nested(TaskOut))
+    started_by = fields.String(allow_none=True)
+    started_at = fields.DateTime()
+    error = fields.Dict(allow_none=True)
+
+
+class TaskPage(Schema):
+    items = fields.List(fields.Nested(TaskOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class TaskQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    scope = fields.String(load_default="assigned",
+                          validate=validate.OneOf(["assigned", "candidate", "completed"]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class CompleteRequest(StrictSchema):
+    data = fields.Dict(load_default=dict)
+
+
+class CompleteResponse(Schema):
+    task = fields.Nested(TaskOut)
+    process_instance = fields.Nested(InstanceOut)
+
+
+class AssignRequest(StrictSchema):
+    assignee = fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
+class ReasonRequest(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class RetryRequest(StrictSchema):
+    data = fields.Dict(load_default=dict)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ErrorBody(Schema):
+    code = fields.String()
+    message = fields.String()
+    fields = fields.Dict()
+
+
+class ErrorOut(Schema):
+    error = fields.Nested(ErrorBody)

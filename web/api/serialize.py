@@ -1,0 +1,26 @@
+"""Shapes of tasks and instances as the API returns them (contract field names)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine import instances, tasks
+from engine.models import HumanTask, ProcessInstance
+
+from .schemas import InstanceOut, TaskOut
+
+
+def task_dict(row: HumanTask) -> dict[str, Any]:
+    return TaskOut().dump(row)
+
+
+def instance_dict(session: Session, instance: ProcessInstance, with_data: bool = True) -> dict[str, Any]:
+    error = None
+    if instance.state == instances.ERROR or instance.error_element:
+        error = {"element_id": instance.error_element, "message": instance.error_message}
+    return InstanceOut().dump({
+        "id": instance.id, "process_key": instance.process_key, "version": instance.version,
+        "state": instance.state, "data": instances.data_of(instance) if with_data else {},
+        "tasks": tasks.open_tasks(session, instance.id), "started_by": instance.started_by,
+        "started_at": instance.started_at, "error": error})

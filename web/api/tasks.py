@@ -1,0 +1,76 @@
+"""/api/v1/tasks: the inbox lists, one task with its form, claim, unclaim, complete, assign."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from engine import commands, instances, tasks
+
+from .. import engine_db
+from . import api
+from .auth import current_actor, load_body, load_query
+from .schemas import AssignRequest, CompleteRequest, TaskDetailOut, TaskPage, TaskQuery
+from .serialize import instance_dict, task_dict
+
+
+@api.get("/v1/tasks")
+def list_tasks():  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    query = load_query(TaskQuery())
+    page = commands.query(engine_db(), tasks.list_tasks, actor, query["scope"], query["page"],
+                          query["per_page"])
+    return jsonify(TaskPage().dump(page))
+
+
+@api.get("/v1/tasks/<task_id>")
+def get_task(task_id: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+
+    def _reader(session):  # type: ignore[no-untyped-def]
+        row = tasks.get_visible(session, actor, task_id)
+        form = tasks.form_of(session, row)
+        instance = instances.get(session, row.process_instance_id)
+        data = instances.data_of(instance) if row.state == "open" else {}
+        return TaskDetailOut().dump({**task_dict(row), "form": form.raw if form else None,
+                                     "data": data, "created_at": row.created_at,
+                                     "due_at": row.due_at, "completed_at": row.completed_at})
+
+    return jsonify(commands.query(engine_db(), _reader))
+
+
+def _task_command(task_id: str, command, *args):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    commands.execute(engine_db(), command, actor, task_id, *args)
+    return jsonify(_task(task_id))
+
+
+def _task(task_id: str) -> dict:
+    return commands.query(engine_db(), lambda s: task_dict(tasks.get(s, task_id)))
+
+
+@api.post("/v1/tasks/<task_id>/claim")
+def claim_task(task_id: str):  # type: ignore[no-untyped-def]
+    return _task_command(task_id, tasks.claim)
+
+
+@api.post("/v1/tasks/<task_id>/unclaim")
+def unclaim_task(task_id: str):  # type: ignore[no-untyped-def]
+    return _task_command(task_id, tasks.unclaim)
+
+
+@api.post("/v1/tasks/<task_id>/assign")
+def assign_task(task_id: str):  # type: ignore[no-untyped-def]
+    body = load_body(AssignRequest())
+    return _task_command(task_id, tasks.assign, body["assignee"])
+
+
+@api.post("/v1/tasks/<task_id>/complete")
+def complete_task(task_id: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    body = load_body(CompleteRequest())
+    row, instance = commands.execute(engine_db(), tasks.complete, actor, task_id, body["data"])
+
+    def _reader(session):  # type: ignore[no-untyped-def]
+        return {"task": task_dict(tasks.get(session, task_id)),
+                "process_instance": instance_dict(session, instances.get(session, instance.id))}
+
+    return jsonify(commands.query(engine_db(), _reader))

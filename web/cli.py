@@ -1,0 +1,145 @@
+"""The Flask CLI of the contract: `users create`, `processes validate|deploy|list`, `scheduler
+tick|run`, and `demo load`. Each command parses its arguments and calls engine commands."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+
+import click
+from flask import Flask
+
+from engine import clock, commands, deployment, scheduler, users
+from engine.errors import DefinitionInvalid, EngineError
+from engine.validation import collect_paths
+
+from . import engine_db
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(processes_cli)
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(demo_cli)
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@click.group("users", help="Manage users.")
+def users_cli() -> None:
+    pass
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--password", required=True)
+@click.option("--groups", default="", help="comma-separated; created on demand")
+@click.option("--org", default=None)
+@click.option("--email", default=None)
+@click.option("--display-name", default=None)
+def create_user(name: str, password: str, groups: str, org: str | None, email: str | None,
+                display_name: str | None) -> None:
+    group_list = [g.strip() for g in groups.split(",") if g.strip()]
+    try:
+        commands.execute(engine_db(), users.create_user, name, password, group_list, org, email,
+                         display_name, "cli")
+    except EngineError as error:
+        _fail(f"error: {error.message} {getattr(error, 'fields', '') or ''}".strip())
+    click.echo(f"created user {name}" + (f" in {', '.join(group_list)}" if group_list else ""))
+
+
+@click.group("processes", help="Validate, deploy and list process definitions.")
+def processes_cli() -> None:
+    pass
+
+
+def _read_files(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
+    try:
+        return collect_paths(list(paths))
+    except OSError as error:
+        _fail(f"error: {error}")
+        return []
+
+
+def _print_problems(problems: list) -> None:  # type: ignore[type-arg]
+    for problem in problems:
+        click.echo(f"{problem.file}:{problem.line or '-'}: [{problem.element_id or '-'}] {problem.message}", err=True)
+
+
+@processes_cli.command("validate")
+@click.argument("paths", nargs=-1, required=True)
+def validate(paths: tuple[str, ...]) -> None:
+    files = _read_files(paths)
+    bundle = commands.query(engine_db(), deployment.validate, files)
+    if bundle.problems:
+        _print_problems(bundle.problems)
+        _fail(f"{len(bundle.problems)} problem(s) in {len(files)} file(s)")
+    for process in bundle.processes:
+        click.echo(f"ok  process {process.key}")
+    for form_id in bundle.forms:
+        click.echo(f"ok  form {form_id}")
+    click.echo(f"{len(files)} file(s) valid")
+
+
+@processes_cli.command("deploy")
+@click.argument("paths", nargs=-1, required=True)
+def deploy(paths: tuple[str, ...]) -> None:
+    files = _read_files(paths)
+    try:
+        deployed = commands.execute(engine_db(), deployment.deploy, files, "cli")
+    except DefinitionInvalid as error:
+        _print_problems(error.problems)
+        _fail(f"{len(error.problems)} problem(s); nothing was deployed")
+        return
+    for item in deployed:
+        note = "" if item.changed else " (unchanged)"
+        click.echo(f"{item.kind} {item.key} version {item.version}{note}")
+
+
+@processes_cli.command("list")
+def list_processes() -> None:
+    rows = commands.query(engine_db(), deployment.latest_definitions)
+    if not rows:
+        click.echo("no process is deployed yet")
+    for row in rows:
+        click.echo(f"{row.key}\t{row.name}\tversion {row.version}")
+
+
+@click.group("scheduler", help="Timers, reminders and escalations.")
+def scheduler_cli() -> None:
+    pass
+
+
+@scheduler_cli.command("tick")
+@click.option("--now", "now_text", default=None, help="ISO-8601 moment to run the pass at")
+def tick(now_text: str | None) -> None:
+    moment = datetime.now(timezone.utc)
+    if now_text:
+        try:
+            moment = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
+        except ValueError:
+            _fail(f"error: --now '{now_text}' is not an ISO-8601 date-time")
+    with clock.frozen_at(moment):
+        report = scheduler.tick(engine_db())
+    for line in report.lines():
+        click.echo(line)
+
+
+@scheduler_cli.command("run")
+@click.option("--interval", default=30, show_default=True, help="seconds between passes")
+def run(interval: int) -> None:
+    scheduler.run_forever(engine_db(), interval, echo=click.echo)
+
+
+@click.group("demo", help="Demo data.")
+def demo_cli() -> None:
+    pass
+
+
+@demo_cli.command("load")
+def load_demo() -> None:
+    from engine import demo
+    for line in demo.load(engine_db()):
+        click.echo(line)
