@@ -30,7 +30,11 @@ def execute(db: Database, command: Callable[..., T], *args: object, **kwargs: ob
         raise Conflict("the process instance was changed by someone else meanwhile; "
                        "reload and try again") from error
     except IntegrityError as error:
-        raise Conflict("a concurrent change conflicts with this one; reload and try again") from error
+        # a unique key taken meanwhile (two deploys, two users created) is a race; any other
+        # integrity failure is a real database error and stays one
+        if "unique" in str(error).lower() or "duplicate key" in str(error).lower():
+            raise Conflict("a concurrent change conflicts with this one; reload and try again") from error
+        raise
     except OperationalError as error:
         if "could not serialize" in str(error) or "deadlock" in str(error) or "locked" in str(error):
             raise Conflict("the database was busy with a conflicting change; try again") from error

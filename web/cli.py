@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from engine import clock, commands, deployment, scheduler, users
 from engine.errors import DefinitionInvalid, EngineError
@@ -27,7 +28,7 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-@click.group("users", help="Manage users.")
+@click.group("users", cls=AppGroup, help="Manage users.")
 def users_cli() -> None:
     pass
 
@@ -50,7 +51,7 @@ def create_user(name: str, password: str, groups: str, org: str | None, email: s
     click.echo(f"created user {name}" + (f" in {', '.join(group_list)}" if group_list else ""))
 
 
-@click.group("processes", help="Validate, deploy and list process definitions.")
+@click.group("processes", cls=AppGroup, help="Validate, deploy and list process definitions.")
 def processes_cli() -> None:
     pass
 
@@ -107,7 +108,7 @@ def list_processes() -> None:
         click.echo(f"{row.key}\t{row.name}\tversion {row.version}")
 
 
-@click.group("scheduler", help="Timers, reminders and escalations.")
+@click.group("scheduler", cls=AppGroup, help="Timers, reminders and escalations.")
 def scheduler_cli() -> None:
     pass
 
@@ -133,7 +134,7 @@ def run(interval: int) -> None:
     scheduler.run_forever(engine_db(), interval, echo=click.echo)
 
 
-@click.group("demo", help="Demo data.")
+@click.group("demo", cls=AppGroup, help="Demo data.")
 def demo_cli() -> None:
     pass
 
