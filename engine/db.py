@@ -27,7 +27,7 @@ def database_url(explicit: str | None = None) -> str:
     return f"sqlite:///{DEFAULT_SQLITE.resolve()}"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, immediate: bool) -> None:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
         # WAL lets readers run beside the single writer; busy_timeout makes writers queue
@@ -39,10 +39,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(conn):  # type: ignore[no-untyped-def]
-        # pysqlite opens transactions lazily and upgrades read locks late, which deadlocks
-        # two writers; taking the write lock at BEGIN serialises them cleanly.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(conn):  # type: ignore[no-untyped-def]
+        # Writers take the write lock at BEGIN: upgrading a read lock late deadlocks two
+        # writers, while BEGIN IMMEDIATE serialises them cleanly.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
@@ -52,11 +52,19 @@ class Database:
             self.engine = create_engine(self.url, echo=echo,
                                         connect_args={"check_same_thread": False,
                                                       "isolation_level": None})
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, immediate=True)
+            # readers get their own engine with ordinary deferred transactions: under WAL they
+            # never wait for the writer, and never make it wait
+            self.read_engine = create_engine(self.url, echo=echo,
+                                             connect_args={"check_same_thread": False,
+                                                           "isolation_level": None})
+            _configure_sqlite(self.read_engine, immediate=False)
         else:
             self.engine = create_engine(self.url, echo=echo, pool_size=10, max_overflow=20,
                                         pool_pre_ping=True)
+            self.read_engine = self.engine
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,5 +78,5 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             yield session
