@@ -138,7 +138,16 @@ def _load_sources(files: list[tuple[str, bytes]], bundle: Bundle) -> None:
             continue
         if kind == "bpmn":
             bundle.problems.extend(xmlsafe.bpmn_schema_problems(tree, filename))
+            bundle.problems.extend(_attributes_spiff_requires(tree, filename))
         bundle.sources.append(Source(filename, content, kind, tree))
+
+
+def _attributes_spiff_requires(tree: Any, filename: str) -> list[Problem]:
+    """SpiffWorkflow's parser crashes with a bare KeyError on these; say it properly first."""
+    return [Problem(filename, "business rule task has no camunda:decisionRef", line=node.sourceline,
+                    element_id=node.get("id"))
+            for node in tree.iter(f"{{{BPMN_NS}}}businessRuleTask")
+            if not node.get(f"{{{CAMUNDA_NS}}}decisionRef")]
 
 
 def _problem_from_spiff(error: Exception, default_file: str) -> Problem:
