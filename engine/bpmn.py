@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
@@ -127,9 +126,3 @@ def load_state(text: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWo
 def new_workflow(spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
     return BpmnWorkflow(spec, subprocess_specs, script_engine=make_script_engine())
 
-
-def json_safe(value: Any) -> Any:
-    """Task data must survive JSON; datetimes become ISO strings (others are refused later)."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value

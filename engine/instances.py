@@ -106,8 +106,7 @@ def may_see(session: Session, actor: Actor, instance: ProcessInstance) -> bool:
 
 def data_of(instance: ProcessInstance) -> dict[str, Any]:
     workflow = store.load(instance)
-    session_cache_put = store.CACHE.put
-    session_cache_put(instance, workflow)  # reading does not change it; keep it warm
+    store.remember(instance, workflow)  # reading changed nothing; keep it warm for the next command
     last = workflow.last_task or workflow.task_tree
     return {**workflow.data, **_latest_data(workflow, last)}
 

@@ -174,3 +174,40 @@ def test_the_openapi_document_describes_the_contract(client):
     for path in ("/v1/tasks", "/v1/tasks/{id}/complete", "/v1/process-instances", "/v1/process-definitions"):
         assert path in spec["paths"]
     assert "TaskOut" in spec["components"]["schemas"]
+
+
+def test_supervisors_see_overdue_tasks_and_stuck_instances_and_others_get_403(api, deploy, db):
+    from datetime import datetime, timedelta, timezone
+
+    from engine import clock
+    deploy(*SIMPLE, "bpmn/script_error.bpmn")
+    applicant = api("applicant")
+    start = datetime.now(timezone.utc) - timedelta(days=30)
+    with clock.frozen_at(start):
+        _, late = applicant.post("/process-instances", {"process_key": "simple_review"})
+    _, broken = applicant.post("/process-instances", {"process_key": "divide"})
+    applicant.post(f"/tasks/{broken['tasks'][0]['id']}/complete", {"data": {"divisor": 0}})
+    boss = api("boss", ["supervisors"])
+    status, overdue = boss.get("/supervisor/overdue")
+    assert status == 200 and [t["process_instance_id"] for t in overdue["items"]] == [late["id"]]
+    status, stuck = boss.get("/supervisor/stuck")
+    by_id = {i["id"]: i for i in stuck["items"]}
+    assert by_id[broken["id"]]["state"] == "error" and by_id[broken["id"]]["error"]["element_id"] == "compute"
+    assert late["id"] in by_id  # no progress for 30 days
+    assert applicant.get("/supervisor/overdue")[0] == 403
+    assert applicant.get("/supervisor/stuck")[0] == 403
+
+
+def test_supervisors_suspend_resume_and_terminate_with_a_reason(started, api):
+    _, instance = started
+    boss, rita = api("boss", ["supervisors"]), api("rita", ["reviewers"])
+    assert rita.post(f"/process-instances/{instance['id']}/suspend", {"reason": "x"})[0] == 403
+    assert boss.post(f"/process-instances/{instance['id']}/suspend", {})[0] == 422
+    status, body = boss.post(f"/process-instances/{instance['id']}/suspend", {"reason": "audit"})
+    assert status == 200 and body["state"] == "suspended"
+    task_id = instance["tasks"][0]["id"]
+    assert rita.post(f"/tasks/{task_id}/complete", {"data": {"decision": "approve"}})[0] == 409
+    assert boss.post(f"/process-instances/{instance['id']}/resume", {"reason": "done"})[1]["state"] == "running"
+    status, body = boss.post(f"/process-instances/{instance['id']}/terminate", {"reason": "withdrawn"})
+    assert status == 200 and body["state"] == "terminated" and body["tasks"] == []
+    assert boss.post(f"/process-instances/{instance['id']}/terminate", {"reason": "again"})[0] == 409

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
-from . import errors, auth, definitions, instances, tasks, openapi  # noqa: E402,F401
+from . import errors, auth, definitions, instances, tasks, supervisor, openapi  # noqa: E402,F401

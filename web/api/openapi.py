@@ -29,6 +29,8 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
     ("/v1/tasks/{id}/unclaim", "post", "Release", None, 200, s.TaskOut, False),
     ("/v1/tasks/{id}/complete", "post", "Complete with form data", s.CompleteRequest, 200, s.CompleteResponse, False),
     ("/v1/tasks/{id}/assign", "post", "Supervisors: reassign", s.AssignRequest, 200, s.TaskOut, False),
+    ("/v1/supervisor/overdue", "get", "Supervisors: open tasks past their due date", "page", 200, s.TaskPage, False),
+    ("/v1/supervisor/stuck", "get", "Supervisors: instances in error, quiet for 14 days, or with timers overdue", "page", 200, s.StuckPage, False),
 ]
 
 ERRORS = {"400": "Malformed request", "401": "Not signed in", "403": "Not allowed",
@@ -44,8 +46,8 @@ def _operation(summary: str, request: Any, status: int, response: Any, many: boo
     if request == "multipart":
         op["requestBody"] = {"content": {"multipart/form-data": {"schema": {
             "type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}
-    elif request == "query":
-        op["parameters"] = [{"in": "query", "schema": s.TaskQuery}]
+    elif request in ("query", "page"):
+        op["parameters"] = [{"in": "query", "schema": s.TaskQuery if request == "query" else s.PageQuery}]
     elif request is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request}}}
     if "{id}" in path:

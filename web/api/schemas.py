@@ -120,3 +120,28 @@ class ErrorBody(Schema):
 
 class ErrorOut(Schema):
     error = fields.Nested(ErrorBody)
+
+
+class PageQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class StuckOut(Schema):
+    id = fields.Integer()
+    process_key = fields.String()
+    version = fields.Integer()
+    state = fields.String()
+    updated_at = fields.DateTime()
+    next_timer_at = fields.DateTime(allow_none=True)
+    error = fields.Dict(allow_none=True)
+
+
+class StuckPage(Schema):
+    items = fields.List(fields.Nested(StuckOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()

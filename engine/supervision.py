@@ -1,0 +1,41 @@
+"""What needs a supervisor's attention, read from the projection and instance rows (indexed):
+overdue open tasks, and stuck instances (in error, or running without progress for a while)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from . import clock, projection
+from .errors import Forbidden
+from .models import HumanTask, ProcessInstance
+from .principals import Actor
+
+STUCK_AFTER = timedelta(days=14)
+
+
+def _require(actor: Actor) -> None:
+    if not actor.is_supervisor:
+        raise Forbidden("only supervisors may see this")
+
+
+def overdue(session: Session, actor: Actor, page: int = 1, per_page: int = 50) -> tuple[list[HumanTask], int]:
+    _require(actor)
+    where = (HumanTask.state == projection.OPEN) & (HumanTask.due_at < clock.now())
+    total = session.scalar(select(func.count()).select_from(HumanTask).where(where)) or 0
+    rows = session.scalars(select(HumanTask).where(where).order_by(HumanTask.due_at, HumanTask.id)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
+
+
+def stuck(session: Session, actor: Actor, page: int = 1, per_page: int = 50) -> tuple[list[ProcessInstance], int]:
+    _require(actor)
+    quiet_since = clock.now() - STUCK_AFTER
+    where = or_(ProcessInstance.state == "error",
+                (ProcessInstance.state == "running") & (ProcessInstance.updated_at < quiet_since),
+                (ProcessInstance.state == "running") & (ProcessInstance.next_timer_at < clock.now() - timedelta(hours=1)))
+    total = session.scalar(select(func.count()).select_from(ProcessInstance).where(where)) or 0
+    rows = session.scalars(select(ProcessInstance).where(where).order_by(ProcessInstance.updated_at)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
