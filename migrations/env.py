@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from engine.db import Database
-from engine.models import Base
+from engine.schema import Base
 
 
 def _engine():  # type: ignore[no-untyped-def]

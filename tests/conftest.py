@@ -49,7 +49,7 @@ def _empty_database(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     database = request.getfixturevalue("db")
     from engine import store
-    from engine.models import Base
+    from engine.schema import Base
     store.CACHE.clear()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as conn:
