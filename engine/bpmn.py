@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
@@ -89,11 +91,21 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         return workflow
 
 
-_SPEC_REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
+def _registry(config: dict[Any, Any]) -> Any:
+    """SpiffWorkflow's registry plus the plain values scripts may leave in task data."""
+    registry = BpmnWorkflowSerializer.configure(config)
+    registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]),
+                      typename="date")
+    registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]),
+                      typename="Decimal")
+    return registry
+
+
+_SPEC_REGISTRY = _registry(CAMUNDA_CONFIG)
 SPEC_SERIALIZER = BpmnWorkflowSerializer(_SPEC_REGISTRY)
 _STATE_CONFIG = dict(CAMUNDA_CONFIG)
 _STATE_CONFIG[BpmnWorkflow] = _StateOnlyConverter
-STATE_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_STATE_CONFIG))
+STATE_SERIALIZER = BpmnWorkflowSerializer(_registry(_STATE_CONFIG))
 
 
 def dump_specs(spec: Any, subprocess_specs: dict[str, Any]) -> str:

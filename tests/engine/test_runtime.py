@@ -256,3 +256,18 @@ def test_start_data_is_checked_against_the_start_form(db):
         _start(db, "application_formal_review", ALICE, {"title": "x", "budget": -1})
     assert {"title", "budget", "abstract", "integrity_pledge"} <= set(refused.value.fields)
     assert commands.query(db, lambda s: s.scalar(select(text("count(*)")).select_from(ProcessInstance))) == 0
+
+
+def test_dates_and_decimals_left_by_a_script_survive_saving_and_loading(db, deploy, tmp_path):
+    from engine import deployment
+    source = (__import__("tests.conftest").conftest.FIXTURES / "bpmn/script_error.bpmn").read_bytes()
+    script = b"share = Decimal(100) / divisor\nwhen = date(2026, 10, 1)"
+    changed = source.replace(b"share = 100 / divisor", script)
+    commands.execute(db, deployment.deploy, [("divide.bpmn", changed)], "test")
+    instance_id = _start(db, "divide")
+    commands.execute(db, tasks.complete, ALICE, _open(db, instance_id)[0].id, {"divisor": 8})
+    store.CACHE.clear()
+    data = commands.query(db, lambda s: instances.data_of(instances.get(s, instance_id)))
+    from datetime import date
+    from decimal import Decimal
+    assert data["share"] == Decimal("12.5") and data["when"] == date(2026, 10, 1)
