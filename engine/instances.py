@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
 from . import audit, clock, projection, steps, store
+from .bpmn import dump_data, load_data
 from .deployment import form_for, latest_definition
 from .errors import BadRequest, Conflict, Forbidden, InvalidData, NotFound
 from .forms import validate_submission
@@ -59,6 +60,8 @@ def advance(session: Session, instance: ProcessInstance, workflow: Any, actor: A
     """Run engine steps, then persist: a BPMN failure marks the instance `error`, keeping what
     was done before it (the user's completion is never lost)."""
     failure = steps.run(workflow)
+    live = steps.live_tasks(workflow)
+    failure = failure or steps.depth_guard(live)
     before = instance.state
     if failure is not None:
         instance.state, instance.error_element, instance.error_message = ERROR, failure.element_id, failure.message
@@ -71,13 +74,17 @@ def advance(session: Session, instance: ProcessInstance, workflow: Any, actor: A
         instance.state, instance.error_element, instance.error_message = RUNNING, None, None
     if instance.state != before and instance.state != ERROR:
         audit.record(session, f"instance_{instance.state}", actor.username, instance_id=instance.id)
-    save(session, instance, workflow, actor)
+    save(session, instance, workflow, actor, live)
 
 
-def save(session: Session, instance: ProcessInstance, workflow: Any, actor: Actor) -> None:
+def save(session: Session, instance: ProcessInstance, workflow: Any, actor: Actor,
+         live: list[Any] | None = None) -> None:
+    live = steps.live_tasks(workflow) if live is None else live
     store.save(instance, workflow)
+    instance.data = dump_data(_current_data(workflow, live))
     instance.updated_at = clock.now()
-    projection.sync(session, instance, workflow, actor.username)
+    ready = [t for t in live if t.state == TaskState.READY and t.task_spec.manual]
+    projection.sync(session, instance, workflow, actor.username, ready)
     session.flush()  # the optimistic revision check happens here: a lost race raises now
     session.info.setdefault("after_commit", []).append((instance, workflow))
 
@@ -105,16 +112,14 @@ def may_see(session: Session, actor: Actor, instance: ProcessInstance) -> bool:
 
 
 def data_of(instance: ProcessInstance) -> dict[str, Any]:
-    workflow = store.load(instance)
-    store.remember(instance, workflow)  # reading changed nothing; keep it warm for the next command
-    last = workflow.last_task or workflow.task_tree
-    return {**workflow.data, **_latest_data(workflow, last)}
+    """The process data as of the last command, without loading the workflow."""
+    return load_data(instance.data)
 
 
-def _latest_data(workflow: Any, last: Any) -> dict[str, Any]:
-    ready = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
-    task = ready[-1] if ready else last
-    return dict(task.data) if task is not None else {}
+def _current_data(workflow: Any, live: list[Any]) -> dict[str, Any]:
+    """Workflow data plus the data of the newest current task (or of the last finished one)."""
+    task = live[-1] if live else (workflow.last_task or workflow.task_tree)
+    return {**workflow.data, **(task.data if task is not None else {})}
 
 
 def fire_timers(session: Session, instance_id: int) -> bool:

@@ -138,6 +138,8 @@ class ProcessInstance(Base):
     # optimistic concurrency: every write checks and bumps it (SQLAlchemy version_id_col)
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
     document: Mapped[str] = mapped_column(Text)
+    # the current process data as JSON, written with the document so reads need no workflow
+    data: Mapped[str] = mapped_column(Text, default="{}")
     started_by: Mapped[str | None] = mapped_column(String(80))
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -7,6 +7,7 @@ of a few hundred iterations would silently end a workflow. We refuse to go past 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -29,7 +30,7 @@ def run(workflow: BpmnWorkflow) -> BpmnFailure | None:
     except (SpiffWorkflowException, ScriptRejected, ScriptTimeout, ValueError, TypeError,
             KeyError, AttributeError, ArithmeticError, RecursionError) as error:
         return _failure(workflow, error)
-    return depth_guard(workflow)
+    return None
 
 
 def _failure(workflow: BpmnWorkflow, error: Exception) -> BpmnFailure:
@@ -43,9 +44,17 @@ def _failure(workflow: BpmnWorkflow, error: Exception) -> BpmnFailure:
     return BpmnFailure(element, message.strip() or type(error).__name__)
 
 
-def depth_guard(workflow: BpmnWorkflow) -> BpmnFailure | None:
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED,
-                                     max_depth=MAX_TASK_DEPTH + 50):
+LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+
+
+def live_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    """The tasks that are current: one walk over the tree, shared by every check after a step."""
+    return workflow.get_tasks(state=LIVE)
+
+
+def depth_guard(live: list[Any]) -> BpmnFailure | None:
+    """Only the current tasks can grow the tree deeper, so checking them is enough."""
+    for task in live:
         if task.depth >= MAX_TASK_DEPTH:
             return BpmnFailure(task.task_spec.bpmn_id,
                                f"the instance's history reached {MAX_TASK_DEPTH} steps on one path "

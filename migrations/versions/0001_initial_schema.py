@@ -124,6 +124,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('document', sa.Text(), nullable=False),
+    sa.Column('data', sa.Text(), nullable=False),
     sa.Column('started_by', sa.String(length=80), nullable=True),
     sa.Column('started_at', engine.models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', engine.models.UtcDateTime(timezone=True), nullable=False),

@@ -17,8 +17,12 @@ from .serialize import instance_dict
 def start_instance():  # type: ignore[no-untyped-def]
     actor = current_actor()
     body = load_body(StartRequest())
-    instance = commands.execute(engine_db(), instances.start, actor, body["process_key"], body["data"])
-    return jsonify(_read(instance.id, check=False)), 201
+
+    def _start(session):  # type: ignore[no-untyped-def]
+        instance = instances.start(session, actor, body["process_key"], body["data"])
+        return instance_dict(session, instance)
+
+    return jsonify(commands.execute(engine_db(), _start)), 201
 
 
 @api.get("/v1/process-instances/<int:instance_id>")

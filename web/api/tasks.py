@@ -67,10 +67,11 @@ def assign_task(task_id: str):  # type: ignore[no-untyped-def]
 def complete_task(task_id: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
     body = load_body(CompleteRequest())
-    row, instance = commands.execute(engine_db(), tasks.complete, actor, task_id, body["data"])
 
-    def _reader(session):  # type: ignore[no-untyped-def]
-        return {"task": task_dict(tasks.get(session, task_id)),
-                "process_instance": instance_dict(session, instances.get(session, instance.id))}
+    def _complete(session):  # type: ignore[no-untyped-def]
+        # the answer is read in the completion's own transaction: one round trip, and it shows
+        # exactly the state this completion produced
+        row, instance = tasks.complete(session, actor, task_id, body["data"])
+        return {"task": task_dict(row), "process_instance": instance_dict(session, instance)}
 
-    return jsonify(commands.query(engine_db(), _reader))
+    return jsonify(commands.execute(engine_db(), _complete))
