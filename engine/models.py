@@ -119,7 +119,7 @@ class ProcessDefinition(Base):
     version: Mapped[int]
     name: Mapped[str] = mapped_column(String(255), default="")
     content_hash: Mapped[str] = mapped_column(String(64))
-    spec: Mapped[str] = mapped_column(Text)
+    spec: Mapped[str] = mapped_column(Text, deferred=True)  # restored once per process (SPECS)
     # process-level conventions read from the XML: starters, initiator, start form, form versions
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source_files: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -137,7 +137,8 @@ class ProcessInstance(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)
     # optimistic concurrency: every write checks and bumps it (SQLAlchemy version_id_col)
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
-    document: Mapped[str] = mapped_column(Text)
+    # deferred: commands served from the workflow cache never read it (200 KB at 500 steps)
+    document: Mapped[str] = mapped_column(Text, deferred=True)
     # the current process data as JSON, written with the document so reads need no workflow
     data: Mapped[str] = mapped_column(Text, default="{}")
     started_by: Mapped[str | None] = mapped_column(String(80))
