@@ -9,6 +9,7 @@ the bureau's timezone (`BUREAU_TZ`, Asia/Shanghai): an aware datetime is convert
 its date is read, a naive datetime is taken as bureau wall-clock time."""
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from datetime import date, datetime, timedelta
@@ -53,12 +54,24 @@ def is_working_day(d: date) -> bool:
     """True if `d` is a working day in mainland China (make-up Saturdays/Sundays included,
     statutory holidays excluded). Outside the years chinese_calendar covers: Monday-Friday."""
     d = _bureau_date(d)
+    known = _official_answer(d)
+    if known is not None:
+        return known
+    _warn_uncovered(d.year, f"no available data for year {d.year}")
+    return d.weekday() < 5
+
+
+# chinese_calendar scans its whole holiday table (min/max) on every call, ~50 us; a scheduler
+# pass asks about the same few dates for thousands of tasks. The answer for a date never changes
+# within a process (the table is the installed package's), so it is cached.
+@functools.lru_cache(maxsize=16384)
+def _official_answer(d: date) -> bool | None:
+    """chinese_calendar's answer, or None for a year it has no data for."""
     try:
         return bool(chinese_calendar.is_workday(d))
-    except NotImplementedError as exc:
+    except NotImplementedError:
         # Raised only for years without data (we always pass a date); see module docstring.
-        _warn_uncovered(d.year, str(exc))
-        return d.weekday() < 5
+        return None
 
 
 def next_working_day(d: date) -> date:
@@ -122,3 +135,14 @@ def working_days_between(start: datetime | date, end: datetime | date) -> int:
             count += 1
         day += timedelta(days=1)
     return sign * count
+
+
+def quiet_cutoff(now: datetime, working_days: int) -> datetime:
+    """The first moment that is *not* yet quiet long enough: an instance whose last change is
+    before it has had at least `working_days` working days without progress by `now`."""
+    day, counted = now.astimezone(BUREAU_TZ).date(), 0
+    while counted < working_days:  # counts the working days in (day, today]
+        counted += is_working_day(day)
+        day -= timedelta(days=1)
+    next_midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), BUREAU_TZ)
+    return next_midnight.astimezone(now.tzinfo)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer,
-                        LargeBinary, String, Text, UniqueConstraint)
+                        LargeBinary, String, Text, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -161,6 +161,15 @@ class HumanTask(Base):
         Index("ix_human_tasks_assignee_state", "assignee", "state"),
         Index("ix_human_tasks_completed_by", "completed_by", "completed_at"),
         Index("ix_human_tasks_state_due", "state", "due_at"),
+        # the scheduler's due-dated work: partial indexes, so closed tasks (NULL) cost nothing;
+        # with the id, in the scheduler's claim order, so that a batch reads only its own rows
+        # even when thousands of tasks are due at the same moment
+        Index("ix_human_tasks_next_reminder_at", "next_reminder_at", "id",
+              postgresql_where=text("next_reminder_at IS NOT NULL"),
+              sqlite_where=text("next_reminder_at IS NOT NULL")),
+        Index("ix_human_tasks_next_escalation_at", "next_escalation_at", "id",
+              postgresql_where=text("next_escalation_at IS NOT NULL"),
+              sqlite_where=text("next_escalation_at IS NOT NULL")),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     process_instance_id: Mapped[int] = mapped_column(
@@ -178,6 +187,13 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(80))
+    # reminders and escalation (engine/escalation.py): the policy resolved when the task was
+    # created, the step reached (0 none, 1 overdue notice sent, 2 escalation action taken) and
+    # when the scheduler has to act next; NULL once there is nothing left to do
+    escalation_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_reminder_at: Mapped[datetime | None]
+    next_escalation_at: Mapped[datetime | None]
 
 
 class TaskCandidate(Base):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import assignment, audit, clock, duedates
+from . import assignment, audit, clock, duedates, escalation, stuck_instances
 from .models import HumanTask, ProcessInstance, TaskCandidate
 
 OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
@@ -38,6 +38,7 @@ def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
             continue
         row.state = CANCELLED
         row.completed_at = clock.now()
+        escalation.stop(row)
         _drop_candidates(session, row)
         audit.record(session, "task_cancelled", actor, instance_id=instance.id, task_id=row.id,
                      name=row.name)
@@ -45,6 +46,7 @@ def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
     for task_id, task in ready.items():
         if task_id not in known and session.get(HumanTask, task_id) is None:
             open_rows.append(_create(session, instance, workflow, task, actor))
+    stuck_instances.watch(session, instance)
     return open_rows
 
 
@@ -65,6 +67,7 @@ def _create(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
                     state=OPEN, assignee=who.assignee, candidate_groups=who.candidate_groups,
                     candidate_users=who.candidate_users, form_key=form_key, created_at=created,
                     due_at=due)
+    escalation.schedule(row, escalation.policy_for(session, instance, properties, spec.bpmn_id))
     session.add(row)
     set_candidates(session, row, new=True)
     audit.record(session, "task_created", actor, instance_id=instance.id, task_id=row.id,
@@ -77,14 +80,19 @@ def set_candidates(session: Session, row: HumanTask, new: bool = False) -> None:
     """Index rows for "open tasks I may claim"; the assignee is indexed on the task itself."""
     if not new:
         _drop_candidates(session, row)
-    principals = {f"u:{u}" for u in row.candidate_users} | {f"g:{g}" for g in row.candidate_groups}
-    session.add_all(TaskCandidate(task_id=row.id, principal=p) for p in sorted(principals))
+    session.add_all(TaskCandidate(task_id=row.id, principal=p) for p in principals_of(row))
+
+
+def principals_of(row: HumanTask) -> list[str]:
+    """The `task_candidates` keys of a task: u:USER for candidate users, g:GROUP for groups."""
+    return sorted({f"u:{u}" for u in row.candidate_users} | {f"g:{g}" for g in row.candidate_groups})
 
 
 def close(session: Session, row: HumanTask, by: str, at: datetime) -> None:
     row.state = COMPLETED
     row.completed_at = at
     row.completed_by = by
+    escalation.stop(row)
     _drop_candidates(session, row)
 
 

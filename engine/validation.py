@@ -187,14 +187,11 @@ def _resolve_dependencies(parser: EngineParser, bundle: Bundle, known: Known) ->
                 added = True
         if not added:
             break
-    for source in bundle.sources:
-        if source.kind != "bpmn":
-            continue
-        for node in source.tree.iter(f"{{{BPMN_NS}}}businessRuleTask"):
-            ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef")
-            if ref and ref not in parser.dmn_parsers:
-                for filename, content in known.decision_sources(ref):
-                    parser.add_dmn_xml(xmlsafe.parse_xml(content, filename).getroot(), filename=filename)
+    # decisions used by the given files and by the deployed processes pulled in above
+    for ref in sorted(parser.get_dmn_dependencies()):
+        if ref and ref not in parser.dmn_parsers:
+            for filename, content in known.decision_sources(ref):
+                parser.add_dmn_xml(xmlsafe.parse_xml(content, filename).getroot(), filename=filename)
 
 
 def check_conventions(source: Source, form_keys: set[str], parser: EngineParser) -> list[Problem]:
@@ -222,6 +219,7 @@ def check_conventions(source: Source, form_keys: set[str], parser: EngineParser)
         if initiator is not None and not _VAR.match(initiator):
             add(node, f"camunda:initiator '{initiator}' is not a valid variable name")
     _check_expressions(tree, add)
+    _check_escalation_properties(tree, add)
     for node in tree.iter(f"{{{BPMN_NS}}}callActivity"):
         called = node.get("calledElement")
         if not called:
@@ -272,6 +270,23 @@ def _check_assignment(node: Any, add: Callable[[Any, str], None]) -> None:
     for prop in node.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS):
         if prop.get("name") == "dueWorkingDays" and not (prop.get("value") or "").strip().isdigit():
             add(node, f"dueWorkingDays must be a whole number of working days, not '{prop.get('value')}'")
+
+
+def _properties(node: Any) -> dict[str, str]:
+    found = node.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)
+    return {p.get("name"): p.get("value") or "" for p in found if p.get("name")}
+
+
+def _check_escalation_properties(tree: Any, add: Callable[[Any, str], None]) -> None:
+    """A misspelt reminder or escalation setting would silently fall back to the default at
+    run time; refuse it at deploy time instead, at the element that carries it."""
+    from . import escalation  # escalation -> projection -> assignment imports this module
+    for node in tree.iter(f"{{{BPMN_NS}}}process"):
+        for message in escalation.check_properties(_properties(node), process_level=True):
+            add(node, message)
+    for node in tree.iter(f"{{{BPMN_NS}}}userTask"):
+        for message in escalation.check_properties(_properties(node)):
+            add(node, message)
 
 
 def split_names(value: str) -> list[str]:
@@ -337,6 +352,8 @@ def _build_specs(parser: EngineParser, bundle: Bundle) -> None:
 def process_meta(node: Any) -> dict[str, Any]:
     """Process-level conventions: who may start it, the initiator variable, the start form."""
     meta: dict[str, Any] = {"name": node.get("name") or node.get("id")}
+    # read by the scheduler (engine/escalation.py) without reparsing the stored file
+    meta["properties"] = _properties(node)
     groups = node.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups")
     users = node.get(f"{{{CAMUNDA_NS}}}candidateStarterUsers")
     meta["starter_groups"] = split_names(groups) if groups else []

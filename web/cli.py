@@ -2,15 +2,17 @@
 tick|run`, and `demo load`. Each command parses its arguments and calls engine commands."""
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime, timezone
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from engine import clock, commands, deployment, scheduler, users
 from engine.errors import DefinitionInvalid, EngineError
+from engine.mailer import MailSettings
 from engine.validation import collect_paths
 
 from . import engine_db
@@ -21,6 +23,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(processes_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(demo_cli)
+    from .supervisor_cli import supervisor_cli  # supervisor console (issue 7)
+    app.cli.add_command(supervisor_cli)
 
 
 def _fail(message: str) -> None:
@@ -115,23 +119,39 @@ def scheduler_cli() -> None:
 
 @scheduler_cli.command("tick")
 @click.option("--now", "now_text", default=None, help="ISO-8601 moment to run the pass at")
-def tick(now_text: str | None) -> None:
+@click.option("--batch-size", default=scheduler.BATCH_SIZE, show_default=True,
+              type=click.IntRange(1, 10_000), help="rows per transaction")
+def tick(now_text: str | None, batch_size: int) -> None:
     moment = datetime.now(timezone.utc)
     if now_text:
         try:
             moment = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
         except ValueError:
             _fail(f"error: --now '{now_text}' is not an ISO-8601 date-time")
+    mail = _mail_settings()
     with clock.frozen_at(moment):
-        report = scheduler.tick(engine_db())
+        report = scheduler.tick(engine_db(), mail, batch_size)
     for line in report.lines():
         click.echo(line)
 
 
 @scheduler_cli.command("run")
-@click.option("--interval", default=30, show_default=True, help="seconds between passes")
+@click.option("--interval", default=30, show_default=True, type=click.IntRange(1, 86_400),
+              help="seconds between passes")
 def run(interval: int) -> None:
-    scheduler.run_forever(engine_db(), interval, echo=click.echo)
+    scheduler.run(engine_db(), interval, _mail_settings(), echo=click.echo)
+
+
+def _mail_settings() -> MailSettings:
+    """SMTP settings: the app's configuration where it sets them, else the environment."""
+    keys = ("SMTP_HOST", "SMTP_PORT", "MAIL_FROM", "SMTP_USERNAME", "SMTP_PASSWORD",
+            "SMTP_STARTTLS", "MAIL_LANGUAGE", "APP_URL")
+    values = {k: current_app.config.get(k) or os.environ.get(k) for k in keys}
+    try:
+        return MailSettings.from_config(values)
+    except ValueError as error:
+        _fail(f"error: {error}")
+        raise
 
 
 @click.group("demo", cls=AppGroup, help="Demo data.")
