@@ -4,10 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app web
 STAMP := $(VENV)/.installed
+# npm ci runs again only when package-lock.json changes
+NODE_STAMP := node_modules/.installed
+CHROMIUM := /usr/bin/chromium
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run serve db test test-full bench clean
+.PHONY: install run serve db test test-full bench screenshots translations clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -15,7 +19,26 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+# Debian's chromium for the browser tests (Playwright drives it; it never downloads browsers),
+# with CJK fonts so pages and screenshots show Chinese text.
+$(CHROMIUM):
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium fonts-noto-cjk
+
+# Compiled translations are build output (not in git).
+%.mo: %.po $(STAMP)
+	$(VENV)/bin/pybabel compile -i $< -o $@
+
+install: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(MO_FILES)
+
+# Re-extract the UI strings into the .po files (then translate the new msgids).
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F web/babel.cfg -k _l -k lazy_gettext -o web/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching
 
 db: install
 	$(FLASK) db upgrade
@@ -39,5 +62,10 @@ test-full: install
 bench: install
 	$(PY) bench/engine_bench.py --quick
 
+# docs/screenshots/*.png from a throw-away database with the demo data
+screenshots: install
+	$(PY) -m tests.web.take_screenshots
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules
+	rm -f web/translations/*/LC_MESSAGES/messages.mo

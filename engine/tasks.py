@@ -155,7 +155,9 @@ def list_tasks(session: Session, actor: Actor, scope: str, page: int = 1, per_pa
         order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
     elif scope == "candidate":
         mine = select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(actor.principals))
-        where = HumanTask.id.in_(mine) & HumanTask.assignee.is_(None)
+        # coalesce keeps SQLite off the assignee index (which would walk every unassigned row,
+        # closed ones included): the candidate index drives, as in engine/inbox.py
+        where = HumanTask.id.in_(mine) & (func.coalesce(HumanTask.assignee, "") == "")
         order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
     elif scope == "completed":
         where = (HumanTask.completed_by == actor.username) & (HumanTask.state == projection.COMPLETED)

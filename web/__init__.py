@@ -31,9 +31,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .api import api
     from .cli import register_cli
     from .home import home
+    from .ui import register_ui
 
     app.register_blueprint(api)
     app.register_blueprint(home)
+    register_ui(app, api)  # pages: sign-in, CSRF, headers, language, inbox, tasks, applicants
     register_cli(app)
     return app
 

@@ -1,20 +1,24 @@
-"""The landing page at /: what is deployed and where the API and its documentation are. The
-reviewers' inbox and the other pages come with their own blueprints."""
+"""The start page at /: signed-out visitors go to the sign-in page, applicants to their
+applications, reviewers to their inbox. /healthz answers load balancers."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, url_for
+from flask_login import current_user
 
-from engine import commands, deployment
-
-from . import engine_db
+from .menu import APPLICANTS, is_reviewer
 
 home = Blueprint("home", __name__)
 
 
 @home.get("/")
 def index():  # type: ignore[no-untyped-def]
-    definitions = commands.query(engine_db(), deployment.latest_definitions)
-    return render_template("home.html", definitions=definitions)
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    if is_reviewer(current_user.groups):
+        return redirect(url_for("inbox.index"))
+    if APPLICANTS in current_user.groups or not current_user.groups:
+        return redirect(url_for("applicant.applications"))
+    return redirect(url_for("inbox.index"))
 
 
 @home.get("/healthz")

@@ -7,3 +7,5 @@ from flask import Blueprint
 api = Blueprint("api", __name__, url_prefix="/api")
 
 from . import errors, auth, definitions, instances, tasks, supervisor, openapi  # noqa: E402,F401
+from . import notifications  # noqa: E402,F401  scheduler (issue 6)
+from . import interventions, dashboard, inspection, archive  # noqa: E402,F401  supervisor console (issue 7)

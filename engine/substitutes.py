@@ -1,0 +1,191 @@
+"""Substitutes (代理人): a user going on leave names a colleague who covers for them over a
+period of calendar days (bureau time, both ends included). Meanwhile the absent user's tasks,
+those assigned to them and those they are a candidate for (directly or through their groups),
+reach the substitute's inbox; the substitute takes one over with `take_over`, which assigns it
+to the substitute and is audited with whom they covered for. Naming and revoking are audited
+too. Supervisors may name a substitute for anyone; everyone else only for themselves."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Date, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from . import audit, calendar, clock, instances, projection
+from .errors import Conflict, Forbidden, InvalidData, NotFound
+from .models import Base, HumanTask, User
+from .principals import Actor
+
+MAX_PERIOD = timedelta(days=366)
+REASON_LENGTH = 200
+
+
+class Substitution(Base):
+    __tablename__ = "substitutions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    substitute: Mapped[str] = mapped_column(String(80), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(REASON_LENGTH), default="")
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(80))
+
+
+@dataclass(frozen=True)
+class Covered:
+    """Someone the actor is covering for today, with the groups whose tasks come along."""
+
+    username: str
+    groups: frozenset[str]
+
+    @property
+    def principals(self) -> list[str]:
+        return [f"u:{self.username}"] + [f"g:{g}" for g in sorted(self.groups)]
+
+
+def today() -> date:
+    return clock.now().astimezone(calendar.BUREAU_TZ).date()
+
+
+def name(session: Session, actor: Actor, username: str, substitute: str, starts_on: Any,
+         ends_on: Any, reason: str = "") -> Substitution:
+    if username != actor.username and not actor.is_supervisor:
+        raise Forbidden("you may only name a substitute for yourself")
+    start, end = _checked_period(starts_on, ends_on)
+    problems: dict[str, list[str]] = {}
+    if not substitute or _user(session, substitute) is None:
+        problems["substitute"] = ["No such user."]
+    elif substitute == username:
+        problems["substitute"] = ["You cannot be your own substitute."]
+    if _user(session, username) is None:
+        problems["username"] = ["No such user."]
+    if problems:
+        raise InvalidData("the substitute cannot be named", problems)
+    if _overlapping(session, username, start, end):
+        raise InvalidData("this period overlaps another substitution",
+                          {"starts_on": ["Overlaps an existing substitution; revoke it first."]})
+    row = Substitution(username=username, substitute=substitute, starts_on=start, ends_on=end,
+                       reason=(reason or "").strip()[:REASON_LENGTH], created_by=actor.username,
+                       created_at=clock.now())
+    session.add(row)
+    session.flush()
+    audit.record(session, "substitute_named", actor.username, substitution_id=row.id, username=username,
+                 substitute=substitute, starts_on=start.isoformat(), ends_on=end.isoformat())
+    return row
+
+
+def _checked_period(starts_on: Any, ends_on: Any) -> tuple[date, date]:
+    start, end = _as_date(starts_on), _as_date(ends_on)
+    problems: dict[str, list[str]] = {}
+    if start is None:
+        problems["starts_on"] = ["A date (YYYY-MM-DD) is required."]
+    if end is None:
+        problems["ends_on"] = ["A date (YYYY-MM-DD) is required."]
+    if start and end and end < start:
+        problems["ends_on"] = ["The period ends before it starts."]
+    elif start and end and end - start > MAX_PERIOD:
+        problems["ends_on"] = ["At most one year."]
+    elif end and end < today():
+        problems["ends_on"] = ["The period is already over."]
+    if problems:
+        raise InvalidData("the period is invalid", problems)
+    assert start is not None and end is not None
+    return start, end
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+
+
+def _overlapping(session: Session, username: str, start: date, end: date) -> bool:
+    return session.scalar(select(Substitution.id).where(
+        Substitution.username == username, Substitution.revoked_at.is_(None),
+        Substitution.starts_on <= end, Substitution.ends_on >= start).limit(1)) is not None
+
+
+def revoke(session: Session, actor: Actor, substitution_id: int) -> Substitution:
+    row = session.get(Substitution, substitution_id)
+    if row is None:
+        raise NotFound(f"substitution {substitution_id} not found")
+    if actor.username not in (row.username, row.created_by) and not actor.is_supervisor:
+        raise Forbidden("only the absent user or a supervisor may revoke this substitution")
+    if row.revoked_at is not None:
+        raise Conflict("this substitution was already revoked")
+    row.revoked_at, row.revoked_by = clock.now(), actor.username
+    audit.record(session, "substitute_revoked", actor.username, substitution_id=row.id,
+                 username=row.username, substitute=row.substitute)
+    return row
+
+
+def listed(session: Session, actor: Actor) -> list[Substitution]:
+    """The actor's own substitutions and those naming them, newest first (current and future)."""
+    return list(session.scalars(select(Substitution).where(
+        (Substitution.username == actor.username) | (Substitution.substitute == actor.username),
+        Substitution.ends_on >= today() - timedelta(days=30))
+        .order_by(Substitution.starts_on.desc(), Substitution.id.desc())))
+
+
+def covering(session: Session, actor: Actor) -> list[Covered]:
+    """Who the actor covers for today (an indexed lookup by substitute)."""
+    day = today()
+    names = list(session.scalars(select(Substitution.username).where(
+        Substitution.substitute == actor.username, Substitution.revoked_at.is_(None),
+        Substitution.starts_on <= day, Substitution.ends_on >= day).distinct()))
+    if not names:
+        return []
+    users = session.scalars(select(User).where(User.username.in_(names), User.active.is_(True))).all()
+    return [Covered(u.username, frozenset(u.group_names)) for u in sorted(users, key=lambda u: u.username)]
+
+
+def covered_for(session: Session, actor: Actor, row: HumanTask) -> str | None:
+    """The absent user on whose behalf the actor may take this task, if any."""
+    for covered in covering(session, actor):
+        if row.assignee == covered.username:
+            return covered.username
+        if row.assignee is None and (covered.username in row.candidate_users
+                                     or covered.groups & set(row.candidate_groups)):
+            return covered.username
+    return None
+
+
+def take_over(session: Session, actor: Actor, task_id: str) -> HumanTask:
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(f"task {task_id} not found")
+    if row.state != projection.OPEN:
+        raise Conflict(f"task {task_id} is no longer open (it is {row.state})")
+    absent = covered_for(session, actor, row)
+    if absent is None:
+        raise Forbidden("you are not covering for anyone this task belongs to")
+    instance = instances.get(session, row.process_instance_id)
+    instance.updated_at = clock.now()  # bumps the revision: a racing claim or completion loses
+    before, row.assignee = row.assignee, actor.username
+    audit.record(session, "task_taken_over", actor.username, instance_id=row.process_instance_id,
+                 task_id=row.id, on_behalf_of=absent, before=before, after=actor.username)
+    return row
+
+
+def colleagues(session: Session, actor: Actor, limit: int = 200) -> list[User]:
+    """Active users who share a group with the actor: the likely substitutes."""
+    from .models import Group, Membership
+    mine = select(Membership.group_id).join(Group).where(Group.name.in_(sorted(actor.groups)))
+    ids = select(Membership.user_id).where(Membership.group_id.in_(mine))
+    return list(session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True),
+                                                   User.username != actor.username)
+                                .order_by(User.username).limit(limit)))

@@ -1,0 +1,185 @@
+"""Language for the pages: Flask-Babel with Chinese (zh_CN, the default) and English, chosen by
+the user (kept in the session) with a switch on every page; dates in the bureau's time zone and
+numbers formatted for the language. Process, form and option labels in our BPMN and forms carry
+both languages ("形式审查 · Formal review"); `pick` shows the half for the chosen language. Error
+messages from the engine's form checks are English sentences; `field_error` translates the
+known ones."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, session
+from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_babel import lazy_gettext as _l
+
+from engine import calendar, clock
+
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+DEFAULT = "zh_CN"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+_SEPARATOR = re.compile(r"\s*·\s+|\s+·\s*")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+
+
+def select_locale() -> str:
+    # Babel reads zh_CN as zh_Hans_CN (simplified script), hence translations/zh_Hans_CN/
+    chosen = session.get("lang")
+    return chosen if chosen in LANGUAGES else DEFAULT
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", str(calendar.BUREAU_TZ))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.filters.update(pick=pick, dt=format_when, day=format_day, number=format_number,
+                                 field_error=field_error, group=group_label, state=state_label)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language,
+                                 due_text=due_text)
+
+
+def current_language() -> str:
+    """zh_CN or en (Babel spells the locale zh_Hans_CN; pages compare with our codes)."""
+    locale = get_locale()
+    return DEFAULT if locale is None or locale.language == "zh" else "en"
+
+
+def is_chinese() -> bool:
+    return current_language().startswith("zh")
+
+
+def pick(label: Any, language: str | None = None) -> str:
+    """The half of a bilingual label ("中文 · English") for the language; other labels as they are."""
+    if not isinstance(label, str) or "·" not in label:
+        return "" if label is None else str(label)
+    parts = _SEPARATOR.split(label, maxsplit=1)
+    if len(parts) != 2:
+        return label
+    first, second = (p.strip() for p in parts)
+    if _CJK.search(first) and not _CJK.search(second):
+        chinese, english = first, second
+    elif _CJK.search(second) and not _CJK.search(first):
+        chinese, english = second, first
+    else:
+        return label
+    chinese_wanted = (language or current_language()).startswith("zh")
+    return chinese if chinese_wanted else english
+
+
+def pick_field_label(raw: dict[str, Any]) -> str:
+    """A form component's label: `properties.label_zh/label_en` when given, else its label."""
+    props = raw.get("properties") if isinstance(raw.get("properties"), dict) else {}
+    own = props.get("label_zh" if is_chinese() else "label_en")
+    return str(own) if own else pick(raw.get("label") or raw.get("key") or "")
+
+
+def format_when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, "yyyy-MM-dd HH:mm" if is_chinese() else "d MMM yyyy, HH:mm")
+
+
+def format_day(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(calendar.BUREAU_TZ).date()
+    return format_date(value, "yyyy-MM-dd" if is_chinese() else "d MMM yyyy")
+
+
+def format_number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else str(value)
+    return format_decimal(value)
+
+
+def due_text(due_at: datetime | None) -> tuple[str, str]:
+    """(text, css class) for a due date: working days left, due today, or overdue."""
+    if due_at is None:
+        return _("no due date"), "due-none"
+    now = clock.now()
+    days = calendar.working_days_between(now, due_at)
+    if due_at < now:
+        if days >= 0:  # passed earlier today
+            return _("overdue"), "due-overdue"
+        return ngettext("%(num)s working day overdue", "%(num)s working days overdue", -days), "due-overdue"
+    if days == 0:
+        return _("due today"), "due-soon"
+    text = ngettext("%(num)s working day left", "%(num)s working days left", days)
+    return text, "due-soon" if days <= 2 else "due-ok"
+
+
+# engine/forms.py (marshmallow) messages -> translatable templates
+_ERRORS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"^This field is required\.$"), _l("This field is required.")),
+    (re.compile(r"^Shorter than minimum length (?P<a>\d+)\.$"), _l("At least %(a)s characters.")),
+    (re.compile(r"^Longer than maximum length (?P<a>\d+)\.$"), _l("At most %(a)s characters.")),
+    (re.compile(r"^Length must be between (?P<a>\d+) and (?P<b>\d+)\.$"), _l("Between %(a)s and %(b)s characters.")),
+    (re.compile(r"^Must be greater than or equal to (?P<a>[-\d.]+) and less than or equal to (?P<b>[-\d.]+)\.$"),
+     _l("Must be between %(a)s and %(b)s.")),
+    (re.compile(r"^Must be greater than or equal to (?P<a>[-\d.]+)\.$"), _l("Must be at least %(a)s.")),
+    (re.compile(r"^Must be less than or equal to (?P<a>[-\d.]+)\.$"), _l("Must be at most %(a)s.")),
+    (re.compile(r"^Not a valid number\.$"), _l("Not a valid number.")),
+    (re.compile(r"^Must be a whole number\.$"), _l("Must be a whole number.")),
+    (re.compile(r"^Must have at most (?P<a>\d+) decimal place\(s\)\.$"), _l("At most %(a)s decimal place(s).")),
+    (re.compile(r"^Must be one of: .*$"), _l("Choose one of the options.")),
+    (re.compile(r"^Item \d+: Must be one of: .*$"), _l("Choose among the options.")),
+    (re.compile(r"^Not a valid date.*$"), _l("Not a valid date (YYYY-MM-DD).")),
+    (re.compile(r"^Not a valid time.*$"), _l("Not a valid time (HH:MM).")),
+    (re.compile(r"^Not a valid ISO 8601 date-time\.$"), _l("Not a valid date and time.")),
+    (re.compile(r"^Not a valid email address\.$"), _l("Not a valid e-mail address.")),
+    (re.compile(r"^Not a valid phone number\.$"), _l("Not a valid phone number.")),
+    (re.compile(r"^Must match the pattern .*$"), _l("Not in the expected format.")),
+    (re.compile(r"^Unknown field\.$"), _l("Unknown field.")),
+    (re.compile(r"^Not a valid boolean\.$"), _l("Not a valid yes/no value.")),
+]
+
+
+def field_error(message: str) -> str:
+    for pattern, template in _ERRORS:
+        match = pattern.match(message)
+        if match:
+            return str(template) % match.groupdict() if match.groupdict() else str(template)
+    return message
+
+
+GROUPS = {
+    "applicants": _l("Applicants"), "institution_staff": _l("Institution staff"),
+    "experts": _l("Experts"), "auditors": _l("Auditors"), "bureau_leaders": _l("Bureau leaders"),
+    "recommending_units": _l("Recommending units"), "supervisors": _l("Supervisors"),
+    "designers": _l("Process designers"), "admins": _l("Administrators"),
+}
+STATES = {
+    "running": _l("running"), "completed": _l("completed"), "suspended": _l("suspended"),
+    "terminated": _l("terminated"), "error": _l("error"), "open": _l("open"), "cancelled": _l("cancelled"),
+}
+
+
+def group_label(name: str) -> str:
+    return str(GROUPS.get(name, name))
+
+
+def state_label(state: str) -> str:
+    return str(STATES.get(state, state))
+
+
+def switch_language(language: str) -> bool:
+    if language not in LANGUAGES:
+        return False
+    session["lang"] = language
+    return True
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only same-site relative paths are followed after sign-in or a language switch."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return fallback
+
+

@@ -1,0 +1,84 @@
+"""The instance page: the project's header, what it waits for, the BPMN diagram (bpmn-js
+NavigatedViewer, served locally) with completed elements, current tasks and overdue tasks
+marked, the audit timeline, attachments and comments, each as the viewer's role may see it:
+staff (supervisors and whoever works on the instance) see the full timeline and all data; the
+applicant sees their application, the decisions meant for them and their own files."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, render_template
+from sqlalchemy.orm import Session
+
+from engine import (applications, attachments, comments, commands, history, instances, progress,
+                    summaries)
+from engine.errors import Forbidden
+from engine.models import HumanTask, ProcessInstance
+from engine.principals import Actor
+
+from . import engine_db
+from .auth import current_actor
+from .pages import protected
+
+instance_pages = protected(Blueprint("instance_pages", __name__, url_prefix="/instances"))
+
+
+@dataclass
+class InstanceView:
+    instance: ProcessInstance
+    project: str
+    stage: str
+    staff: bool
+    open_tasks: list[HumanTask]
+    markers: dict[str, list[str]]
+    timeline: list[history.Entry]
+    facts: list[history.Shown]
+    files: list[Any]
+    notes: list[Any]
+    may_upload: bool
+    task: None = None
+
+
+def visible_instance(session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
+    instance = instances.get(session, instance_id)
+    if not instances.may_see(session, actor, instance):
+        raise Forbidden("this application is not yours to see")
+    return instance
+
+
+def _view(session: Session, actor: Actor, instance_id: int) -> InstanceView:
+    instance = visible_instance(session, actor, instance_id)
+    staff = history.is_staff_view(session, actor, instance)
+    summary = summaries.get(session, instance.id)
+    data = instances.data_of(instance) if instance.state in (instances.RUNNING, instances.ERROR,
+                                                              instances.SUSPENDED) else {}
+    open_tasks = applications.open_tasks_of(session, [instance.id]).get(instance.id, [])
+    files = attachments.listed(session, instance.id)
+    if not staff:
+        files = [f for f in files if f.uploaded_by == actor.username or f.task_id is None]
+    return InstanceView(
+        instance=instance, project=summary.title if summary else "",
+        stage=applications.current_stage(session, instance, instance.definition.content_hash, open_tasks,
+                                         instance.definition.name),
+        staff=staff, open_tasks=open_tasks,
+        markers=progress.markers(session, instance).as_dict(),
+        timeline=history.timeline(session, actor, instance), facts=history.key_facts(session, instance, data),
+        files=files, notes=comments.for_instance(session, actor, instance.id) if staff else [],
+        may_upload=attachments.may_upload(session, actor, instance, None))
+
+
+@instance_pages.get("/<int:instance_id>")
+def show(instance_id: int):  # type: ignore[no-untyped-def]
+    view = commands.query(engine_db(), _view, current_actor(), instance_id)
+    return render_template("instances/page.html", view=view, markers_json=json.dumps(view.markers))
+
+
+@instance_pages.get("/<int:instance_id>/diagram.bpmn")
+def diagram(instance_id: int):  # type: ignore[no-untyped-def]
+    def _read(session: Session) -> bytes:
+        return progress.diagram_source(session, visible_instance(session, current_actor(), instance_id))
+
+    return Response(commands.query(engine_db(), _read), mimetype="application/xml",
+                    headers={"Cache-Control": "private, max-age=300"})

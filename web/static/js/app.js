@@ -1,0 +1,67 @@
+// Small behaviours for every page (no inline scripts: the CSP forbids them).
+(function () {
+  "use strict";
+
+  // Forms and buttons with data-confirm ask before a destructive action.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var message = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // "Select all" checkbox of a table.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.matches("[data-select-all]")) {
+      var table = box.closest("table");
+      table.querySelectorAll(".row-select").forEach(function (row) { row.checked = box.checked; });
+    }
+    if (box.matches("select[data-autosubmit]")) {
+      box.form.submit();
+    }
+  });
+
+  // The inbox poll must not reload the table under a user who is selecting rows or typing.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var source = event.detail.elt;
+    if (!source || !source.id || source.id !== "inbox-table") { return; }
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    if (trigger && trigger.type === "inbox-changed" && source.querySelector(".row-select:checked")) {
+      event.preventDefault();
+    }
+  });
+
+  // Dynamic lists in forms: "Add a row" copies the last row with empty inputs and new indices.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-add-row]");
+    if (!button) { return; }
+    var list = button.closest("[data-list]");
+    var rows = list.querySelectorAll(".list-row");
+    if (!rows.length) { return; }
+    var last = rows[rows.length - 1];
+    var index = rows.length;
+    var name = list.getAttribute("data-list");
+    var copy = last.cloneNode(true);
+    copy.setAttribute("data-row", String(index));
+    copy.querySelectorAll("[name]").forEach(function (input) {
+      input.name = input.name.replace(new RegExp("^" + name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "\\.\\d+\\."), name + "." + index + ".");
+      if (input.id) { input.id = input.id + "_" + index; }
+      if (input.type === "checkbox" || input.type === "radio") { input.checked = false; } else { input.value = ""; }
+    });
+    copy.querySelectorAll("label[for]").forEach(function (label) { label.htmlFor = label.htmlFor + "_" + index; });
+    copy.querySelectorAll(".field-error").forEach(function (e) { e.remove(); });
+    last.after(copy);
+    var first = copy.querySelector("input, select, textarea");
+    if (first) { first.focus(); }
+  });
+
+  // After a failed submission, move focus to the error summary so screen readers announce it.
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.getElementById("error-summary");
+    if (summary) { summary.focus(); }
+  });
+})();
