@@ -1,5 +1,6 @@
 """What needs a supervisor's attention, read from the projection and instance rows (indexed):
-overdue open tasks, and stuck instances (in error, or running without progress for a while)."""
+overdue open tasks, and stuck instances (in error, or running without progress for as many
+working days as the scheduler waits before marking an instance stuck)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,17 +8,23 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from . import clock, projection
+from . import clock, escalation, projection
+from .calendar import quiet_cutoff
 from .errors import Forbidden
 from .models import HumanTask, ProcessInstance
 from .principals import Actor
 
-STUCK_AFTER = timedelta(days=14)
+# the same default as the scheduler's stuck mark and the attention list (working days)
+STUCK_AFTER_WORKING_DAYS = escalation.STUCK_AFTER_DEFAULT
 
 
-def _require(actor: Actor) -> None:
+def require_supervisor(actor: Actor) -> None:
+    """Every supervisor read and intervention starts here: 403 for everyone else."""
     if not actor.is_supervisor:
         raise Forbidden("only supervisors may see this")
+
+
+_require = require_supervisor
 
 
 def overdue(session: Session, actor: Actor, page: int = 1, per_page: int = 50) -> tuple[list[HumanTask], int]:
@@ -31,7 +38,7 @@ def overdue(session: Session, actor: Actor, page: int = 1, per_page: int = 50) -
 
 def stuck(session: Session, actor: Actor, page: int = 1, per_page: int = 50) -> tuple[list[ProcessInstance], int]:
     _require(actor)
-    quiet_since = clock.now() - STUCK_AFTER
+    quiet_since = quiet_cutoff(clock.now(), STUCK_AFTER_WORKING_DAYS)
     where = or_(ProcessInstance.state == "error",
                 (ProcessInstance.state == "running") & (ProcessInstance.updated_at < quiet_since),
                 (ProcessInstance.state == "running") & (ProcessInstance.next_timer_at < clock.now() - timedelta(hours=1)))

@@ -198,6 +198,29 @@ def test_supervisors_see_overdue_tasks_and_stuck_instances_and_others_get_403(ap
     assert applicant.get("/supervisor/stuck")[0] == 403
 
 
+def test_stuck_means_ten_working_days_without_progress_counted_across_national_day(api, deploy):
+    # given two instances that last moved on either side of the cut-off for 2026-10-16: the ten
+    # working days before it are Oct 16, 15, 14, 13, 12, the make-up Saturday Oct 10, Oct 9, 8,
+    # Sep 30 and 29 (the National Day week Oct 1-7 is not counted)
+    from datetime import datetime
+
+    from engine import clock
+    from engine.calendar import BUREAU_TZ
+    deploy(*SIMPLE)
+    applicant = api("applicant")
+    with clock.frozen_at(datetime(2026, 9, 28, 23, 0, tzinfo=BUREAU_TZ)):
+        _, quiet_long_enough = applicant.post("/process-instances", {"process_key": "simple_review"})
+    with clock.frozen_at(datetime(2026, 9, 29, 8, 0, tzinfo=BUREAU_TZ)):
+        _, one_day_short = applicant.post("/process-instances", {"process_key": "simple_review"})
+    # when a supervisor asks on Friday Oct 16 which instances are stuck
+    with clock.frozen_at(datetime(2026, 10, 16, 10, 0, tzinfo=BUREAU_TZ)):
+        status, stuck = api("boss", ["supervisors"]).get("/supervisor/stuck")
+    # then only the one quiet for ten whole working days is listed
+    assert status == 200
+    assert [i["id"] for i in stuck["items"]] == [quiet_long_enough["id"]]
+    assert one_day_short["id"] != quiet_long_enough["id"]
+
+
 def test_supervisors_suspend_resume_and_terminate_with_a_reason(started, api):
     _, instance = started
     boss, rita = api("boss", ["supervisors"]), api("rita", ["reviewers"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from engine import commands, instances
+from engine import commands, instances, interventions
 from engine.errors import Forbidden
 
 from .. import engine_db
@@ -73,5 +73,6 @@ def retry_instance(instance_id: int):  # type: ignore[no-untyped-def]
     if not actor.is_supervisor:
         raise Forbidden("only supervisors may do this")
     body = load_body(RetryRequest())
-    commands.execute(engine_db(), instances.retry, actor, instance_id, body["data"], body["reason"])
+    # the checked retry: corrected values pass the failing step's form like a reviewer's input
+    commands.execute(engine_db(), interventions.retry, actor, instance_id, body["data"], body["reason"])
     return jsonify(_read(instance_id))
