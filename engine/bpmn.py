@@ -23,6 +23,7 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock  # noqa: F401  (installs the engine clock into SpiffWorkflow's timers)
+from . import script_services
 from .sandbox import RestrictedEnvironment
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -66,10 +67,15 @@ class EngineScriptEngine(PythonScriptEngine):
             return expression.strip()
         return super().evaluate(task, expression, external_context)
 
+    def execute(self, task, script, external_context=None):  # type: ignore[no-untyped-def]
+        # what a script wrote through script services is undone if the script fails
+        with script_services.atomic():
+            return super().execute(task, script, external_context)
+
 
 def make_script_engine() -> EngineScriptEngine:
     # the domain functions scripts may call (draw_experts, working_days_after, ...)
-    return EngineScriptEngine(environment=RestrictedEnvironment())
+    return EngineScriptEngine(environment=RestrictedEnvironment(environment_globals=script_services.GLOBALS))
 
 
 class _StateOnlyConverter(BpmnWorkflowConverter):

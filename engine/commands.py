@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import store
+from . import script_services, store
 from .db import Database
 from .errors import Conflict
 
@@ -20,7 +20,8 @@ T = TypeVar("T")
 def execute(db: Database, command: Callable[..., T], *args: object, **kwargs: object) -> T:
     try:
         with db.sessions() as session:
-            with session.begin():
+            # script services (engine/script_services.py) work in this command's transaction
+            with session.begin(), script_services.bound(session):
                 result = command(session, *args, **kwargs)
             # only now, committed, may the saved workflows serve the next command
             for instance, workflow in session.info.pop("after_commit", []):

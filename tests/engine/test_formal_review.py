@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine import clock, commands, demo, deployment, instances, scheduler, tasks
+from engine import clock, commands, deployment, instances, scheduler, tasks
 from engine.principals import Actor
 from engine.validation import collect_paths
 from tests.conftest import ROOT
@@ -96,13 +96,3 @@ def test_a_correction_not_made_within_ten_days_lapses(db):
     assert state == "completed"
     assert commands.query(db, tasks.get, correction.id).state == "cancelled"
 
-
-def test_the_demo_loads_once_and_is_idempotent(db):
-    commands.execute(db, deployment.deploy, collect_paths([str(ROOT / "processes"), str(ROOT / "forms")]), "t")
-    first = demo.load(db)
-    assert sum(line.startswith("started application") for line in first) == 3
-    second = demo.load(db)
-    assert "demo applications already present" in second
-    zhang = Actor("zhang.wei", frozenset({"applicants"}))
-    assert commands.query(db, tasks.list_tasks, Actor("li.na", frozenset()), "assigned").total == 1
-    assert commands.query(db, tasks.list_tasks, zhang, "assigned").total == 0

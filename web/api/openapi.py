@@ -10,7 +10,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import jsonify
 
-from . import api, schemas as s
+from . import api, notifications as n, schemas as s, supervisor_schemas as sv
 
 # (path, method, summary, request schema or None, success status, response schema, many)
 OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
@@ -30,7 +30,30 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
     ("/v1/tasks/{id}/complete", "post", "Complete with form data", s.CompleteRequest, 200, s.CompleteResponse, False),
     ("/v1/tasks/{id}/assign", "post", "Supervisors: reassign", s.AssignRequest, 200, s.TaskOut, False),
     ("/v1/supervisor/overdue", "get", "Supervisors: open tasks past their due date", "page", 200, s.TaskPage, False),
-    ("/v1/supervisor/stuck", "get", "Supervisors: instances in error, quiet for 14 days, or with timers overdue", "page", 200, s.StuckPage, False),
+    ("/v1/supervisor/stuck", "get", "Supervisors: instances in error, quiet for 10 working days, or with timers overdue", "page", 200, s.StuckPage, False),
+    ("/v1/notifications", "get", "My notifications, newest first, with the unread count (?unread=true, ?lang=zh_CN|en)", "page", 200, n.NotificationPage, False),
+    ("/v1/notifications/unread-count", "get", "How many of my notifications are unread", None, 200, n.UnreadOut, False),
+    ("/v1/notifications/{id}/read", "post", "Mark one of my notifications read", None, 200, n.NotificationOut, False),
+    ("/v1/notifications/read-all", "post", "Mark my notifications read (all, or the given ids)", n.MarkReadRequest, 200, n.MarkedOut, False),
+    ("/v1/tasks/{id}/escalations", "get", "A task's reminder and escalation policy, next steps and history", None, 200, n.EscalationOut, False),
+    # supervisor console (issue 7)
+    ("/v1/supervisor/attention", "get", "Supervisors: the attention list (errors, overdue, unassignable, quiet, late timers) with filters, sorting and counts", ("query", sv.AttentionQuery), 200, sv.AttentionPage, False),
+    ("/v1/supervisor/attention/export", "get", "Supervisors: the attention list as CSV or Excel (format=csv|xlsx, lang=zh_CN|en)", ("query", sv.ExportQuery), 200, "text/csv|application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", False),
+    ("/v1/supervisor/tasks/{id}/reassign", "post", "Supervisors: reassign a task to an active user, with a reason", sv.ReassignRequest, 200, s.TaskOut, False),
+    ("/v1/supervisor/tasks/{id}/skip", "post", "Supervisors: complete a task on its holder's behalf with data checked against its form, with a reason", sv.DataReasonRequest, 200, sv.SkipOut, False),
+    ("/v1/supervisor/instances/{id}/retry-form", "get", "Supervisors: where a failed instance failed, the form that checks a correction and its current values", None, 200, sv.RetryFormOut, False),
+    ("/v1/supervisor/instances/{id}/retry", "post", "Supervisors: check the corrected data against the form, merge it into the failing task and run it again", sv.DataReasonRequest, 200, s.InstanceOut, False),
+    ("/v1/supervisor/bulk/preview", "post", "Supervisors: what a bulk intervention would do to each selected instance (nothing is changed)", sv.BulkRequest, 200, sv.PreviewOut, False),
+    ("/v1/supervisor/bulk", "post", "Supervisors: run a bulk intervention; each instance in its own transaction, every outcome reported", sv.BulkRequest, 200, sv.BulkReportOut, False),
+    ("/v1/supervisor/dashboard", "get", "Supervisors: instances per stage, weekly throughput, cycle times, SLA compliance, backlog", ("query", sv.PeriodQuery), 200, sv.DashboardOut, False),
+    ("/v1/supervisor/heatmap", "get", "Supervisors: per BPMN element of a process, how many wait and how long, with the diagram", ("query", sv.HeatmapQuery), 200, sv.HeatmapOut, False),
+    ("/v1/supervisor/archive", "get", "Supervisors: find archived instances", ("query", sv.ArchiveQuery), 200, sv.ArchivePage, False),
+    ("/v1/supervisor/archive/plan", "get", "Supervisors: what a retention run would archive now", ("query", sv.ArchivePlanQuery), 200, sv.ArchivePlanOut, False),
+    ("/v1/supervisor/archive/{id}", "get", "Supervisors: one archived instance with its tasks and audit log", None, 200, sv.ArchivedRecordOut, False),
+    ("/v1/process-instances/{id}/audit", "get", "Supervisors: the instance's full audit timeline", ("query", sv.AuditQuery), 200, sv.AuditPage, False),
+    ("/v1/process-instances/{id}/data-history", "get", "Supervisors: the instance's data and the history of each value", None, 200, sv.DataHistoryOut, False),
+    ("/v1/process-instances/{id}/path", "get", "Supervisors: the elements the token completed, in order, and where it stands", None, 200, sv.TokenPathOut, False),
+    ("/v1/process-instances/{id}/diagram", "get", "Supervisors: the BPMN XML of the instance's version", None, 200, "application/xml", False),
 ]
 
 ERRORS = {"400": "Malformed request", "401": "Not signed in", "403": "Not allowed",
@@ -41,6 +64,9 @@ def _operation(summary: str, request: Any, status: int, response: Any, many: boo
     op: dict[str, Any] = {"summary": summary, "responses": {}}
     body_schema = {"type": "array", "items": response} if many else response
     op["responses"][str(status)] = {"description": "OK", "content": {"application/json": {"schema": body_schema}}}
+    if isinstance(response, str) and "/" in response:  # a file: the MIME type(s), '|'-separated
+        op["responses"][str(status)]["content"] = {mime: {"schema": {"type": "string", "format": "binary"}}
+                                                   for mime in response.split("|")}
     for code, text in ERRORS.items():
         op["responses"][code] = {"description": text, "content": {"application/json": {"schema": "ErrorOut"}}}
     if request == "multipart":
@@ -48,6 +74,8 @@ def _operation(summary: str, request: Any, status: int, response: Any, many: boo
             "type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}
     elif request in ("query", "page"):
         op["parameters"] = [{"in": "query", "schema": s.TaskQuery if request == "query" else s.PageQuery}]
+    elif isinstance(request, tuple) and request[0] == "query":  # ("query", a query-string schema)
+        op["parameters"] = [{"in": "query", "schema": request[1]}]
     elif request is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request}}}
     if "{id}" in path:

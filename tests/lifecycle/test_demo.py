@@ -1,0 +1,68 @@
+"""The demo data of `make run` (engine.demo): organisations, users for every role, the expert pool,
+the integrity list and projects standing in every stage; loading twice changes nothing."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import commands, demo, deployment, expert_pool, integrity, organisations, projects, tasks, users
+from engine.principals import Actor
+from engine.validation import collect_paths
+from tests.conftest import ROOT
+
+ROLES = {"applicants", "institution_staff", "bureau_staff", "auditors", "evaluators", "experts", "supervisors",
+         "designers", "admins", "recommender.binjiang", "unit.hzam"}
+
+
+@pytest.fixture
+def deployed(db):  # type: ignore[no-untyped-def]
+    commands.execute(db, deployment.deploy, collect_paths([str(ROOT / "processes"), str(ROOT / "forms")]), "t")
+    return db
+
+
+def _count(db, model) -> int:  # type: ignore[no-untyped-def]
+    return commands.query(db, lambda s: s.scalar(select(func.count()).select_from(model)))
+
+
+def test_the_demo_loads_people_organisations_experts_and_the_integrity_list_once(deployed):
+    few = [demo.PROJECTS[0], demo.PROJECTS[1], demo.PROJECTS[-1]]
+    first = demo.load(deployed, few)
+    assert [line.split(": ", 1)[1] for line in first if line.startswith("project ")] == [
+        "waiting for endorse", "waiting for correct_application", "completed, refused"]
+    # every role has somebody; 66 experts over six disciplines; 4 integrity entries, one revoked
+    groups = commands.query(deployed, lambda s: {g for u in s.scalars(select(users.User)) for g in u.group_names})
+    assert ROLES <= groups
+    pool = commands.query(deployed, lambda s: [e.discipline for e in s.scalars(select(expert_pool.Expert))])
+    assert len(pool) == 66 and {pool.count(d) for d in demo.DISCIPLINES} == {11}
+    listed = commands.query(deployed, integrity.entries, None, None, True)
+    assert len(listed) == 4 and sum(e.state == "revoked" for e in listed) == 1
+    assert len(commands.query(deployed, organisations.all_organisations)) == len(demo.ORGANISATIONS)
+    # li.na has her returned application to correct; the recommending unit its endorsement
+    assert commands.query(deployed, tasks.list_tasks, Actor("li.na", frozenset()), "assigned").total == 1
+    recommender = Actor("xu.jing", frozenset({"recommender.binjiang"}))
+    assert commands.query(deployed, tasks.list_tasks, recommender, "candidate").total == 1
+    # and a second load adds nothing
+    before = [_count(deployed, m) for m in (users.User, expert_pool.Expert, integrity.IntegrityEntry, projects.Project)]
+    second = demo.load(deployed)
+    assert "demo applications already present" in second
+    assert [_count(deployed, m) for m in (users.User, expert_pool.Expert, integrity.IntegrityEntry,
+                                          projects.Project)] == before
+
+
+def test_without_the_lifecycle_deployed_the_demo_loads_people_but_no_projects(db):
+    lines = demo.load(db, demo.PROJECTS[:1])
+    assert "project_lifecycle is not deployed; no demo projects started" in lines
+    assert _count(db, projects.Project) == 0
+
+
+@pytest.mark.slow
+def test_the_full_demo_has_projects_standing_in_every_stage(deployed):
+    lines = demo.load(deployed)
+    assert sum(line.startswith("project ") for line in lines) == len(demo.PROJECTS)
+    statuses = commands.query(deployed, lambda s: {p.status for p in s.scalars(select(projects.Project))})
+    assert {"submitted", "under_review", "established", "in_progress", "awaiting_acceptance", "passed",
+            "evaluated", "failed", "terminated", "reserved"} <= statuses
+    waiting = {line.split("waiting for ", 1)[1] for line in lines if "waiting for" in line}
+    assert {"endorse", "correct_application", "formal_review_duplicates", "invitation", "bureau_decision_task",
+            "notice_objections", "sign_contract", "change_bureau_decision", "midterm_check", "apply_acceptance",
+            "expert_evaluation"} <= {name for entry in waiting for name in entry.split(", ")}
