@@ -24,7 +24,7 @@ from sqlalchemy import Index, and_, exists, literal, select
 from sqlalchemy.orm import Session
 
 from . import clock, elements, escalation, projection
-from .calendar import BUREAU_TZ, is_working_day, quiet_cutoff, working_days_between
+from .calendar import quiet_cutoff, working_days_between
 from .errors import InvalidData
 from .models import Group, HumanTask, Membership, ProcessInstance, TaskCandidate, User
 from .principals import Actor
@@ -242,7 +242,7 @@ def _quiet(session: Session, filters: Filters, now: datetime) -> list[Item]:
     rows = _instances(session, filters, ProcessInstance.state == "running",
                       ProcessInstance.updated_at < quiet_cutoff(now, filters.quiet_days),
                       ~only_a_future_timer)
-    open_tasks = _open_tasks_of(session, [r.id for r in rows])
+    open_tasks = projection.open_tasks_of(session, [r.id for r in rows])
     items = []
     for instance in rows:
         waiting = open_tasks.get(instance.id, [])
@@ -270,18 +270,6 @@ FINDERS: dict[str, Callable[[Session, Filters, datetime], list[Item]]] = {
     "error": _errors, "overdue": _overdue, "unassignable": _unassignable, "quiet": _quiet,
     "timer": _timers,
 }
-
-
-def _open_tasks_of(session: Session, instance_ids: Iterable[int]) -> dict[int, list[HumanTask]]:
-    ids = list(instance_ids)
-    found: dict[int, list[HumanTask]] = {}
-    for start in range(0, len(ids), 500):
-        rows = session.scalars(select(HumanTask).where(
-            HumanTask.process_instance_id.in_(ids[start:start + 500]), HumanTask.state == projection.OPEN)
-            .order_by(HumanTask.created_at, HumanTask.id))
-        for row in rows:
-            found.setdefault(row.process_instance_id, []).append(row)
-    return found
 
 
 def _fill_titles(session: Session, items: list[Item]) -> None:

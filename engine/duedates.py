@@ -14,7 +14,7 @@ stricter one is the one the bureau is bound by."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from typing import Callable
 
 from dateutil.relativedelta import relativedelta

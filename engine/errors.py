@@ -3,7 +3,7 @@ one of these; the web layer maps each class to one HTTP status and a JSON error 
 a message and exit code. Anything else escaping a command is a bug (HTTP 500)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class EngineError(Exception):

@@ -13,13 +13,11 @@ import keyword
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.util.task import TaskState
 
-from . import audit, clock, commands, elements, instances, projection, store, tasks
+from . import audit, clock, commands, elements, instances, projection, tasks
 from .db import Database
 from .deployment import form_for
 from .errors import Conflict, EngineError, Forbidden, InvalidData
@@ -84,12 +82,7 @@ def skip(session: Session, actor: Actor, task_id: str, data: Any, reason: Any) -
     if instance.state != instances.RUNNING:
         raise Conflict(f"the process instance is {instance.state}; resume it first")
     cleaned = _checked(form_for(session, instance.definition, row.form_key), data)
-    workflow = store.load(instance)
-    task = workflow.get_task_from_id(UUID(row.id))
-    if task is None or task.state != TaskState.READY or task.task_spec.bpmn_id != row.name:
-        raise Conflict(f"task {task_id} is no longer waiting in the workflow")
-    task.data.update(cleaned)
-    task.run()
+    workflow = tasks.run_waiting_task(instance, row, cleaned)
     on_behalf_of = row.assignee
     projection.close(session, row, actor.username, clock.now())
     audit.record(session, "task_skipped", actor.username, instance_id=instance.id, task_id=row.id,
@@ -242,7 +235,7 @@ def preview(session: Session, actor: Actor, request: BulkRequest, instance_ids: 
     if request.action == "reassign":
         _existing_active_user(session, request.assignee or "")
     rows = _load(session, instance_ids)
-    open_tasks = _open_tasks(session, instance_ids)
+    open_tasks = projection.open_tasks_of(session, instance_ids)
     planned = []
     for instance_id in instance_ids:
         instance = rows.get(instance_id)
@@ -395,12 +388,3 @@ def _load(session: Session, ids: list[int]) -> dict[int, ProcessInstance]:
     return found
 
 
-def _open_tasks(session: Session, ids: list[int]) -> dict[int, list[HumanTask]]:
-    found: dict[int, list[HumanTask]] = {}
-    for start in range(0, len(ids), 500):
-        rows = session.scalars(select(HumanTask).where(
-            HumanTask.process_instance_id.in_(ids[start:start + 500]), HumanTask.state == projection.OPEN)
-            .order_by(HumanTask.created_at, HumanTask.id))
-        for row in rows:
-            found.setdefault(row.process_instance_id, []).append(row)
-    return found

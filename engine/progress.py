@@ -10,9 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock, projection, store
-from .errors import NotFound
-from .models import DefinitionFile, HumanTask, ProcessInstance
+from . import clock, elements, projection, store
+from .models import HumanTask, ProcessInstance
 
 
 @dataclass(frozen=True)
@@ -28,16 +27,8 @@ class Markers:
 
 
 def diagram_source(session: Session, instance: ProcessInstance) -> bytes:
-    definition = instance.definition
-    files = session.scalars(select(DefinitionFile).where(
-        DefinitionFile.content_hash.in_(definition.source_files), DefinitionFile.kind == "bpmn")).all()
-    needle = f'id="{definition.key}"'.encode()
-    for file in files:
-        if needle in file.content:
-            return file.content
-    if files:
-        return files[0].content
-    raise NotFound("the diagram of this process is not stored")
+    """The BPMN file the instance runs on (its own version's, never the latest)."""
+    return elements.diagram(session, instance.definition)
 
 
 def markers(session: Session, instance: ProcessInstance) -> Markers:

@@ -5,7 +5,7 @@ longer ready and were not completed by a user become `cancelled`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -106,3 +106,17 @@ def _drop_candidates(session: Session, row: HumanTask) -> None:
 def _evaluator(workflow: BpmnWorkflow, task: Any):  # type: ignore[no-untyped-def]
     environment = workflow.script_engine.environment
     return lambda expression: environment.evaluate(expression, task.data)
+
+
+def open_tasks_of(session: Session, instance_ids: Iterable[int]) -> dict[int, list[HumanTask]]:
+    """The open task rows of many instances, oldest first per instance; the ids go in chunks
+    so that a long list stays under the database's bound-parameter limit."""
+    ids = list(instance_ids)
+    found: dict[int, list[HumanTask]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.scalars(select(HumanTask).where(
+            HumanTask.process_instance_id.in_(ids[start:start + 500]), HumanTask.state == OPEN)
+            .order_by(HumanTask.created_at, HumanTask.id))
+        for row in rows:
+            found.setdefault(row.process_instance_id, []).append(row)
+    return found

@@ -116,18 +116,26 @@ def complete(session: Session, actor: Actor, task_id: str, data: Any) -> tuple[H
     if instance.state != instances.RUNNING:
         raise Conflict(f"the process instance is {instance.state}; its tasks cannot be completed now")
     cleaned = _checked_data(session, instance, row, data)
-    workflow = store.load(instance)
-    task = workflow.get_task_from_id(UUID(row.id))
-    if task is None or task.state != TaskState.READY or task.task_spec.bpmn_id != row.name:
-        raise Conflict(f"task {task_id} is no longer waiting in the workflow")
-    task.data.update(cleaned)
-    task.run()
+    workflow = run_waiting_task(instance, row, cleaned)
     now = clock.now()
     projection.close(session, row, actor.username, now)
     audit.record(session, "task_completed", actor.username, instance_id=instance.id, task_id=row.id,
                  name=row.name, data=cleaned)
     instances.advance(session, instance, workflow, actor)
     return row, instance
+
+
+def run_waiting_task(instance: ProcessInstance, row: HumanTask, cleaned: dict[str, Any]) -> Any:
+    """Run the workflow task behind an open task row with already-checked data, and return the
+    workflow (not yet advanced). 409 when the workflow no longer waits there, which the
+    projection cannot know if a timer or a supervisor moved the instance meanwhile."""
+    workflow = store.load(instance)
+    task = workflow.get_task_from_id(UUID(row.id))
+    if task is None or task.state != TaskState.READY or task.task_spec.bpmn_id != row.name:
+        raise Conflict(f"task {row.id} is no longer waiting in the workflow")
+    task.data.update(cleaned)
+    task.run()
+    return workflow
 
 
 def _checked_data(session: Session, instance: ProcessInstance, row: HumanTask, data: Any) -> dict[str, Any]:
