@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import Index, and_, exists, literal, select
 from sqlalchemy.orm import Session
 
-from . import clock, elements, escalation, projection
+from . import clock, elements, escalation, projection, stages
 from .calendar import quiet_cutoff, working_days_between
 from .errors import InvalidData
 from .models import Group, HumanTask, Membership, ProcessInstance, TaskCandidate, User
@@ -87,6 +87,7 @@ class Item:
     since: datetime
     waiting_for: list[str]
     message: str = ""
+    stage: str = ""             # the stage process the element sits in (the process when flat)
     age_days: int = 0           # whole working days since `since`
     age_hours: float = 0.0
 
@@ -187,11 +188,14 @@ def _base(kind: str, instance: ProcessInstance, element: str | None, since: date
           waiting_for: list[str], message: str = "", task: HumanTask | None = None) -> Item:
     definition = instance.definition
     element_name = task.title if task is not None else elements.name_of(definition, element)
+    process_name = definition.name or instance.process_key
+    own, stage_names = stages.stage_map(definition)
     return Item(kind=kind, instance_id=instance.id, process_key=instance.process_key,
-                process_name=definition.name or instance.process_key, version=instance.version,
+                process_name=process_name, version=instance.version,
                 state=instance.state, title="", element=element, element_name=element_name,
                 task_id=task.id if task is not None else None, since=since,
-                waiting_for=waiting_for, message=message)
+                waiting_for=waiting_for, message=message,
+                stage=stage_names.get(element or "", own or process_name))
 
 
 def holders(task: HumanTask) -> list[str]:

@@ -78,9 +78,9 @@ def to_xlsx(rows: Iterable[Any], columns: list[Column], sheet: str = "Sheet1") -
 
 _HEADERS = {
     "zh_CN": ("类型", "流程实例", "流程", "项目名称", "环节", "环节名称", "起始时间", "已等待(工作日)",
-              "等待", "说明", "任务"),
+              "等待", "说明", "任务", "阶段"),
     "en": ("Kind", "Instance", "Process", "Project", "Element", "Element name", "Since",
-           "Age (working days)", "Waiting for", "Message", "Task"),
+           "Age (working days)", "Waiting for", "Message", "Task", "Stage"),
 }
 KIND_NAMES = {
     "zh_CN": {"error": "运行错误", "overdue": "任务逾期", "unassignable": "无人可办", "quiet": "长期无进展",
@@ -105,6 +105,7 @@ def attention_columns(language: str = "zh_CN") -> list[Column]:
         Column(h[8], lambda i: i.waiting_for, 24),
         Column(h[9], lambda i: i.message, 40),
         Column(h[10], lambda i: i.task_id, 38),
+        Column(h[11], lambda i: i.stage, 22),
     ]
 
 

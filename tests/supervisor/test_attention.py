@@ -146,6 +146,7 @@ def test_the_list_exports_to_csv_and_excel(stuck, processes):
     assert content.startswith("\ufeff".encode()) and ext == "csv" and mime.startswith("text/csv")
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert rows[0][:4] == ["类型", "流程实例", "流程", "项目名称"] and len(rows) == len(items) + 1
+    assert rows[0][-1] == "阶段" and all(r[-1] for r in rows[1:])
     assert any(r[3] == "'=HYPERLINK(\"http://x\")" for r in rows if r[1] == str(formula))
     # Excel: the same rows, dates as real dates in bureau time
     content, _, ext = exports.attention_file(items, "xlsx", "en")

@@ -82,6 +82,23 @@ def main() -> None:
             page.screenshot(path=str(OUT / "new-application.png"), full_page=True)
             context.close()
 
+            context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800})
+            page = context.new_page()
+            page.goto("/login")
+            page.fill("#username", "zhao.min")
+            page.fill("#password", "demo1234")
+            page.click("#login-button")
+            page.wait_for_load_state()
+            page.goto("/supervisor/attention")
+            page.screenshot(path=str(OUT / "supervisor-attention.png"), full_page=True)
+            page.goto("/supervisor/dashboard?weeks=52")
+            page.wait_for_timeout(1000)  # chart.js animates in
+            page.screenshot(path=str(OUT / "supervisor-dashboard.png"), full_page=True)
+            page.goto("/supervisor/heatmap?process=project_lifecycle&weeks=52")
+            page.wait_for_selector("[data-ready=true]")
+            page.screenshot(path=str(OUT / "supervisor-heatmap.png"), full_page=True)
+            context.close()
+
             tablet = browser.new_context(base_url=base, viewport={"width": 820, "height": 1180})
             page = tablet.new_page()
             _sign_in(page, "chen.jing")

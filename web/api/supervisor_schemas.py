@@ -48,6 +48,7 @@ class AttentionItemOut(Schema):
     instance_id = fields.Integer()
     process_key = fields.String()
     process_name = fields.String()
+    stage = fields.String(metadata={"description": "the stage process the element sits in (the process itself when flat)"})
     version = fields.Integer()
     state = fields.String()
     title = fields.String()
