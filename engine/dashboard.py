@@ -30,7 +30,7 @@ from typing import Any, Iterable
 from sqlalchemy import Index, func, select
 from sqlalchemy.orm import Session
 
-from . import clock, elements, projection
+from . import clock, elements, projection, stages
 from .calendar import BUREAU_TZ, working_days_between
 from .deployment import latest_definition
 from .errors import InvalidData, NotFound
@@ -298,11 +298,30 @@ def _compliance(items: list[Closure]) -> dict[str, Any]:
 # ---- the heatmap ---------------------------------------------------------------------------------
 
 def heatmap(session: Session, actor: Actor, process_key: str, version: int | None = None,
-            since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+            since: datetime | None = None, until: datetime | None = None,
+            stage: str | None = None) -> dict[str, Any]:
     """Per BPMN element of one process: who waits there now and for how long, and the
-    period's closures; with the diagram of the version shown (the newest by default)."""
+    period's closures; with the diagram of the version shown (the newest by default).
+
+    For a process that calls one process per stage (the lifecycle), what waits inside a stage is
+    counted on the root's call activity of that stage, so the root's diagram shows where the
+    programme stands; with `stage` (a called process key) the heatmap is that stage's own
+    diagram, counting the root process's instances that wait inside it."""
     require_supervisor(actor)
     definition = _definition(session, process_key, version)
+    calls = stages.stage_calls(definition)
+    shown = definition
+    if stage is not None:
+        if stage not in {key for _, key in calls.values()}:
+            raise NotFound(f"process '{process_key}' has no stage '{stage}'")
+        shown = latest_definition(session, stage) or definition
+
+    def place(element: str) -> str | None:
+        call = calls.get(element)
+        if stage is None:
+            return call[0] if call else element
+        return element if call is not None and call[1] == stage else None
+
     period = Period.of(since, until)
     now = clock.now()
     waits: dict[str, list[float]] = defaultdict(list)
@@ -316,24 +335,26 @@ def heatmap(session: Session, actor: Actor, process_key: str, version: int | Non
         .join(ProcessInstance, ProcessInstance.id == HumanTask.process_instance_id) \
         .where(HumanTask.state == projection.OPEN, ProcessInstance.state == "running", *live)
     for name, created_at, due_at in session.execute(tasks):
-        waits[name].append(working_days_between(created_at, now))
-        overdue[name] += due_at is not None and due_at < now
+        if (at := place(name)) is not None:
+            waits[at].append(working_days_between(created_at, now))
+            overdue[at] += due_at is not None and due_at < now
     for element, updated_at in session.execute(select(ProcessInstance.error_element, ProcessInstance.updated_at)
                                                .where(ProcessInstance.state == "error", *live)):
-        if element:
-            waits[element].append(working_days_between(updated_at, now))
-            failed[element] += 1
+        if element and (at := place(element)) is not None:
+            waits[at].append(working_days_between(updated_at, now))
+            failed[at] += 1
     timer_rows = session.scalars(select(ProcessInstance).where(
         ProcessInstance.state == "running", ProcessInstance.next_timer_at.is_not(None), *live).limit(5000))
     for instance in timer_rows:
         for element in elements.waiting_timers(instance.definition, instance.document):
-            waits[element].append(working_days_between(instance.updated_at, now))
-            timers[element] += 1
-    closures = [c for c in _closures(session, period, process_key)]
+            if (at := place(element)) is not None:
+                waits[at].append(working_days_between(instance.updated_at, now))
+                timers[at] += 1
     done: dict[str, list[int]] = defaultdict(list)
-    for closure in closures:
-        done[closure.element].append(closure.working_days)
-    known = elements.elements(definition)
+    for closure in _closures(session, period, process_key):
+        if (at := place(closure.element)) is not None:
+            done[at].append(closure.working_days)
+    known = elements.elements(shown)
     rows = []
     for element in sorted(set(waits) | set(done)):
         days = waits.get(element, [])
@@ -344,9 +365,13 @@ def heatmap(session: Session, actor: Actor, process_key: str, version: int | Non
                      "max_wait_days": max(days) if days else None,
                      "closed": len(done.get(element, [])),
                      "median_cycle_days": statistics.median(done[element]) if done.get(element) else None})
+    root_elements = elements.elements(definition)
+    stage_list = [{"key": key, "element": call, "name": root_elements[call].name if call in root_elements else key}
+                  for call, key in dict.fromkeys(calls.values())]
     return {"process_key": definition.key, "version": definition.version, "name": definition.name,
             "since": period.since, "until": period.until, "elements": rows,
-            "diagram": elements.diagram(session, definition).decode("utf-8")}
+            "stage": stage, "stage_name": shown.name if stage else None, "stages": stage_list,
+            "diagram": elements.diagram(session, shown).decode("utf-8")}
 
 
 def _definition(session: Session, process_key: str, version: int | None) -> ProcessDefinition:

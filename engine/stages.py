@@ -80,3 +80,35 @@ def stage_of(session: Session, definition_id: int, content_hash: str, task_name:
         cached = stage_map(definition)
     own, stages = cached
     return stages.get(task_name or "", own or fallback)
+
+
+def stage_calls(definition: ProcessDefinition) -> dict[str, tuple[str, str]]:
+    """{element id below a stage: (the root's call activity for that stage, the stage process
+    key)}, so that what happens deep inside a stage can be shown on the root's diagram. Empty
+    for a flat process."""
+    key = (definition.id, definition.content_hash)
+    with _lock:
+        if key in _calls_cache:
+            return _calls_cache[key]
+    root, subprocesses = SPECS.get(definition)
+    found: dict[str, tuple[str, str]] = {}
+    for task_spec in root.task_specs.values():
+        top = getattr(task_spec, "spec", None)
+        if not isinstance(top, str) or top not in subprocesses:
+            continue
+        seen: set[str] = set()
+        pending = [top]
+        while pending:
+            current = pending.pop()
+            if current in seen or current not in subprocesses:
+                continue
+            seen.add(current)
+            for bpmn_id in _element_ids(subprocesses[current]):
+                found.setdefault(bpmn_id, (task_spec.bpmn_id, top))
+            pending.extend(_called(subprocesses[current]))
+    with _lock:
+        _calls_cache[key] = found
+    return found
+
+
+_calls_cache: dict[tuple[int, str], dict[str, tuple[str, str]]] = {}

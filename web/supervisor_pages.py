@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from engine import archive, attention, commands, dashboard, deployment, exports, interventions
 from engine import clock
-from engine.errors import InvalidData
+from engine.errors import InvalidData, NotFound
 
 from . import engine_db
 from .api.supervisor_schemas import DashboardOut, HeatmapOut
@@ -173,7 +173,14 @@ def heatmap_page():  # type: ignore[no-untyped-def]
     heat = None
     if key:
         version = _number("version", 0, 0, 100_000) or None
-        heat = commands.query(engine_db(), dashboard.heatmap, current_actor(), key, version, since, None)
+        stage = request.args.get("stage") or None
+        try:
+            heat = commands.query(engine_db(), dashboard.heatmap, current_actor(), key, version, since, None, stage)
+        except NotFound:
+            if stage is None:
+                raise
+            # the stage of another process, left in the form when the process was changed
+            heat = commands.query(engine_db(), dashboard.heatmap, current_actor(), key, version, since, None)
     return render_template("supervisor/heatmap.html", heat=heat, processes=processes, weeks=weeks,
                            periods=PERIODS, process_key=key,
                            heat_json=json.dumps(HeatmapOut().dump(heat), ensure_ascii=False, default=str) if heat else "{}")

@@ -16,6 +16,8 @@ from engine.principals import Actor
 
 from .conftest import actor, csrf_from, sign_in
 
+from tests.lifecycle.world import APPLICATION, Driver, build_world, sh
+
 GRANT = Path(__file__).resolve().parent.parent / "supervisor" / "fixtures"
 OFFICER = Actor("wang", frozenset({"officers"}))
 BOSS = actor("zhao")
@@ -194,3 +196,19 @@ def test_a_supervisor_reassigns_a_task_and_skips_another(page, grants, db, make_
     form.locator("button").click()
     expect(page.locator(".flash-success")).to_be_visible()
     expect(page.locator("#open-tasks .task-box[data-name='approve']")).to_have_count(1)
+
+
+def test_the_lifecycle_heatmap_counts_on_stages_and_opens_one_stage(page, people, db):
+    # given an application waiting for its endorsement inside the lifecycle's first stage
+    build_world(db)
+    Driver(db, sh(2026, 3, 2)).start("project_lifecycle", APPLICATION)
+    # when a supervisor opens the lifecycle's heatmap
+    sign_in(page, "zhao")
+    page.goto("/supervisor/heatmap?process=project_lifecycle")
+    expect(page.locator("#heatmap")).to_have_attribute("data-ready", "true")
+    # then the wait is drawn on the stage's call activity
+    expect(page.locator(".heat-badge[data-element='stage_application_acceptance']")).to_be_visible()
+    # and choosing the stage draws that stage's diagram with the waiting step
+    page.select_option("select[name=stage]", "application_acceptance")
+    expect(page.locator(".heat-badge[data-element='endorse']")).to_be_visible()
+    expect(page.locator("#heatmap-table tr[data-element='endorse']")).to_contain_text("1")

@@ -27,5 +27,5 @@ def heatmap():  # type: ignore[no-untyped-def]
     actor = supervisor_actor()
     query = load_query(HeatmapQuery())
     heat = commands.query(engine_db(), dashboard.heatmap, actor, query["process_key"], query["version"],
-                          query["since"], query["until"])
+                          query["since"], query["until"], query["stage"])
     return jsonify(HeatmapOut().dump(heat))

@@ -158,6 +158,8 @@ class PeriodQuery(_Query):
 class HeatmapQuery(PeriodQuery):
     process_key = fields.String(required=True)
     version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    stage = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
+                          metadata={"description": "a stage process the root calls: that stage's diagram"})
 
 
 class WeekOut(Schema):
@@ -200,7 +202,10 @@ class HeatmapOut(Schema):
     since = fields.DateTime()
     until = fields.DateTime()
     elements = fields.List(fields.Dict())
-    diagram = fields.String(metadata={"description": "the BPMN XML of that version"})
+    stage = fields.String(allow_none=True)
+    stage_name = fields.String(allow_none=True)
+    stages = fields.List(fields.Dict(), metadata={"description": "the stages the root calls: key, call activity element, name"})
+    diagram = fields.String(metadata={"description": "the BPMN XML shown (the stage's when `stage` is given)"})
 
 
 class AuditEventOut(Schema):
