@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app web
 STAMP := $(VENV)/.installed
-# npm ci runs again only when package-lock.json changes
+# npm ci runs again only when package-lock.json changes; @carbon packages (pulled in by
+# form-js) start a telemetry upload at install unless told not to
 NODE_STAMP := node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
@@ -20,7 +21,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	IBM_TELEMETRY_DISABLED=true npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
 # Debian's chromium for the browser tests (Playwright drives it; it never downloads browsers),
