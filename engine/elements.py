@@ -92,6 +92,12 @@ def waiting_timers(definition: ProcessDefinition, document: str) -> list[str]:
     return sorted(set(found))
 
 
+def source_files(session: Session, definition: ProcessDefinition) -> list[DefinitionFile]:
+    """The stored BPMN and DMN files a process version was deployed from."""
+    return list(session.scalars(select(DefinitionFile).where(
+        DefinitionFile.content_hash.in_(definition.source_files)).order_by(DefinitionFile.filename)))
+
+
 def diagram(session: Session, definition: ProcessDefinition) -> bytes:
     """The deployed BPMN file that holds this process version."""
     files = session.scalars(select(DefinitionFile).where(

@@ -76,6 +76,19 @@ def _create(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
     return row
 
 
+def reroute(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, row: HumanTask,
+            task: Any) -> None:
+    """Resolve an open task's routing again from its (new) spec, as after a version migration:
+    title, lane, form and assignment follow the spec; a claim is released."""
+    spec = task.task_spec
+    who = assignment.resolve(spec, _evaluator(workflow, task))
+    form = getattr(spec, "form", None)
+    row.title, row.lane = spec.bpmn_name or spec.bpmn_id, spec.lane
+    row.form_key = form.key.rsplit(":", 1)[-1] if form is not None and form.key else None
+    row.assignee, row.candidate_groups, row.candidate_users = who.assignee, who.candidate_groups, who.candidate_users
+    set_candidates(session, row)
+
+
 def set_candidates(session: Session, row: HumanTask, new: bool = False) -> None:
     """Index rows for "open tasks I may claim"; the assignee is indexed on the task itself."""
     if not new:

@@ -8,6 +8,7 @@ from . import summaries, substitutes, follow_up, comments, attachments, drafts, 
 from . import notifications, scheduler, stuck_instances  # noqa: F401  scheduler (issue 6)
 from . import organisations, projects, changes, expert_pool, integrity, credit, duplicates  # noqa: F401,E501  lifecycle (issue 3)
 from . import archive, attention, dashboard  # noqa: F401  supervisor console (issue 7)
+from . import process_drafts, trial_runs  # noqa: F401  designer (issue 5)
 from .models import Base
 
 __all__ = ["Base"]
