@@ -9,3 +9,4 @@ api = Blueprint("api", __name__, url_prefix="/api")
 from . import errors, auth, definitions, instances, tasks, supervisor, openapi  # noqa: E402,F401
 from . import notifications  # noqa: E402,F401  scheduler (issue 6)
 from . import interventions, dashboard, inspection, archive  # noqa: E402,F401  supervisor console (issue 7)
+from . import design  # noqa: E402,F401  process designer (issue 5)

@@ -3,6 +3,7 @@ schemas in schemas.py. The table below lists each operation once: path, method, 
 request schema, response schema."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -10,7 +11,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import jsonify
 
-from . import api, notifications as n, schemas as s, supervisor_schemas as sv
+from . import api, design_schemas as ds, notifications as n, schemas as s, supervisor_schemas as sv
 
 # (path, method, summary, request schema or None, success status, response schema, many)
 OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
@@ -50,6 +51,25 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
     ("/v1/supervisor/archive", "get", "Supervisors: find archived instances", ("query", sv.ArchiveQuery), 200, sv.ArchivePage, False),
     ("/v1/supervisor/archive/plan", "get", "Supervisors: what a retention run would archive now", ("query", sv.ArchivePlanQuery), 200, sv.ArchivePlanOut, False),
     ("/v1/supervisor/archive/{id}", "get", "Supervisors: one archived instance with its tasks and audit log", None, 200, sv.ArchivedRecordOut, False),
+    # process designer (issue 5)
+    ("/v1/designer/processes", "get", "Designers: every process with all its versions, who deployed each and when, and instances per version", None, 200, ds.ProcessVersionsOut, True),
+    ("/v1/designer/processes/{key}/versions/{version}/files/{filename}", "get", "Designers: download a file of a deployed version (.bpmn, .dmn, or a pinned .form)", None, 200, "application/xml|application/json", False),
+    ("/v1/designer/processes/{key}/compare", "get", "Designers: elements added, removed and changed, and form fields changed, between two versions (?from=&to=)", ("query", ds.CompareQuery), 200, ds.ComparisonOut, False),
+    ("/v1/designer/drafts", "get", "Designers: the drafts", None, 200, ds.DraftOut, True),
+    ("/v1/designer/drafts", "post", "Designers: a new draft, empty, from files, or from a deployed version (from_key, from_version)", ds.DraftCreateRequest, 201, ds.DraftOut, False),
+    ("/v1/designer/drafts/{id}", "get", "Designers: one draft and its files", None, 200, ds.DraftOut, False),
+    ("/v1/designer/drafts/{id}", "delete", "Designers: delete a draft", None, 204, ds.DraftOut, False),
+    ("/v1/designer/drafts/{id}/files", "post", "Designers: upload .bpmn/.dmn/.form files into a draft (multipart field 'files')", "multipart", 200, ds.DraftOut, False),
+    ("/v1/designer/drafts/{id}/files/{filename}", "get", "Designers: download a draft's file", None, 200, "application/xml|application/json", False),
+    ("/v1/designer/drafts/{id}/files/{filename}", "put", "Designers: save a draft's file (409 if the draft moved past `revision`)", ds.FileSaveRequest, 200, ds.DraftOut, False),
+    ("/v1/designer/drafts/{id}/files/{filename}", "delete", "Designers: remove a file from a draft", None, 200, ds.DraftOut, False),
+    ("/v1/designer/drafts/{id}/validate", "post", "Designers: validate a draft with the deployment pipeline (nothing is deployed)", None, 200, ds.ValidationOut, False),
+    ("/v1/designer/drafts/{id}/deploy", "post", "Designers: deploy a draft's files atomically as new versions; 422 with element-level errors and nothing deployed", None, 201, s.DeployedOut, True),
+    ("/v1/designer/processes/{key}/migrations/preview", "post", "Designers: what migrating the chosen instances to a version would do (nothing is changed)", ds.MigrationPreviewRequest, 200, ds.PlanOut, True),
+    ("/v1/designer/processes/{key}/migrations", "post", "Designers: migrate the chosen instances, each all or nothing, audited with the reason", ds.MigrationRequest, 200, ds.MigrationReportOut, False),
+    ("/v1/designer/drafts/{id}/trials", "post", "Designers: start a test run of a draft (no real instance, task or notification)", ds.TrialStartRequest, 201, ds.TrialOut, False),
+    ("/v1/designer/trials/{id}", "get", "Designers: where a test run stands", None, 200, ds.TrialOut, False),
+    ("/v1/designer/trials/{id}/tasks/{task_id}/complete", "post", "Designers: complete a test run's task as a role, data checked against its form", ds.TrialCompleteRequest, 200, ds.TrialOut, False),
     ("/v1/process-instances/{id}/audit", "get", "Supervisors: the instance's full audit timeline", ("query", sv.AuditQuery), 200, sv.AuditPage, False),
     ("/v1/process-instances/{id}/data-history", "get", "Supervisors: the instance's data and the history of each value", None, 200, sv.DataHistoryOut, False),
     ("/v1/process-instances/{id}/path", "get", "Supervisors: the elements the token completed, in order, and where it stands", None, 200, sv.TokenPathOut, False),
@@ -78,8 +98,8 @@ def _operation(summary: str, request: Any, status: int, response: Any, many: boo
         op["parameters"] = [{"in": "query", "schema": request[1]}]
     elif request is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request}}}
-    if "{id}" in path:
-        op.setdefault("parameters", []).append({"in": "path", "name": "id", "required": True,
+    for name in re.findall(r"\{(\w+)\}", path):
+        op.setdefault("parameters", []).append({"in": "path", "name": name, "required": True,
                                                 "schema": {"type": "string"}})
     if not path.endswith("/auth/token"):
         op["security"] = [{"bearer": []}]
