@@ -66,8 +66,15 @@ class TrialView:
     done: list[str]
 
 
-def start(session: Session, actor: Actor, draft_id: int, process_key: str | None = None,
-          data: Any = None) -> TrialRun:
+def start_form(session: Session, actor: Actor, draft_id: int,
+               process_key: str | None = None) -> tuple[str, FormDefinition | None, list[str]]:
+    """(the process a trial would run, its start form if it has one, every process of the draft)."""
+    bundle, process = _validated(session, actor, draft_id, process_key)
+    forms = {key: form.raw for key, form in bundle.forms.items()}
+    return process.key, _form(session, forms, process.meta.get("start_form_key")), [p.key for p in bundle.processes]
+
+
+def _validated(session: Session, actor: Actor, draft_id: int, process_key: str | None) -> tuple[Any, Any]:
     draft = get_draft(session, actor, draft_id)
     bundle = deployment.validate(session, files_as_bytes(draft))
     if bundle.problems:
@@ -75,6 +82,13 @@ def start(session: Session, actor: Actor, draft_id: int, process_key: str | None
     process = next((p for p in bundle.processes if process_key in (None, p.key)), None)
     if process is None:
         raise NotFound(f"the draft has no executable process '{process_key}'")
+    return bundle, process
+
+
+def start(session: Session, actor: Actor, draft_id: int, process_key: str | None = None,
+          data: Any = None) -> TrialRun:
+    draft = get_draft(session, actor, draft_id)
+    bundle, process = _validated(session, actor, draft_id, process_key)
     forms = {key: form.raw for key, form in bundle.forms.items()}
     start_form = _form(session, forms, process.meta.get("start_form_key"))
     data = {} if data is None else data

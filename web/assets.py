@@ -26,6 +26,10 @@ ASSETS: dict[str, str] = {
     "form-js.css": "@bpmn-io/form-js/dist/assets/form-js.css",
     "form-js-editor.css": "@bpmn-io/form-js/dist/assets/form-js-editor.css",
     "chart.umd.js": "chart.js/dist/chart.umd.min.js",
+    # the designer's modeler: the Camunda 7 properties panel and its moddle extension
+    "bpmn-properties-panel.js": "bpmn-js-properties-panel/dist/bpmn-js-properties-panel.umd.js",
+    "properties-panel.css": "@bpmn-io/properties-panel/dist/assets/properties-panel.css",
+    "camunda-moddle.json": "camunda-bpmn-moddle/resources/camunda.json",
 }
 
 assets = Blueprint("assets", __name__)

@@ -36,6 +36,8 @@ def register_ui(app: Flask, api: Blueprint) -> None:
         app.register_blueprint(blueprint)
     from .supervisor_pages import supervisor  # supervisor console (issue 7)
     app.register_blueprint(supervisor)
+    from .designer_pages import designer  # process designer (issue 5)
+    app.register_blueprint(designer)
 
 
 def attachment_dir(app: Flask) -> Path:

@@ -1,0 +1,95 @@
+// The BPMN modeler of a draft file: bpmn-js Modeler with the Camunda 7 properties panel (served
+// from node_modules), saving into the draft; "Save and validate" runs the deployment checks and
+// lists each finding, marked on its element in the diagram.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.getElementById("modeler");
+    if (!root || !window.BpmnJS || !window.BpmnJSPropertiesPanel) { return; }
+    var file = new window.DraftFile();
+    var panel = window.BpmnJSPropertiesPanel;
+    var markers = [];
+    fetch(root.getAttribute("data-moddle-url"), { credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (camunda) {
+        var modeler = new window.BpmnJS({
+          container: "#canvas",
+          propertiesPanel: { parent: "#properties" },
+          additionalModules: [panel.BpmnPropertiesPanelModule, panel.BpmnPropertiesProviderModule,
+                              panel.CamundaPlatformPropertiesProviderModule],
+          moddleExtensions: { camunda: camunda },
+          keyboard: { bindTo: document }
+        });
+        window.designerModeler = modeler;  // for the browser tests and the console
+        return modeler.importXML(document.getElementById("bpmn-source").value).then(function () {
+          modeler.get("canvas").zoom("fit-viewport", "auto");
+          modeler.on("commandStack.changed", function () { file.changed(); });
+          wire(modeler);
+          root.setAttribute("data-ready", "true");
+        });
+      })
+      .catch(function (error) {
+        root.setAttribute("data-ready", "error");
+        var note = document.createElement("p");
+        note.className = "flash flash-error";
+        note.textContent = window.designerFormat(root.getAttribute("data-error-text"), { msg: error.message });
+        root.parentNode.insertBefore(note, root);
+      });
+
+    function save(modeler) {
+      return modeler.saveXML({ format: true }).then(function (result) { return file.save(result.xml); });
+    }
+
+    function wire(modeler) {
+      document.getElementById("save-button").addEventListener("click", function () {
+        save(modeler).catch(function () {});
+      });
+      document.getElementById("check-button").addEventListener("click", function () {
+        save(modeler).then(function () {
+          return file.post(file.form.getAttribute("data-validate-url"), {});
+        }).then(function (response) { return response.json(); })
+          .then(function (verdict) { show(modeler, verdict); })
+          .catch(function () {});
+      });
+    }
+
+    function show(modeler, verdict) {
+      var canvas = modeler.get("canvas"), overlays = modeler.get("overlays");
+      var registry = modeler.get("elementRegistry");
+      markers.forEach(function (id) { canvas.removeMarker(id, "has-problem"); });
+      overlays.remove({ type: "problem" });
+      markers = [];
+      var list = document.getElementById("findings-list");
+      var summary = document.getElementById("findings-summary");
+      list.innerHTML = "";
+      document.getElementById("findings-empty").hidden = true;
+      summary.hidden = false;
+      summary.className = verdict.valid ? "flash flash-success" : "flash flash-error";
+      summary.textContent = verdict.valid ? summary.getAttribute("data-valid-text")
+        : window.designerFormat(summary.getAttribute("data-invalid-text"), { n: verdict.problems.length });
+      document.getElementById("findings").setAttribute("data-valid", verdict.valid ? "true" : "false");
+      verdict.problems.forEach(function (problem) {
+        var item = document.createElement("li");
+        item.setAttribute("data-element", problem.element_id || "");
+        item.textContent = problem.file + (problem.line ? ":" + problem.line : "") +
+          (problem.element_id ? " [" + problem.element_id + "]" : "") + ": " + problem.message;
+        list.appendChild(item);
+        var element = problem.element_id && registry.get(problem.element_id);
+        if (!element) { return; }
+        item.classList.add("linked");
+        item.tabIndex = 0;
+        item.addEventListener("click", function () { modeler.get("selection").select(element); });
+        if (markers.indexOf(element.id) < 0) {
+          canvas.addMarker(element.id, "has-problem");
+          markers.push(element.id);
+          var badge = document.createElement("div");
+          badge.className = "problem-badge";
+          badge.title = problem.message;
+          badge.textContent = "!";
+          badge.setAttribute("data-element", element.id);
+          overlays.add(element.id, "problem", { position: { top: -10, left: -10 }, html: badge });
+        }
+      });
+    }
+  });
+})();
