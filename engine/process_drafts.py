@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import audit, clock, deployment, elements
+from . import audit, bpmnlint, clock, deployment, elements
 from .errors import Conflict, Forbidden, InvalidData, NotFound, Problem
 from .models import Base, FormVersion, ProcessDefinition
 from .principals import Actor
@@ -52,6 +52,9 @@ class Validation:
     valid: bool
     problems: list[Problem]
     processes: list[str]
+    # bpmnlint's advice (engine/bpmnlint.py): never a reason to refuse a deployment
+    lint: list[bpmnlint.Finding] = field(default_factory=list)
+    lint_unavailable: str | None = None
 
 
 def require_designer(actor: Actor) -> None:
@@ -160,13 +163,16 @@ def delete(session: Session, actor: Actor, draft_id: int) -> None:
     session.delete(draft)
 
 
-def validate(session: Session, actor: Actor, draft_id: int) -> Validation:
-    """The deployment pipeline's verdict on the draft's files, without deploying anything."""
+def validate(session: Session, actor: Actor, draft_id: int, lint: bool = False) -> Validation:
+    """The deployment pipeline's verdict on the draft's files, without deploying anything; with
+    `lint`, bpmnlint's advice on its BPMN files too."""
     draft = get(session, actor, draft_id)
     if not draft.files:
         return Validation(False, [Problem("(draft)", "the draft has no files yet")], [])
     bundle = deployment.validate(session, _as_bytes(draft))
-    return Validation(not bundle.problems, list(bundle.problems), [p.key for p in bundle.processes])
+    findings, unavailable = bpmnlint.lint(draft.files) if lint else ([], None)
+    return Validation(not bundle.problems, list(bundle.problems), [p.key for p in bundle.processes],
+                      findings, unavailable)
 
 
 def deploy(session: Session, actor: Actor, draft_id: int) -> list[deployment.Deployed]:

@@ -22,6 +22,7 @@ from engine.forms import parse_form
 from engine.validation import kind_of
 
 from . import engine_db
+from .api.design import validation_dict
 from .auth import current_actor
 from .form_render import data_from_request, render_nodes
 from .pages import protected
@@ -166,12 +167,12 @@ def save(draft_id: int, filename: str):  # type: ignore[no-untyped-def]
 
 @designer.post("/drafts/<int:draft_id>/validate")
 def validate(draft_id: int):  # type: ignore[no-untyped-def]
-    verdict = commands.query(engine_db(), process_drafts.validate, current_actor(), draft_id)
-    problems = [p.to_dict() for p in verdict.problems]
+    verdict = commands.query(engine_db(), process_drafts.validate, current_actor(), draft_id, True)
     if _wants_json():
-        return jsonify({"valid": verdict.valid, "problems": problems, "processes": verdict.processes})
-    return render_template("designer/_problems.html", valid=verdict.valid, problems=problems,
-                           processes=verdict.processes)
+        return jsonify(validation_dict(verdict))
+    return render_template("designer/_problems.html", valid=verdict.valid,
+                           problems=[p.to_dict() for p in verdict.problems], processes=verdict.processes,
+                           lint=[f.to_dict() for f in verdict.lint], lint_unavailable=verdict.lint_unavailable)
 
 
 @designer.post("/drafts/<int:draft_id>/deploy")

@@ -50,7 +50,11 @@ def test_a_draft_from_uploaded_files_validates_deploys_and_lists_its_version(des
                             ("simple_decision.form", FORM.encode()))
     assert status == 200 and [f["filename"] for f in draft["files"]] == ["simple_decision.form", "simple_review.bpmn"]
     assert designer.post(f"/designer/drafts/{draft_id}/validate") == (
-        200, {"valid": True, "problems": [], "processes": ["simple_review"]})
+        200, {"valid": True, "problems": [], "processes": ["simple_review"], "lint": [], "lint_unavailable": None})
+    # with ?lint=true, bpmnlint's advice comes too (the fixture's names are in English only)
+    status, linted = designer.post(f"/designer/drafts/{draft_id}/validate?lint=true")
+    assert status == 200 and linted["valid"]
+    assert ("scitech/bilingual-name", "review") in {(f["rule"], f["element_id"]) for f in linted["lint"]}
     status, deployed = designer.post(f"/designer/drafts/{draft_id}/deploy")
     assert status == 201 and {"key": "simple_review", "version": 1, "kind": "process", "changed": True} in deployed
     [entry] = designer.get("/designer/processes")[1]

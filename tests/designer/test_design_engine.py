@@ -164,3 +164,18 @@ def test_a_test_run_steps_through_the_draft_as_each_role_and_touches_no_real_dat
     real = commands.query(db, lambda s: (s.scalar(select(func.count()).select_from(ProcessInstance)),
                                          s.scalar(select(func.count()).select_from(HumanTask))))
     assert real == (0, 0)
+
+
+def test_bpmnlint_gives_advice_with_the_bureaus_own_rules_but_never_blocks(db):
+    # given a user task without a form, a due date or anyone to do it
+    bare = SIMPLE.replace('camunda:candidateGroups="reviewers" camunda:formKey="simple_decision" camunda:dueDate="P3D"', "")
+    draft_id = _draft(db, bare)
+    verdict = commands.query(db, process_drafts.validate, DESIGNER, draft_id, True)
+    assert verdict.lint_unavailable is None
+    ours = {(f.rule, f.element_id) for f in verdict.lint if f.rule.startswith("scitech/")}
+    assert {("scitech/user-task-form", "review"), ("scitech/user-task-due-date", "review"),
+            ("scitech/user-task-role", "review")} <= ours
+    # and the deployment pipeline alone decides: the bare task is valid BPMN, so it deploys
+    assert verdict.valid
+    _deploy_draft(db, draft_id)
+    assert _versions(db) == [1]

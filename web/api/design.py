@@ -20,7 +20,7 @@ from .auth import current_actor, load_body, load_query
 from .design_schemas import (CompareQuery, ComparisonOut, DraftCreateRequest, DraftOut, FileSaveRequest,
                              MigrationPreviewRequest, MigrationReportOut, MigrationRequest, PlanOut,
                              ProcessVersionsOut, TrialCompleteRequest, TrialOut, TrialStartRequest,
-                             ValidationOut)
+                             ValidateQuery, ValidationOut)
 from .schemas import DeployedOut
 
 MAX_UPLOAD_FILES = 60
@@ -152,9 +152,16 @@ def designer_remove_file(draft_id: int, filename: str):  # type: ignore[no-untyp
 
 @api.post("/v1/designer/drafts/<int:draft_id>/validate")
 def designer_validate(draft_id: int):  # type: ignore[no-untyped-def]
-    verdict = commands.query(engine_db(), process_drafts.validate, designer_actor(), draft_id)
-    return jsonify(ValidationOut().dump({"valid": verdict.valid, "processes": verdict.processes,
-                                         "problems": [p.to_dict() for p in verdict.problems]}))
+    actor = designer_actor()
+    lint = load_query(ValidateQuery())["lint"]
+    verdict = commands.query(engine_db(), process_drafts.validate, actor, draft_id, lint)
+    return jsonify(ValidationOut().dump(validation_dict(verdict)))
+
+
+def validation_dict(verdict: process_drafts.Validation) -> dict[str, Any]:
+    return {"valid": verdict.valid, "processes": verdict.processes,
+            "problems": [p.to_dict() for p in verdict.problems],
+            "lint": [f.to_dict() for f in verdict.lint], "lint_unavailable": verdict.lint_unavailable}
 
 
 @api.post("/v1/designer/drafts/<int:draft_id>/deploy")

@@ -49,10 +49,24 @@ class ProblemOut(Schema):
     message = fields.String()
 
 
+class LintOut(Schema):
+    file = fields.String()
+    rule = fields.String(metadata={"description": "bpmnlint rule; scitech/... are the bureau's own"})
+    element_id = fields.String(allow_none=True)
+    message = fields.String()
+    category = fields.String()
+
+
+class ValidateQuery(Schema):
+    lint = fields.Boolean(load_default=False, metadata={"description": "also run bpmnlint (advice, never blocking)"})
+
+
 class ValidationOut(Schema):
     valid = fields.Boolean()
     problems = fields.List(fields.Nested(ProblemOut))
     processes = fields.List(fields.String())
+    lint = fields.List(fields.Nested(LintOut))
+    lint_unavailable = fields.String(allow_none=True)
 
 
 class VersionOut(Schema):

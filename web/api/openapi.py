@@ -63,7 +63,7 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
     ("/v1/designer/drafts/{id}/files/{filename}", "get", "Designers: download a draft's file", None, 200, "application/xml|application/json", False),
     ("/v1/designer/drafts/{id}/files/{filename}", "put", "Designers: save a draft's file (409 if the draft moved past `revision`)", ds.FileSaveRequest, 200, ds.DraftOut, False),
     ("/v1/designer/drafts/{id}/files/{filename}", "delete", "Designers: remove a file from a draft", None, 200, ds.DraftOut, False),
-    ("/v1/designer/drafts/{id}/validate", "post", "Designers: validate a draft with the deployment pipeline (nothing is deployed)", None, 200, ds.ValidationOut, False),
+    ("/v1/designer/drafts/{id}/validate", "post", "Designers: validate a draft with the deployment pipeline (nothing is deployed); ?lint=true adds bpmnlint's advice", ("query", ds.ValidateQuery), 200, ds.ValidationOut, False),
     ("/v1/designer/drafts/{id}/deploy", "post", "Designers: deploy a draft's files atomically as new versions; 422 with element-level errors and nothing deployed", None, 201, s.DeployedOut, True),
     ("/v1/designer/processes/{key}/migrations/preview", "post", "Designers: what migrating the chosen instances to a version would do (nothing is changed)", ds.MigrationPreviewRequest, 200, ds.PlanOut, True),
     ("/v1/designer/processes/{key}/migrations", "post", "Designers: migrate the chosen instances, each all or nothing, audited with the reason", ds.MigrationRequest, 200, ds.MigrationReportOut, False),

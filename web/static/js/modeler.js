@@ -53,10 +53,39 @@
       });
     }
 
+    function showLint(modeler, verdict) {
+      var registry = modeler.get("elementRegistry"), canvas = modeler.get("canvas");
+      var box = document.getElementById("lint-box"), list = document.getElementById("lint-list");
+      var unavailable = document.getElementById("lint-unavailable");
+      list.innerHTML = "";
+      unavailable.hidden = !verdict.lint_unavailable;
+      unavailable.textContent = verdict.lint_unavailable || "";
+      box.hidden = !(verdict.lint && verdict.lint.length);
+      if (box.hidden) { return; }
+      var summary = document.getElementById("lint-summary");
+      summary.textContent = window.designerFormat(summary.getAttribute("data-text"), { n: verdict.lint.length });
+      verdict.lint.forEach(function (finding) {
+        var item = document.createElement("li");
+        item.setAttribute("data-element", finding.element_id || "");
+        item.setAttribute("data-rule", finding.rule);
+        item.textContent = (finding.element_id ? "[" + finding.element_id + "] " : "") + finding.message + " (" + finding.rule + ")";
+        list.appendChild(item);
+        var element = finding.element_id && registry.get(finding.element_id);
+        if (element && markers.indexOf(element.id) < 0) {
+          canvas.addMarker(element.id, "has-advice");
+          markers.push(element.id);
+        }
+        if (element) {
+          item.classList.add("linked");
+          item.addEventListener("click", function () { modeler.get("selection").select(element); });
+        }
+      });
+    }
+
     function show(modeler, verdict) {
       var canvas = modeler.get("canvas"), overlays = modeler.get("overlays");
       var registry = modeler.get("elementRegistry");
-      markers.forEach(function (id) { canvas.removeMarker(id, "has-problem"); });
+      markers.forEach(function (id) { canvas.removeMarker(id, "has-problem"); canvas.removeMarker(id, "has-advice"); });
       overlays.remove({ type: "problem" });
       markers = [];
       var list = document.getElementById("findings-list");
@@ -68,6 +97,7 @@
       summary.textContent = verdict.valid ? summary.getAttribute("data-valid-text")
         : window.designerFormat(summary.getAttribute("data-invalid-text"), { n: verdict.problems.length });
       document.getElementById("findings").setAttribute("data-valid", verdict.valid ? "true" : "false");
+      showLint(modeler, verdict);
       verdict.problems.forEach(function (problem) {
         var item = document.createElement("li");
         item.setAttribute("data-element", problem.element_id || "");
@@ -79,9 +109,9 @@
         item.classList.add("linked");
         item.tabIndex = 0;
         item.addEventListener("click", function () { modeler.get("selection").select(element); });
-        if (markers.indexOf(element.id) < 0) {
+        if (markers.indexOf(element.id) < 0) { markers.push(element.id); }
+        if (!canvas.hasMarker(element.id, "has-problem")) {
           canvas.addMarker(element.id, "has-problem");
-          markers.push(element.id);
           var badge = document.createElement("div");
           badge.className = "problem-badge";
           badge.title = problem.message;
