@@ -179,3 +179,14 @@ def test_bpmnlint_gives_advice_with_the_bureaus_own_rules_but_never_blocks(db):
     assert verdict.valid
     _deploy_draft(db, draft_id)
     assert _versions(db) == [1]
+
+
+def test_migration_0006_matches_the_designer_models(db):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from engine.schema import Base
+    with db.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
+    ours = ("process_drafts", "process_trial_runs")
+    assert [d for d in differences if any(f"'{table}'" in repr(d) for table in ours)] == []

@@ -1,4 +1,4 @@
-"""Migration 0002 matches the models it serves (columns, partial indexes), and goes down and up
+"""Migration 0007 (the scheduler's) matches the models it serves (columns, partial indexes), and goes down and up
 again on a database that already has open tasks, which it schedules from their due dates."""
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_downgrade_and_upgrade_keep_existing_open_tasks_scheduled(tmp_path):
             conn.execute(text("INSERT INTO human_tasks (id, process_instance_id, process_key, name, title, state, "
                               "candidate_groups, candidate_users, created_at, due_at) VALUES "
                               "('t1', 1, 'p', 'review', 'Review', 'open', '[]', '[]', :t, :t)"), {"t": due})
-        flask_migrate.upgrade(directory=migrations, revision="0002")
+        flask_migrate.upgrade(directory=migrations, revision="0007")
         with engine.connect() as conn:
             row = conn.execute(text("SELECT next_escalation_at, escalation_level FROM human_tasks")).one()
             watched = conn.execute(text("SELECT instance_id FROM instance_watches")).scalars().all()
@@ -51,7 +51,7 @@ def test_downgrade_and_upgrade_keep_existing_open_tasks_scheduled(tmp_path):
         flask_migrate.downgrade(directory=migrations, revision="0001")
         assert "notifications" not in inspect(engine).get_table_names()
         assert "next_escalation_at" not in {c["name"] for c in inspect(engine).get_columns("human_tasks")}
-        flask_migrate.upgrade(directory=migrations, revision="0002")
+        flask_migrate.upgrade(directory=migrations, revision="0007")
         assert {"notifications", "mail_outbox", "instance_watches", "apscheduler_jobs"} <= \
             set(inspect(engine).get_table_names())
     engine.dispose()
