@@ -1,9 +1,11 @@
 """The start page at /: signed-out visitors go to the sign-in page, applicants to their
-applications, reviewers to their inbox. /healthz answers load balancers."""
+applications, designers to the designer, reviewers to their inbox. /healthz answers load balancers."""
 from __future__ import annotations
 
 from flask import Blueprint, redirect, url_for
 from flask_login import current_user
+
+from engine.principals import DESIGNERS
 
 from .menu import APPLICANTS, is_reviewer
 
@@ -14,6 +16,8 @@ home = Blueprint("home", __name__)
 def index():  # type: ignore[no-untyped-def]
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    if current_user.groups and current_user.groups <= {DESIGNERS}:
+        return redirect(url_for("designer.index"))  # a designer only designs
     if is_reviewer(current_user.groups):
         return redirect(url_for("inbox.index"))
     if APPLICANTS in current_user.groups or not current_user.groups:

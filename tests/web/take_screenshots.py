@@ -99,6 +99,27 @@ def main() -> None:
             page.screenshot(path=str(OUT / "supervisor-heatmap.png"), full_page=True)
             context.close()
 
+            context = browser.new_context(base_url=base, viewport={"width": 1440, "height": 900})
+            page = context.new_page()
+            page.goto("/login")
+            page.fill("#username", "sun.hao")
+            page.fill("#password", "demo1234")
+            page.click("#login-button")
+            page.wait_for_url(re.compile(r"/designer"))
+            page.screenshot(path=str(OUT / "designer.png"), full_page=True)
+            page.locator("#catalogue tr[data-process='establishment_review'] button[data-action=edit]").first.click()
+            page.locator("#draft-files a", has_text="establishment_review.bpmn").first.click()
+            page.wait_for_selector("#modeler[data-ready=true]")
+            page.click("#check-button")
+            page.wait_for_selector("#findings-summary:not([hidden])")
+            page.evaluate("""() => {  // show a user task's Camunda properties (assignment, form, due date)
+                const m = window.designerModeler;
+                const task = m.get('elementRegistry').filter(e => e.type === 'bpmn:UserTask')[0];
+                m.get('selection').select(task);
+            }""")
+            page.screenshot(path=str(OUT / "designer-modeler.png"), full_page=True)
+            context.close()
+
             tablet = browser.new_context(base_url=base, viewport={"width": 820, "height": 1180})
             page = tablet.new_page()
             _sign_in(page, "chen.jing")
