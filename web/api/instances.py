@@ -8,17 +8,18 @@ from engine.errors import Forbidden
 
 from .. import engine_db
 from . import api
-from .auth import current_actor, load_body
+from .auth import actor_in, bearer_token, current_actor, load_body
 from .schemas import ReasonRequest, RetryRequest, StartRequest
 from .serialize import instance_dict
 
 
 @api.post("/v1/process-instances")
 def start_instance():  # type: ignore[no-untyped-def]
-    actor = current_actor()
-    body = load_body(StartRequest())
+    bearer_token()
 
     def _start(session):  # type: ignore[no-untyped-def]
+        actor = actor_in(session)  # in the start's own transaction, like the answer
+        body = load_body(StartRequest())
         instance = instances.start(session, actor, body["process_key"], body["data"])
         return instance_dict(session, instance)
 

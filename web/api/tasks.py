@@ -7,7 +7,7 @@ from engine import commands, instances, tasks
 
 from .. import engine_db
 from . import api
-from .auth import current_actor, load_body, load_query
+from .auth import actor_in, bearer_token, current_actor, load_body, load_query
 from .schemas import AssignRequest, CompleteRequest, TaskDetailOut, TaskPage, TaskQuery
 from .serialize import instance_dict, task_dict
 
@@ -38,13 +38,14 @@ def get_task(task_id: str):  # type: ignore[no-untyped-def]
 
 
 def _task_command(task_id: str, command, *args):  # type: ignore[no-untyped-def]
-    actor = current_actor()
-    commands.execute(engine_db(), command, actor, task_id, *args)
-    return jsonify(_task(task_id))
+    bearer_token()
 
+    def _run(session):  # type: ignore[no-untyped-def]
+        # caller, command and answer in one transaction: the answer is what this command made
+        command(session, actor_in(session), task_id, *args)
+        return task_dict(tasks.get(session, task_id))
 
-def _task(task_id: str) -> dict:
-    return commands.query(engine_db(), lambda s: task_dict(tasks.get(s, task_id)))
+    return jsonify(commands.execute(engine_db(), _run))
 
 
 @api.post("/v1/tasks/<task_id>/claim")
@@ -65,12 +66,13 @@ def assign_task(task_id: str):  # type: ignore[no-untyped-def]
 
 @api.post("/v1/tasks/<task_id>/complete")
 def complete_task(task_id: str):  # type: ignore[no-untyped-def]
-    actor = current_actor()
-    body = load_body(CompleteRequest())
+    bearer_token()
 
     def _complete(session):  # type: ignore[no-untyped-def]
-        # the answer is read in the completion's own transaction: one round trip, and it shows
-        # exactly the state this completion produced
+        # the caller and the answer are read in the completion's own transaction: one round
+        # trip, and the answer shows exactly the state this completion produced
+        actor = actor_in(session)
+        body = load_body(CompleteRequest())
         row, instance = tasks.complete(session, actor, task_id, body["data"])
         return {"task": task_dict(row), "process_instance": instance_dict(session, instance)}
 
