@@ -3,11 +3,16 @@ in turn, before anything is deployed. This module owns the trial table (the draf
 forms frozen when the trial starts, the workflow state, a log of who acted as which role) and
 the steps: start, complete a ready task with data checked against its form, read where the
 trial stands. Nothing real is touched: no process instance, no task projection, no inbox, no
-notification, and scripts run without the domain services (a script that calls one, such as an
-expert draw, stops the trial with a clear message instead of writing to the real register)."""
+notification. Scripts do reach the domain services (an expert draw, the project register), but
+every step runs inside a savepoint that is always rolled back: a script reads the real
+organisations, expert pool and integrity list and what it writes is gone when the step ends, so
+a later step that needs a row an earlier one wrote stops the trial with that error instead of
+finding it in the real register."""
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,7 +109,7 @@ def start(session: Session, actor: Actor, draft_id: int, process_key: str | None
                      specs=dump_specs(process.spec, process.subprocess_specs), forms=forms,
                      document="", state="running", log=[], started_by=actor.username, started_at=clock.now())
     _log(trial, actor, "started", None, data)
-    _advance(trial, workflow)
+    _advance(session, trial, workflow)
     session.add(trial)
     session.flush()
     return trial
@@ -136,9 +141,10 @@ def complete(session: Session, actor: Actor, trial_id: int, task_id: str, data: 
     if not isinstance(cleaned, dict):
         raise InvalidData("data must be a JSON object", {"data": ["Must be an object."]})
     task.data.update(cleaned)
-    task.run()
+    with _thrown_away(session):
+        task.run()
     _log(trial, actor, "completed", task.task_spec.bpmn_id, cleaned, as_role)
-    _advance(trial, workflow)
+    _advance(session, trial, workflow)
     return trial
 
 
@@ -160,8 +166,21 @@ def discard(session: Session, actor: Actor, trial_id: int) -> None:
     session.delete(get(session, actor, trial_id))
 
 
-def _advance(trial: TrialRun, workflow: Any) -> None:
-    failure = steps.run(workflow)
+@contextlib.contextmanager
+def _thrown_away(session: Session) -> Iterator[None]:
+    # the command binds script services to this session, so without the savepoint a test run's
+    # script would register a real project; the trial row is changed only outside it, because
+    # rolling a savepoint back expires what was changed inside
+    savepoint = session.begin_nested()
+    try:
+        yield
+    finally:
+        savepoint.rollback()
+
+
+def _advance(session: Session, trial: TrialRun, workflow: Any) -> None:
+    with _thrown_away(session):
+        failure = steps.run(workflow)
     if failure is not None:
         trial.state, trial.error = "error", f"{failure.element_id or ''}: {failure.message}".strip(": ")
     elif workflow.is_completed():
