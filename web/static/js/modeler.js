@@ -16,7 +16,8 @@
           container: "#canvas",
           propertiesPanel: { parent: "#properties" },
           additionalModules: [panel.BpmnPropertiesPanelModule, panel.BpmnPropertiesProviderModule,
-                              panel.CamundaPlatformPropertiesProviderModule],
+                              panel.CamundaPlatformPropertiesProviderModule,
+                              window.designerTranslateModule || {}],
           moddleExtensions: { camunda: camunda },
           keyboard: { bindTo: document }
         });
