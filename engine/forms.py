@@ -302,6 +302,15 @@ def _check_pattern(pattern: object, bad: Any) -> None:
         re.compile(pattern)
     except re.error as exc:
         bad(f"validate.pattern {pattern!r} is not a valid regular expression: {exc}")
+        return
+    if _NESTED_REPETITION.search(pattern):
+        bad(f"validate.pattern {pattern!r} repeats a group that itself repeats (like (a+)+): such a "
+            "pattern can take minutes on one bad value; write it without the nested repetition")
+
+
+# a quantified group whose body also holds a quantifier: the shape of catastrophic backtracking
+# in Python's `re`, which has no time limit; refused when the form is deployed
+_NESTED_REPETITION = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,)")
 
 
 def _check_options(comp: dict, key: str, filename: str,

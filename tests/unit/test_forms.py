@@ -547,3 +547,18 @@ def test_load_forms_dir_reports_problems_of_every_file(tmp_path: Path) -> None:
         load_forms_dir(tmp_path)
     assert sorted(Path(p.file).name for p in caught.value.problems) == ["a.form", "b.form"]
 
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+$", r"(\w*)*@", r"(ab+){2,}"])
+def test_a_pattern_that_repeats_a_repeating_group_is_refused_at_deploy(pattern: str) -> None:
+    # such a pattern backtracks exponentially in Python's `re` (a 27-character value took 4 s)
+    form = {"id": "f", "components": [{"type": "textfield", "key": "x", "label": "X",
+                                        "validate": {"pattern": pattern}}]}
+    [problem] = refusal(form).problems
+    assert "nested repetition" in problem.message and repr(pattern) in problem.message
+
+
+def test_ordinary_patterns_with_groups_still_deploy() -> None:
+    form = {"id": "f", "components": [{"type": "textfield", "key": "x", "label": "X",
+                                        "validate": {"pattern": r"^(\d{3})-\d{4}(x|y)+$"}}]}
+    assert parse_form(json.dumps(form), "ok.form").fields[0].key == "x"
