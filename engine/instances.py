@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, clock, projection, steps, store
+from . import audit, clock, projection, steps, store, stuck_instances
 from .bpmn import dump_data, load_data
 from .deployment import form_for, latest_definition
 from .errors import BadRequest, Conflict, Forbidden, InvalidData, NotFound
@@ -53,6 +53,7 @@ def start(session: Session, actor: Actor, process_key: str, data: Any) -> Proces
     audit.record(session, "instance_started", actor.username, instance_id=instance.id,
                  process_key=definition.key, version=definition.version, data=data)
     advance(session, instance, workflow, actor)
+    stuck_instances.watch(session, instance)
     return instance
 
 

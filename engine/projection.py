@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import assignment, audit, clock, duedates, escalation, stuck_instances
+from . import assignment, audit, clock, duedates, escalation
 from .models import HumanTask, ProcessInstance, TaskCandidate
 
 OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
@@ -29,12 +29,14 @@ def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
     if ready_tasks is None:
         ready_tasks = ready_user_tasks(workflow)
     ready = {str(t.id): t for t in ready_tasks} if instance.state == "running" else {}
-    rows = session.scalars(select(HumanTask).where(
-        HumanTask.process_instance_id == instance.id, HumanTask.state == OPEN)).all()
-    open_rows = []
+    rows = _rows_of(session, instance, list(ready))
+    open_rows, known = [], {row.id for row in rows}
     for row in rows:
         if row.id in ready:
-            open_rows.append(row)
+            if row.state == OPEN:
+                open_rows.append(row)
+            continue
+        if row.state != OPEN:
             continue
         row.state = CANCELLED
         row.completed_at = clock.now()
@@ -42,12 +44,26 @@ def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
         _drop_candidates(session, row)
         audit.record(session, "task_cancelled", actor, instance_id=instance.id, task_id=row.id,
                      name=row.name)
-    known = {row.id for row in rows}
     for task_id, task in ready.items():
-        if task_id not in known and session.get(HumanTask, task_id) is None:
+        if task_id not in known:
             open_rows.append(_create(session, instance, workflow, task, actor))
-    stuck_instances.watch(session, instance)
     return open_rows
+
+
+def _rows_of(session: Session, instance: ProcessInstance, ready_ids: list[str]) -> list[HumanTask]:
+    """The instance's open rows and any earlier row of a ready task (one that a supervisor or a
+    migration made ready again keeps its row), in one query. No autoflush, so that the
+    command's changes reach the database in one flush at the end: rows changed in this session
+    keep their in-memory state (a row closed just now is not open any more), and rows added
+    in this session, not yet in the database, are taken from the session."""
+    with session.no_autoflush:
+        found = {row.id: row for row in session.scalars(select(HumanTask).where(
+            HumanTask.process_instance_id == instance.id,
+            or_(HumanTask.state == OPEN, HumanTask.id.in_(ready_ids))))}
+    for pending in session.new:
+        if isinstance(pending, HumanTask) and pending.process_instance_id == instance.id:
+            found.setdefault(pending.id, pending)
+    return list(found.values())
 
 
 def _create(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, task: Any,

@@ -42,8 +42,10 @@ class InstanceWatch(Base):
 
 
 def watch(session: Session, instance: ProcessInstance) -> None:
-    """Make sure a live instance is watched (called by every command through the projection)."""
-    if instance.state not in WATCHED_STATES or session.get(InstanceWatch, instance.id) is not None:
+    """Watch a newly started instance (instances.start calls this once; the migration that
+    made this table watched the instances already running). No lookup per command: a
+    completion must not pay for a check whose answer never changes."""
+    if instance.state not in WATCHED_STATES:
         return
     days = escalation.stuck_after(escalation.process_properties(session, instance.definition))
     check_at = add_working_days(clock.now(), days) if days else None

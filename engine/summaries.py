@@ -59,6 +59,8 @@ def _apply(session: Session, audit_event: AuditEvent) -> None:
     if instance_id is None:
         return
     title = title_from((audit_event.details or {}).get("data"))
+    if audit_event.action != "instance_started" and not title:
+        return  # most completions name no project: no lookup at all (this runs on every flush)
     row = session.get(InstanceSummary, instance_id)
     if row is None:
         instance = session.get(ProcessInstance, instance_id)

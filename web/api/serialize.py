@@ -10,16 +10,19 @@ from engine.models import HumanTask, ProcessInstance
 
 from .schemas import InstanceOut, TaskOut
 
+# schema objects hold no per-call state: build them once, not on every answer
+_TASK_OUT, _INSTANCE_OUT = TaskOut(), InstanceOut()
+
 
 def task_dict(row: HumanTask) -> dict[str, Any]:
-    return TaskOut().dump(row)
+    return _TASK_OUT.dump(row)
 
 
 def instance_dict(session: Session, instance: ProcessInstance, with_data: bool = True) -> dict[str, Any]:
     error = None
     if instance.state == instances.ERROR or instance.error_element:
         error = {"element_id": instance.error_element, "message": instance.error_message}
-    return InstanceOut().dump({
+    return _INSTANCE_OUT.dump({
         "id": instance.id, "process_key": instance.process_key, "version": instance.version,
         "state": instance.state, "data": instances.data_of(instance) if with_data else {},
         "tasks": tasks.open_tasks(session, instance.id), "started_by": instance.started_by,
