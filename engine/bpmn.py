@@ -169,18 +169,21 @@ def _workflow_json(workflow: Any, meta: dict[str, Any]) -> str:
 
 def _tasks_json(workflow: Any) -> str:
     memo: dict[Any, tuple[tuple[Any, ...], str]] = workflow.__dict__.setdefault("_engine_json", {})
-    registry, parts = STATE_SERIALIZER.registry, []
+    registry, parts, finished_mask = STATE_SERIALIZER.registry, [], TaskState.FINISHED_MASK
+    append, remembered = parts.append, memo.get
+    # this loop meets the whole history on every save: plain attribute reads, no method calls
     for task_id, task in workflow.tasks.items():
-        finished = task.has_state(TaskState.FINISHED_MASK)
-        stamp = (task.last_state_change, task.state, len(task._children))
-        cached = memo.get(task_id) if finished else None
-        if cached is not None and cached[0] == stamp:
-            parts.append(cached[1])
-            continue
+        finished = task._state & finished_mask
+        if finished:
+            stamp = (task.last_state_change, task._state, len(task._children))
+            cached = remembered(task_id)
+            if cached is not None and cached[0] == stamp:
+                append(cached[1])
+                continue
         fragment = f'"{task_id}":' + _encode(registry.convert(task))
         if finished:
             memo[task_id] = (stamp, fragment)
-        parts.append(fragment)
+        append(fragment)
     return ",".join(parts)
 
 

@@ -48,8 +48,33 @@ LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 
 
 def live_tasks(workflow: BpmnWorkflow) -> list[Any]:
-    """The tasks that are current: one walk over the tree, shared by every check after a step."""
-    return workflow.get_tasks(state=LIVE)
+    """The tasks that are current, in the order of SpiffWorkflow's own depth-first walk
+    (`workflow.get_tasks(state=LIVE)`), shared by every check after a step. That walk visits
+    the whole history in Python on every command; filtering the task dictionaries and placing
+    the few live tasks by their path from the root gives the same list at a fraction of it."""
+    found = [task for flow in (workflow, *workflow.subprocesses.values())
+             for task in flow.tasks.values() if task.state & LIVE]
+    if len(found) > 1:
+        found.sort(key=_walk_position)
+    return found
+
+
+def _walk_position(task: Any) -> tuple[int, ...]:
+    """Where the depth-first walk meets a task: the child indexes from the top root down. The
+    walk enters a subprocess before the children of the task that runs it (index -1)."""
+    path: list[int] = []
+    while True:
+        parent = task.parent
+        while parent is not None:
+            path.append(parent._children.index(task.id))
+            task, parent = parent, parent.parent
+        runner_id = task.workflow.parent_task_id
+        if runner_id is None:
+            break
+        path.append(-1)
+        task = task.workflow.top_workflow.get_task_from_id(runner_id)
+    path.reverse()
+    return tuple(path)
 
 
 def depth_guard(live: list[Any]) -> BpmnFailure | None:
