@@ -62,8 +62,8 @@ sys.path.insert(0, str(ROOT))  # `python bench/engine_bench.py` must find engine
 from sqlalchemy.engine import make_url  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine import (clock, commands, deployment, instances, projection, store,  # noqa: E402
-                    tasks, users)
+from engine import (clock, commands, deployment, fragments, instances, projection,  # noqa: E402
+                    store, tasks, users)
 from engine.bpmn import EngineParser, new_workflow  # noqa: E402
 from engine.principals import Actor  # noqa: E402
 
@@ -204,8 +204,12 @@ class EngineDriver:
         for _ in range(steps):
             self.complete(handle, self.next_task(handle))
 
-    def document_size(self, handle: int) -> int:
-        return commands.query(self.db, lambda s: len(instances.get(s, handle).document))
+    def document_size(self, handle: int) -> tuple[int, int]:
+        """Bytes of the instance document, and of its finished tasks stored apart."""
+        def sizes(session: Any) -> tuple[int, int]:
+            stored = fragments.read(session, handle)
+            return len(instances.get(session, handle).document), sum(len(b) for _w, _t, b in stored)
+        return commands.query(self.db, sizes)
 
     def close(self) -> None:
         self.db.engine.dispose()
@@ -361,7 +365,7 @@ class Results:
     rows: dict[str, Stats | None]
     skipped: dict[str, str]
     history: dict[str, dict[str, Stats]]
-    document_bytes: dict[str, int]
+    document_bytes: dict[str, tuple[int, int]]
     late_reached_by: str
     seconds: float = 0.0
     profile: str = ""
@@ -495,13 +499,13 @@ def print_history_table(results: Results) -> None:
           f"(sequential multi-instance user task; N={max(int(k) for k in results.history)} "
           f"reached by {results.late_reached_by})")
     print(f"{'N':>4} {'raw med':>9} {'raw p90':>9} {'engine med':>11} {'engine p90':>11} "
-          f"{'x raw':>7} {'cold med':>9} {'document':>10}")
+          f"{'x raw':>7} {'cold med':>9} {'document':>10} {'stored apart':>13}")
     for point, figures in results.history.items():
         raw, engine, cold = figures["raw"], figures["engine"], figures["engine_cold"]
-        size = results.document_bytes.get(point, 0)
+        size, apart = results.document_bytes.get(point, (0, 0))
         print(f"{point:>4} {raw.median_ms:9.3f} {raw.p90_ms:9.3f} {engine.median_ms:11.3f} "
               f"{engine.p90_ms:11.3f} {engine.median_ms / raw.median_ms:7.1f} "
-              f"{cold.median_ms:9.3f} {size / 1024:8.1f}KB")
+              f"{cold.median_ms:9.3f} {size / 1024:8.1f}KB {apart / 1024:11.1f}KB")
     early, late = (results.history[k] for k in sorted(results.history, key=int))
     raw_growth = late["raw"].median_ms - early["raw"].median_ms
     engine_growth = late["engine"].median_ms - early["engine"].median_ms

@@ -51,6 +51,7 @@ def build(url: str):  # type: ignore[no-untyped-def]
 def fill(db, template, open_tasks: int, closed_tasks: int, instances_count: int = 2000) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import insert, select
 
+    from engine import fragments
     from engine.models import HumanTask, ProcessInstance, TaskCandidate
     from engine.summaries import InstanceSummary
 
@@ -60,9 +61,10 @@ def fill(db, template, open_tasks: int, closed_tasks: int, instances_count: int 
         existing = session.scalar(select(ProcessInstance.id).order_by(ProcessInstance.id.desc()).limit(1))
         if existing == template.id:
             row = session.get(ProcessInstance, template.id)
+            whole = fragments.whole_document(session, row)  # copies get every task inline
             session.execute(insert(ProcessInstance), [dict(
                 definition_id=row.definition_id, process_key=row.process_key, version=row.version,
-                state="running", revision=1, document=row.document, started_by=f"applicant{i}",
+                state="running", revision=1, document=whole, started_by=f"applicant{i}",
                 started_at=now, updated_at=now) for i in range(instances_count)])
             ids = list(session.scalars(select(ProcessInstance.id).where(ProcessInstance.id != template.id)))
             session.execute(insert(InstanceSummary), [dict(process_instance_id=i, title=f"Project {i}",

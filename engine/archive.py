@@ -25,9 +25,10 @@ from typing import Any, Callable
 from sqlalchemy import BigInteger, Index, Integer, String, Table, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import audit, clock, commands, instances, leases
+from . import audit, clock, commands, fragments, instances, leases
 from .db import Database
 from .errors import Conflict, InvalidData, NotFound
+from .fragments import WorkflowFragment
 from .models import AuditEvent, Base, HumanTask, ProcessInstance
 from .principals import Actor
 from .summaries import InstanceSummary
@@ -208,7 +209,8 @@ def _dependents(target: Table) -> list[tuple[Table, Any]]:
     return found
 
 
-_SKIPPED = {HumanTask.__tablename__, InstanceSummary.__tablename__}
+# tasks are archived above; summaries are rebuilt; finished tasks are in the whole document
+_SKIPPED = {HumanTask.__tablename__, InstanceSummary.__tablename__, WorkflowFragment.__tablename__}
 
 
 def _line(session: Session, instance: ProcessInstance) -> dict[str, Any]:
@@ -229,6 +231,11 @@ def _line(session: Session, instance: ProcessInstance) -> dict[str, Any]:
     related = {name: rows for name, rows in related.items() if rows}
     summary = session.get(InstanceSummary, instance.id)
     [row] = _rows(session, instances_table, instances_table.c.id, [instance.id])
+    try:
+        row["document"] = fragments.whole_document(session, instance)
+    except ValueError:  # an unreadable document is archived as it is, with its fragments
+        related["workflow_fragments"] = _rows(session, WorkflowFragment.__table__,
+                                              WorkflowFragment.__table__.c.instance_id, [instance.id])
     definition = instance.definition
     return {"format": FORMAT, "instance": row, "title": summary.title if summary else "",
             "definition": {"id": definition.id, "key": definition.key, "version": definition.version,

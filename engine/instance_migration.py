@@ -80,6 +80,7 @@ def migrate(session: Session, actor: Actor, instance_id: int, to_version: int, r
         sub = workflow.subprocesses[sub_id]
         migrate_workflow(sub_diff, sub, subprocess_specs[sub.spec.name])
     workflow.subprocess_specs = subprocess_specs
+    store.store_afresh(instance, workflow)  # finished tasks now name the target's specs
     source = instance.version
     instance.definition_id, instance.definition, instance.version = target.id, target, target.version
     for row in projection.open_tasks_of(session, [instance.id]).get(instance.id, []):

@@ -3,7 +3,7 @@ whole schema matters (Alembic autogenerate, tests that empty every table). Add a
 a new module defines models."""
 from __future__ import annotations
 
-from . import models  # noqa: F401
+from . import models, fragments  # noqa: F401
 from . import summaries, substitutes, follow_up, comments, attachments, drafts, saved_filters  # noqa: F401,E501  web UI (issue 4)
 from . import notifications, scheduler, stuck_instances  # noqa: F401  scheduler (issue 6)
 from . import organisations, projects, changes, expert_pool, integrity, credit, duplicates  # noqa: F401,E501  lifecycle (issue 3)

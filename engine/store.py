@@ -1,5 +1,7 @@
-"""Loading and saving an instance's workflow. The document is SpiffWorkflow's own serialization
-of the task state (without the spec, which lives on the definition). A small per-process cache
+"""Loading and saving an instance's workflow. The state is SpiffWorkflow's own serialization of
+the task tree (without the spec, which lives on the definition), in two parts: the instance's
+document holds the header and the unfinished tasks, engine/fragments.py the finished tasks, each
+stored once, so that a save writes what changed, not the history. A small per-process cache
 keeps recently saved workflows in memory keyed by the instance's revision, so the common
 complete-after-load path skips deserialisation; the optimistic revision check keeps it honest.
 Also computes `next_timer_at` so the scheduler finds due timers through an index."""
@@ -12,8 +14,10 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy.orm import Session
 
-from .bpmn import dump_state, load_state, new_workflow
+from . import fragments
+from .bpmn import dump_split, forget_stored, new_workflow, note_stored, restore_state
 from .deployment import SPECS
 from .models import ProcessDefinition, ProcessInstance
 
@@ -58,12 +62,31 @@ def load(instance: ProcessInstance) -> BpmnWorkflow:
     if cached is not None:
         return cached
     spec, subprocess_specs = SPECS.get(instance.definition)
-    return load_state(instance.document, spec, subprocess_specs)
+    stored = fragments.read(_session(instance), instance.id)
+    workflow = restore_state(fragments.merge(instance.document, stored), spec, subprocess_specs)
+    note_stored(workflow, [task_id for _wf, task_id, _body in stored],
+                [body for _wf, _task_id, body in stored])
+    return workflow
 
 
 def save(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
-    instance.document = dump_state(workflow)
+    split = dump_split(workflow)
+    fragments.write(_session(instance), instance.id, split.added, split.changed, split.gone)
+    instance.document = split.document
     instance.next_timer_at = next_timer(workflow)
+
+
+def store_afresh(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    """The next save stores every task again (its specs changed under it: a migration)."""
+    fragments.drop_all(_session(instance), instance.id)
+    forget_stored(workflow)
+
+
+def _session(instance: ProcessInstance) -> Session:
+    session = Session.object_session(instance)
+    if session is None:
+        raise RuntimeError(f"process instance {instance.id} is not in a session")
+    return session
 
 
 def remember(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:

@@ -1,0 +1,68 @@
+"""finished tasks stored once each (engine/fragments.py), so that a save writes what changed
+
+Documents written before hold every task and load as they are; their finished tasks move to
+this table at the instance's next save.
+
+Revision ID: 0012
+Revises: 0011
+"""
+import json
+
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "workflow_fragments",
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.String(length=36), nullable=False),
+        sa.Column("workflow", sa.String(length=36), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["instance_id"], ["process_instances.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("instance_id", "task_id"),
+    )
+
+
+def downgrade() -> None:
+    # the finished tasks go back into each document first, so no state is lost
+    conn = op.get_bind()
+    instances = sa.table("process_instances", sa.column("id", sa.Integer), sa.column("document", sa.Text))
+    fragments = sa.table("workflow_fragments", sa.column("instance_id", sa.Integer),
+                         sa.column("task_id", sa.String), sa.column("workflow", sa.String),
+                         sa.column("body", sa.Text))
+    ids = conn.execute(sa.select(fragments.c.instance_id).distinct()).scalars().all()
+    for instance_id in ids:
+        document = conn.execute(sa.select(instances.c.document).where(instances.c.id == instance_id)).scalar()
+        state = json.loads(document)
+        rows = conn.execute(sa.select(fragments.c.workflow, fragments.c.task_id, fragments.c.body)
+                            .where(fragments.c.instance_id == instance_id)).all()
+        for workflow, task_id, body in rows:
+            target = state if workflow == "" else state["subprocesses"].get(workflow)
+            if target is not None:
+                target["tasks"].setdefault(task_id, json.loads(body))
+        for flow in (state, *state.get("subprocesses", {}).values()):
+            flow["tasks"] = _parents_first(flow["tasks"], flow["root"])
+        conn.execute(instances.update().where(instances.c.id == instance_id).values(document=json.dumps(state)))
+    op.drop_table("workflow_fragments")
+
+
+def _parents_first(tasks: dict, root: str) -> dict:
+    """SpiffWorkflow restores a task's data as a change against its parent's: parents first."""
+    ordered: dict = {}
+    stack = [root]
+    while stack:
+        task_id = stack.pop()
+        task = tasks.get(task_id)
+        if task is None or task_id in ordered:
+            continue
+        ordered[task_id] = task
+        stack.extend(reversed(task["children"]))
+    for task_id, task in tasks.items():
+        ordered.setdefault(task_id, task)
+    return ordered
