@@ -1,7 +1,11 @@
 """Deployment of definition files and lookup of deployed versions. A deployment validates all
 given files together and stores them in one transaction: every process and form whose content
-changed gets the next version; unchanged content keeps its version. Deployed specs are restored
-once per process and cached, since instances of one version share an immutable spec."""
+changed gets the next version; unchanged content keeps its version. A process embeds the
+processes it calls and the DMN tables it uses (SpiffWorkflow builds them into its spec), so
+when a deployment changes one of those, every deployed process that depends on it is built
+again from its own file and gets a new version in the same transaction: a designer changes one
+stage or one table, and new instances of the lifecycle run it. Deployed specs are restored once
+per process and cached, since instances of one version share an immutable spec."""
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock
 from .bpmn import dump_specs, load_specs
-from .errors import NotFound
+from .errors import DefinitionInvalid, NotFound, Problem
 from .forms import FormDefinition, parse_form
 from .models import DefinitionFile, Deployment, FormVersion, ProcessDefinition
 from .validation import Bundle, Known, validate_sources
@@ -28,6 +32,7 @@ class Deployed:
     version: int
     kind: str  # "process" or "form"
     changed: bool
+    because: str | None = None  # why a process not in the files was deployed again
 
 
 def sha256(data: bytes | str) -> str:
@@ -65,35 +70,102 @@ def deploy(session: Session, files: list[tuple[str, bytes]], actor: str | None) 
     deployment = Deployment(deployed_at=now, deployed_by=actor, files=[])
     session.add(deployment)
     session.flush()
-    hashes = {s.filename: _store_file(session, s.filename, s.kind, s.content) for s in bundle.sources}
+    new_files: set[str] = set()
+    hashes = {s.filename: _store_file(session, s.filename, s.kind, s.content, new_files) for s in bundle.sources}
     deployment.files = sorted(hashes.values())
     results = [_deploy_form(session, form, deployment, now) for form in bundle.forms.values()]
     form_ids = _current_form_ids(session)
     for process in bundle.processes:
-        spec_text = dump_specs(process.spec, process.subprocess_specs)
-        forms = {k: form_ids[k] for k in _form_keys(process) if k in form_ids}
-        content_hash = sha256(spec_text + json.dumps(process.meta, sort_keys=True)
-                              + json.dumps(forms, sort_keys=True))
-        latest = latest_definition(session, process.key, required=False)
-        if latest is not None and latest.content_hash == content_hash:
-            results.append(Deployed(process.key, latest.version, "process", False))
-            continue
-        version = (latest.version + 1) if latest else 1
-        session.add(ProcessDefinition(
-            key=process.key, version=version, name=process.name, content_hash=content_hash,
-            spec=spec_text, meta={**process.meta, "forms": forms},
-            source_files=[hashes[f] for f in process.source_files] + _dmn_hashes(bundle, hashes),
-            deployment_id=deployment.id, deployed_at=now, deployed_by=actor))
-        results.append(Deployed(process.key, version, "process", True))
+        sources = [hashes[f] for f in process.source_files] + _dmn_hashes(bundle, hashes)
+        results.append(_deploy_process(session, process, sources, deployment, form_ids))
+    changed_tables = {d for s in bundle.sources if s.kind == "dmn" and hashes[s.filename] in new_files
+                      for d in _decision_ids(s.tree)}
+    results += _deploy_dependents(session, results, changed_tables, deployment, form_ids)
     audit.record(session, "deploy", actor, deployment_id=deployment.id,
-                 deployed=[{"key": r.key, "version": r.version, "kind": r.kind, "changed": r.changed}
-                           for r in results])
+                 deployed=[{"key": r.key, "version": r.version, "kind": r.kind, "changed": r.changed,
+                            "because": r.because} for r in results])
     return results
 
 
-def _store_file(session: Session, filename: str, kind: str, content: bytes) -> str:
+def _deploy_process(session: Session, process: Any, sources: list[str], deployment: Deployment,
+                    form_ids: dict[str, int], because: str | None = None) -> Deployed:
+    spec_text = dump_specs(process.spec, process.subprocess_specs)
+    forms = {k: form_ids[k] for k in _form_keys(process) if k in form_ids}
+    content_hash = sha256(spec_text + json.dumps(process.meta, sort_keys=True)
+                          + json.dumps(forms, sort_keys=True))
+    latest = latest_definition(session, process.key, required=False)
+    if latest is not None and latest.content_hash == content_hash:
+        return Deployed(process.key, latest.version, "process", False, because)
+    version = (latest.version + 1) if latest else 1
+    # `calls` is kept beside the spec (not hashed) so dependents are found without reading specs
+    session.add(ProcessDefinition(
+        key=process.key, version=version, name=process.name, content_hash=content_hash,
+        spec=spec_text, meta={**process.meta, "forms": forms, "calls": sorted(process.subprocess_specs)},
+        source_files=sources, deployment_id=deployment.id, deployed_at=deployment.deployed_at,
+        deployed_by=deployment.deployed_by))
+    session.flush()  # the next lookup of this key (a dependent's build) must see this version
+    return Deployed(process.key, version, "process", True, because)
+
+
+def _deploy_dependents(session: Session, results: list[Deployed], changed_tables: set[str],
+                       deployment: Deployment, form_ids: dict[str, int]) -> list[Deployed]:
+    """Deploy again every process that calls a process changed here or uses a table changed
+    here, then their callers in turn; one that no longer validates refuses the deployment."""
+    done = {r.key for r in results if r.kind == "process"}
+    changed = {r.key for r in results if r.kind == "process" and r.changed}
+    found: list[Deployed] = []
+    while changed or changed_tables:
+        dependents = []
+        for definition in latest_definitions(session):
+            reason = None if definition.key in done else _depends_on(session, definition, changed, changed_tables)
+            if reason:
+                dependents.append((definition, reason))
+        changed, changed_tables = set(), set()
+        for definition, reason in dependents:
+            done.add(definition.key)
+            result = _rebuild(session, definition, reason, deployment, form_ids)
+            found.append(result)
+            if result.changed:
+                changed.add(result.key)
+    return found
+
+
+def _depends_on(session: Session, definition: ProcessDefinition, processes: set[str],
+                tables: set[str]) -> str | None:
+    calls = definition.meta.get("calls")
+    if calls is None:  # deployed before `calls` was kept
+        calls = list(json.loads(definition.spec).get("subprocess_specs", {}))
+    called = sorted(set(calls) & processes)
+    if called:
+        return "calls " + ", ".join(called)
+    if tables:
+        own = session.get(DefinitionFile, definition.source_files[0]) if definition.source_files else None
+        used = sorted(t for t in tables if own is not None and f'decisionRef="{t}"'.encode() in own.content)
+        if used:
+            return "uses the table " + ", ".join(used)
+    return None
+
+
+def _rebuild(session: Session, definition: ProcessDefinition, reason: str, deployment: Deployment,
+             form_ids: dict[str, int]) -> Deployed:
+    own = session.get(DefinitionFile, definition.source_files[0])
+    bundle = validate(session, [(own.filename, own.content)])
+    if bundle.problems:
+        raise DefinitionInvalid([
+            Problem(p.file, f"'{definition.key}' {reason} and would no longer work: {p.message}",
+                    line=p.line, element_id=p.element_id) for p in bundle.problems])
+    [process] = [p for p in bundle.processes if p.key == definition.key]
+    return _deploy_process(session, process, definition.source_files, deployment, form_ids, reason)
+
+
+def _decision_ids(tree: Any) -> set[str]:
+    return {node.get("id") for node in tree.iter("{*}decision") if node.get("id")}
+
+
+def _store_file(session: Session, filename: str, kind: str, content: bytes, new: set[str]) -> str:
     digest = sha256(content)
     if session.get(DefinitionFile, digest) is None:
+        new.add(digest)
         session.add(DefinitionFile(content_hash=digest, filename=filename.rsplit("/", 1)[-1],
                                    kind=kind, content=content, created_at=clock.now()))
     return digest

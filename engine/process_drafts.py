@@ -183,7 +183,8 @@ def deploy(session: Session, actor: Actor, draft_id: int) -> list[deployment.Dep
         raise InvalidData("the draft has no files to deploy", {"files": ["Add a .bpmn file first."]})
     results = deployment.deploy(session, _as_bytes(draft), actor.username)
     draft.deployed_at = clock.now()
-    draft.deployed = [{"key": r.key, "version": r.version, "kind": r.kind, "changed": r.changed} for r in results]
+    draft.deployed = [{"key": r.key, "version": r.version, "kind": r.kind, "changed": r.changed,
+                      "because": r.because} for r in results]
     audit.record(session, "process_draft_deployed", actor.username, draft_id=draft.id, deployed=draft.deployed)
     return results
 

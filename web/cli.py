@@ -100,6 +100,8 @@ def deploy(paths: tuple[str, ...]) -> None:
         return
     for item in deployed:
         note = "" if item.changed else " (unchanged)"
+        if item.because:
+            note += f" ({item.because})"
         click.echo(f"{item.kind} {item.key} version {item.version}{note}")
 
 

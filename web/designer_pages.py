@@ -186,7 +186,9 @@ def deploy(draft_id: int):  # type: ignore[no-untyped-def]
         trials = commands.query(engine_db(), trial_runs.of_draft, current_actor(), draft_id)
         return render_template("designer/draft.html", draft=draft, files=files, trials=trials,
                                problems=[p.to_dict() for p in error.problems]), 422
-    processes = ", ".join(f"{d.key} v{d.version}" for d in deployed if d.kind == "process")
+    processes = ", ".join(
+        f"{d.key} v{d.version}" + (f" ({_('updated with what it calls')})" if d.because else "")
+        for d in deployed if d.kind == "process")
     flash(_("Deployed: %(what)s.", what=processes or _("forms only")), "success")
     return redirect(url_for("designer.draft_page", draft_id=draft_id))
 

@@ -2,7 +2,7 @@
 shape) and responses dumped through them; the OpenAPI document is generated from them."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, post_dump, validate
 
 
 class StrictSchema(Schema):
@@ -32,6 +32,15 @@ class DeployedOut(Schema):
     version = fields.Integer()
     kind = fields.String()
     changed = fields.Boolean()
+    # set when a process not among the files was deployed again because it calls a changed
+    # process or uses a changed DMN table ("calls establishment_review")
+    because = fields.String(allow_none=True)
+
+    @post_dump
+    def _only_when_redeployed(self, data: dict, **_kwargs: object) -> dict:
+        if data.get("because") is None:
+            data.pop("because", None)
+        return data
 
 
 class StartRequest(StrictSchema):
