@@ -23,6 +23,11 @@ uses a fresh instance per repetition; the 500-point drives one instance to 500 c
 then times consecutive completions (history 500, 501, ...), raw and engine alike; the cold
 column follows on the same instance (history 500 + reps onwards).
 
+Loop history, on a user task in a gateway loop (bench/fixtures/bench_loop.bpmn: a round finishes
+a user task, a script task and a gateway, as the lifecycle's correction rounds do, and deepens
+the tree by three levels): one completion after 5 and after 150 rounds, raw against the engine,
+with the growth of SpiffWorkflow's step and of what the engine adds to it.
+
 Only the completion itself is timed; finding the next task id and starting instances are not.
 Nothing the engine keeps in production (workflow and spec caches) is cleared between samples,
 except in the cold rows and when switching to another database. Medians and p90 in ms; ratios
@@ -52,7 +57,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -69,7 +74,7 @@ from engine.principals import Actor  # noqa: E402
 
 FIXTURES = ROOT / "bench" / "fixtures"
 MIGRATIONS = ROOT / "migrations"
-CHAIN, MULTI = "bench_chain", "bench_mi"
+CHAIN, MULTI, LOOP = "bench_chain", "bench_mi", "bench_loop"
 USER, PASSWORD = "bench", "bench-password"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 HTTP_TARGET_MS = 5.0
@@ -89,13 +94,14 @@ class Plan:
     late: int           # the "after 500 steps" point
     late_reps: int      # consecutive completions timed from the late point on
     fast_forward: bool  # reach the late point in one transaction instead of `late` commands
+    loop_late: int      # rounds of the gateway loop before its late point (depth 3 per round)
     profile_reps: int   # completions under cProfile (--profile)
 
 
 QUICK = Plan(chain=100, raw_factor=5, warmup=10, early=5, early_reps=25, late=500, late_reps=15,
-             fast_forward=True, profile_reps=10)
+             fast_forward=True, loop_late=150, profile_reps=10)
 FULL = Plan(chain=500, raw_factor=5, warmup=20, early=5, early_reps=120, late=500, late_reps=40,
-            fast_forward=False, profile_reps=30)
+            fast_forward=False, loop_late=150, profile_reps=30)
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,7 @@ class RawDriver:
         for path in sorted(FIXTURES.glob("*.bpmn")):
             parser.add_bpmn_file(str(path))
         self.specs = {key: (parser.get_spec(key), parser.get_subprocess_specs(key))
-                      for key in (CHAIN, MULTI)}
+                      for key in (CHAIN, MULTI, LOOP)}
 
     def start(self, key: str) -> Any:
         workflow = new_workflow(*self.specs[key])
@@ -269,11 +275,11 @@ def per_completion(driver: Driver, count: int, warmup: int,
 
 
 def after_early(driver: Driver, steps: int, reps: int,
-                before_each: Callable[[], None] | None = None) -> list[int]:
+                before_each: Callable[[], None] | None = None, key: str = MULTI) -> list[int]:
     """One completion after `steps` earlier ones, on a fresh instance per repetition."""
     samples = []
     for _ in range(reps):
-        handle = driver.start(MULTI)
+        handle = driver.start(key)
         driver.advance(handle, steps)
         task = driver.next_task(handle)
         if before_each:
@@ -369,6 +375,8 @@ class Results:
     late_reached_by: str
     seconds: float = 0.0
     profile: str = ""
+    loop_history: dict[str, dict[str, Stats]] = field(default_factory=dict)
+    loop_document_bytes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def run_small_history(plan: Plan, raw: RawDriver, sqlite_url: str, pg_url: str | None,
@@ -429,6 +437,24 @@ def run_history(plan: Plan, raw: RawDriver, engine: EngineDriver, results: Resul
         results.profile = profile_late(engine, handle, plan.profile_reps)
 
 
+def run_loop_history(plan: Plan, raw: RawDriver, engine: EngineDriver, results: Results) -> None:
+    """The lifecycle's shape of history: rounds of a gateway loop (bench/fixtures/bench_loop.bpmn)."""
+    early, late = str(plan.early), str(plan.loop_late)
+    results.loop_history[early] = {
+        "raw": summarize(after_early(raw, plan.early, plan.early_reps * plan.raw_factor, key=LOOP)),
+        "engine": summarize(after_early(engine, plan.early, plan.early_reps, key=LOOP))}
+    workflow = raw.start(LOOP)
+    raw.advance(workflow, plan.loop_late)
+    handle = engine.start(LOOP)
+    engine.advance(handle, plan.loop_late)
+    results.loop_document_bytes[late] = engine.document_size(handle)
+    results.loop_history[late] = {"raw": summarize(consecutive(raw, workflow, plan.late_reps)),
+                                  "engine": summarize(consecutive(engine, handle, plan.late_reps))}
+    early_handle = engine.start(LOOP)
+    engine.advance(early_handle, plan.early)
+    results.loop_document_bytes[early] = engine.document_size(early_handle)
+
+
 def environment() -> dict[str, str]:
     from importlib.metadata import version
     return {"python": platform.python_version(), "SpiffWorkflow": version("SpiffWorkflow"),
@@ -448,6 +474,7 @@ def run(quick: bool, pg_url: str | None, profile: bool) -> Results:
         sqlite_url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
         engine = run_small_history(plan, raw, sqlite_url, pg_url, results)
         run_history(plan, raw, engine, results, profile)
+        run_loop_history(plan, raw, engine, results)
         engine.close()
     results.seconds = time.perf_counter() - started
     return results
@@ -473,6 +500,8 @@ def print_report(results: Results) -> None:
     print_completion_table(results)
     print()
     print_history_table(results)
+    print()
+    print_loop_table(results)
     print()
     print_targets(results)
     if results.profile:
@@ -512,6 +541,23 @@ def print_history_table(results: Results) -> None:
     print(f"growth from {min(results.history, key=int)} to {max(results.history, key=int)} steps: "
           f"raw +{raw_growth:.3f} ms, engine +{engine_growth:.3f} ms "
           f"({engine_growth / raw_growth:.1f}x the raw growth)" if raw_growth > 0 else "")
+
+
+def print_loop_table(results: Results) -> None:
+    print("One completion after N earlier rounds of a gateway loop (user task, script task, "
+          "gateway per round: the lifecycle's kind of history)")
+    print(f"{'N':>4} {'raw med':>9} {'engine med':>11} {'x raw':>7} {'document':>10} {'stored apart':>13}")
+    for point, figures in results.loop_history.items():
+        raw, engine = figures["raw"], figures["engine"]
+        size, apart = results.loop_document_bytes.get(point, (0, 0))
+        print(f"{point:>4} {raw.median_ms:9.3f} {engine.median_ms:11.3f} "
+              f"{engine.median_ms / raw.median_ms:7.1f} {size / 1024:8.1f}KB {apart / 1024:11.1f}KB")
+    early, late = (results.loop_history[k] for k in sorted(results.loop_history, key=int))
+    raw_growth = late["raw"].median_ms - early["raw"].median_ms
+    added_growth = (late["engine"].median_ms - late["raw"].median_ms) \
+        - (early["engine"].median_ms - early["raw"].median_ms)
+    print(f"growth: SpiffWorkflow's step +{raw_growth:.3f} ms; what the engine adds to it "
+          f"{added_growth:+.3f} ms")
 
 
 def targets(results: Results) -> list[tuple[str, bool | None, str]]:

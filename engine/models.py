@@ -161,6 +161,8 @@ class HumanTask(Base):
         Index("ix_human_tasks_assignee_state", "assignee", "state"),
         Index("ix_human_tasks_completed_by", "completed_by", "completed_at"),
         Index("ix_human_tasks_state_due", "state", "due_at"),
+        # every command reads its instance's open rows: by state, so closed ones are never read
+        Index("ix_human_tasks_instance_state", "process_instance_id", "state"),
         # the scheduler's due-dated work: partial indexes, so closed tasks (NULL) cost nothing;
         # with the id, in the scheduler's claim order, so that a batch reads only its own rows
         # even when thousands of tasks are due at the same moment
@@ -173,7 +175,7 @@ class HumanTask(Base):
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     process_instance_id: Mapped[int] = mapped_column(
-        ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+        ForeignKey("process_instances.id", ondelete="CASCADE"))
     process_key: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(255), default="")

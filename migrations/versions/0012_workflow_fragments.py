@@ -1,4 +1,5 @@
-"""finished tasks stored once each (engine/fragments.py), so that a save writes what changed
+"""finished tasks stored once each (engine/fragments.py), so that a save writes what changed;
+an instance's open task rows found by (instance, state), without reading its closed ones
 
 Documents written before hold every task and load as they are; their finished tasks move to
 this table at the instance's next save.
@@ -27,9 +28,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["instance_id"], ["process_instances.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("instance_id", "task_id"),
     )
+    # the new index starts with the old one's column, so it serves the old one's lookups too
+    op.create_index("ix_human_tasks_instance_state", "human_tasks", ["process_instance_id", "state"])
+    op.drop_index("ix_human_tasks_process_instance_id", table_name="human_tasks")
 
 
 def downgrade() -> None:
+    op.create_index("ix_human_tasks_process_instance_id", "human_tasks", ["process_instance_id"])
+    op.drop_index("ix_human_tasks_instance_state", table_name="human_tasks")
     # the finished tasks go back into each document first, so no state is lost
     conn = op.get_bind()
     instances = sa.table("process_instances", sa.column("id", sa.Integer), sa.column("document", sa.Text))
