@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from sqlalchemy import ForeignKey, String, Text, bindparam, delete, select, update
+from sqlalchemy import ForeignKey, String, Text, bindparam, delete, literal, select, union_all, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .models import Base
+from .models import Base, ProcessInstance
 
 
 class WorkflowFragment(Base):
@@ -35,6 +35,22 @@ def read(session: Session, instance_id: int) -> list[tuple[str, str, str]]:
         return [tuple(row) for row in session.execute(  # type: ignore[misc]
             select(_TABLE.c.workflow, _TABLE.c.task_id, _TABLE.c.body)
             .where(_TABLE.c.instance_id == instance_id))]
+
+
+def read_state(session: Session, instance_id: int) -> tuple[str, list[tuple[str, str, str]]]:
+    """The instance's document and its stored tasks, in one statement: with two, a command
+    committing in between (PostgreSQL reads each statement at its own moment) could pair a
+    new document with old stored tasks and lose the tasks that finished meanwhile."""
+    instances = ProcessInstance.__table__
+    rows = session.execute(union_all(
+        select(literal(0).label("part"), literal("").label("workflow"), literal("").label("task_id"),
+               instances.c.document.label("body")).where(instances.c.id == instance_id),
+        select(literal(1), _TABLE.c.workflow, _TABLE.c.task_id, _TABLE.c.body)
+        .where(_TABLE.c.instance_id == instance_id))).all()
+    documents = [body for part, _wf, _tid, body in rows if part == 0]
+    if not documents:
+        raise LookupError(f"process instance {instance_id} has no stored state")
+    return documents[0], [(wf, tid, body) for part, wf, tid, body in rows if part == 1]
 
 
 def write(session: Session, instance_id: int, added: list[tuple[str, str, str]],
@@ -99,4 +115,4 @@ def _parents_first(tasks: dict[str, Any], root: str) -> dict[str, Any]:
 def whole_document(session: Session, instance: Any) -> str:
     """The instance's state as one standalone document (SpiffWorkflow's layout, every task in
     it), for archives and copies: readable without this table."""
-    return json.dumps(merge(instance.document, read(session, instance.id)))
+    return json.dumps(merge(*read_state(session, instance.id)))
