@@ -59,7 +59,9 @@ def downgrade() -> None:
 
 
 def _parents_first(tasks: dict, root: str) -> dict:
-    """SpiffWorkflow restores a task's data as a change against its parent's: parents first."""
+    """SpiffWorkflow restores a task's data as a change against its parent's: parents first.
+    (engine/fragments.py does the same; a migration keeps its own copy so that it still runs
+    the same way after the engine's code has moved on.)"""
     ordered: dict = {}
     stack = [root]
     while stack:

@@ -19,15 +19,20 @@ def _workflow(name: str, key: str):  # type: ignore[no-untyped-def]
     return parser.get_spec(key), parser.get_subprocess_specs(key)
 
 
+def _started_loop():  # type: ignore[no-untyped-def]
+    spec, subs = _workflow("loop.bpmn", "loop")
+    workflow = new_workflow(spec, subs)
+    workflow.get_tasks()[0].data.update({"initiator": "alice"})
+    workflow.do_engine_steps()
+    return spec, subs, workflow
+
+
 def _reference(workflow) -> dict:  # type: ignore[no-untyped-def]
     return json.loads(STATE_SERIALIZER.serialize_json(workflow))
 
 
 def test_the_document_equals_spiffworkflows_serialization_at_every_step():
-    spec, subs = _workflow("loop.bpmn", "loop")
-    workflow = new_workflow(spec, subs)
-    workflow.get_tasks()[0].data.update({"initiator": "alice"})
-    workflow.do_engine_steps()
+    spec, subs, workflow = _started_loop()
     for step in range(12):
         # when the document is written (reusing what finished tasks wrote before)
         assert json.loads(dump_state(workflow)) == _reference(workflow), f"differs at step {step}"
@@ -40,10 +45,7 @@ def test_the_document_equals_spiffworkflows_serialization_at_every_step():
 
 
 def test_a_loaded_document_continues_where_it_stopped():
-    spec, subs = _workflow("loop.bpmn", "loop")
-    workflow = new_workflow(spec, subs)
-    workflow.get_tasks()[0].data.update({"initiator": "alice"})
-    workflow.do_engine_steps()
+    spec, subs, workflow = _started_loop()
     for _ in range(3):
         task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
         task.data["finished"] = False
@@ -73,10 +75,7 @@ def _apply(store: dict, split) -> None:  # type: ignore[no-untyped-def]
 def test_finished_tasks_are_stored_once_and_the_document_stops_growing():
     from engine.bpmn import dump_split
     from engine.fragments import merge
-    spec, subs = _workflow("loop.bpmn", "loop")
-    workflow = new_workflow(spec, subs)
-    workflow.get_tasks()[0].data.update({"initiator": "alice"})
-    workflow.do_engine_steps()
+    spec, subs, workflow = _started_loop()
     stored: dict = {}
     sizes = []
     for step in range(30):
@@ -100,10 +99,7 @@ def test_finished_tasks_are_stored_once_and_the_document_stops_growing():
 def test_a_workflow_restored_from_the_document_and_stored_tasks_continues():
     from engine.bpmn import dump_split, note_stored, restore_state
     from engine.fragments import merge
-    spec, subs = _workflow("loop.bpmn", "loop")
-    workflow = new_workflow(spec, subs)
-    workflow.get_tasks()[0].data.update({"initiator": "alice"})
-    workflow.do_engine_steps()
+    spec, subs, workflow = _started_loop()
     stored: dict = {}
     for _ in range(4):
         task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
