@@ -26,6 +26,10 @@ from .models import DefinitionFile, Deployment, FormVersion, ProcessDefinition
 from .validation import Bundle, Known, validate_sources
 
 
+# how `Deployed.because` begins (the web pages translate these)
+CALLS, USES_TABLE = "calls", "uses the table"
+
+
 @dataclass(frozen=True)
 class Deployed:
     key: str
@@ -87,12 +91,16 @@ def deploy(session: Session, files: list[tuple[str, bytes]], actor: str | None) 
     return results
 
 
-def _deploy_process(session: Session, process: Any, sources: list[str], deployment: Deployment,
-                    form_ids: dict[str, int], because: str | None = None) -> Deployed:
+def _content_hash(process: Any, form_ids: dict[str, int]) -> tuple[str, str, dict[str, int]]:
     spec_text = dump_specs(process.spec, process.subprocess_specs)
     forms = {k: form_ids[k] for k in _form_keys(process) if k in form_ids}
-    content_hash = sha256(spec_text + json.dumps(process.meta, sort_keys=True)
-                          + json.dumps(forms, sort_keys=True))
+    digest = sha256(spec_text + json.dumps(process.meta, sort_keys=True) + json.dumps(forms, sort_keys=True))
+    return digest, spec_text, forms
+
+
+def _deploy_process(session: Session, process: Any, sources: list[str], deployment: Deployment,
+                    form_ids: dict[str, int], because: str | None = None) -> Deployed:
+    content_hash, spec_text, forms = _content_hash(process, form_ids)
     latest = latest_definition(session, process.key, required=False)
     if latest is not None and latest.content_hash == content_hash:
         return Deployed(process.key, latest.version, "process", False, because)
@@ -115,18 +123,47 @@ def _deploy_dependents(session: Session, results: list[Deployed], changed_tables
     changed = {r.key for r in results if r.kind == "process" and r.changed}
     found: list[Deployed] = []
     while changed or changed_tables:
-        dependents = []
-        for definition in latest_definitions(session):
-            reason = None if definition.key in done else _depends_on(session, definition, changed, changed_tables)
-            if reason:
-                dependents.append((definition, reason))
+        dependents = _dependents_of(session, done, changed, changed_tables)
         changed, changed_tables = set(), set()
         for definition, reason in dependents:
-            done.add(definition.key)
             result = _rebuild(session, definition, reason, deployment, form_ids)
             found.append(result)
             if result.changed:
                 changed.add(result.key)
+    return found
+
+
+def dependents(session: Session, bundle: Bundle) -> list[tuple[str, str]]:
+    """What deploying a valid bundle would also deploy again, as (process key, reason), read
+    from what is deployed (nothing is built): the processes that call a process of the bundle
+    whose content differs from its latest version, or use a table of the bundle not deployed
+    in this form, and then their callers."""
+    form_ids = _current_form_ids(session)
+    changed = set()
+    for process in bundle.processes:
+        latest = latest_definition(session, process.key, required=False)
+        if latest is None or latest.content_hash != _content_hash(process, form_ids)[0]:
+            changed.add(process.key)
+    tables = {d for s in bundle.sources if s.kind == "dmn" and session.get(DefinitionFile, sha256(s.content)) is None
+              for d in _decision_ids(s.tree)}
+    done = {p.key for p in bundle.processes}
+    found: list[tuple[str, str]] = []
+    while changed or tables:
+        round_ = _dependents_of(session, done, changed, tables)
+        found += [(definition.key, reason) for definition, reason in round_]
+        changed, tables = {definition.key for definition, _ in round_}, set()
+    return found
+
+
+def _dependents_of(session: Session, done: set[str], processes: set[str],
+                   tables: set[str]) -> list[tuple[ProcessDefinition, str]]:
+    """One round: the latest definitions not yet `done` that depend on these; marks them done."""
+    found = []
+    for definition in latest_definitions(session):
+        reason = None if definition.key in done else _depends_on(session, definition, processes, tables)
+        if reason:
+            done.add(definition.key)
+            found.append((definition, reason))
     return found
 
 
@@ -137,12 +174,12 @@ def _depends_on(session: Session, definition: ProcessDefinition, processes: set[
         calls = list(json.loads(definition.spec).get("subprocess_specs", {}))
     called = sorted(set(calls) & processes)
     if called:
-        return "calls " + ", ".join(called)
+        return f"{CALLS} " + ", ".join(called)
     if tables:
         own = session.get(DefinitionFile, definition.source_files[0]) if definition.source_files else None
         used = sorted(t for t in tables if own is not None and f'decisionRef="{t}"'.encode() in own.content)
         if used:
-            return "uses the table " + ", ".join(used)
+            return f"{USES_TABLE} " + ", ".join(used)
     return None
 
 

@@ -55,6 +55,8 @@ class Validation:
     # bpmnlint's advice (engine/bpmnlint.py): never a reason to refuse a deployment
     lint: list[bpmnlint.Finding] = field(default_factory=list)
     lint_unavailable: str | None = None
+    # deployed processes that embed what the draft changes, and would get new versions too
+    also: list[tuple[str, str]] = field(default_factory=list)
 
 
 def require_designer(actor: Actor) -> None:
@@ -171,8 +173,9 @@ def validate(session: Session, actor: Actor, draft_id: int, lint: bool = False) 
         return Validation(False, [Problem("(draft)", "the draft has no files yet")], [])
     bundle = deployment.validate(session, _as_bytes(draft))
     findings, unavailable = bpmnlint.lint(draft.files) if lint else ([], None)
+    also = deployment.dependents(session, bundle) if not bundle.problems else []
     return Validation(not bundle.problems, list(bundle.problems), [p.key for p in bundle.processes],
-                      findings, unavailable)
+                      findings, unavailable, also)
 
 
 def deploy(session: Session, actor: Actor, draft_id: int) -> list[deployment.Deployed]:

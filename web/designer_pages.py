@@ -15,7 +15,7 @@ from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_
                    url_for)
 from flask_babel import gettext as _
 
-from engine import (commands, instance_migration, process_drafts, process_versions, trial_runs,
+from engine import (commands, deployment, instance_migration, process_drafts, process_versions, trial_runs,
                     version_compare)
 from engine.errors import BadRequest, DefinitionInvalid, EngineError, InvalidData
 from engine.forms import parse_form
@@ -172,7 +172,17 @@ def validate(draft_id: int):  # type: ignore[no-untyped-def]
         return jsonify(validation_dict(verdict))
     return render_template("designer/_problems.html", valid=verdict.valid,
                            problems=[p.to_dict() for p in verdict.problems], processes=verdict.processes,
-                           lint=[f.to_dict() for f in verdict.lint], lint_unavailable=verdict.lint_unavailable)
+                           lint=[f.to_dict() for f in verdict.lint], lint_unavailable=verdict.lint_unavailable,
+                           also=[(key, _reason(because)) for key, because in verdict.also])
+
+
+def _reason(because: str) -> str:
+    """The engine's reason for redeploying a process, in the page's language."""
+    for prefix, text in ((deployment.USES_TABLE, _("uses the table %(names)s")),
+                         (deployment.CALLS, _("calls %(names)s"))):
+        if because.startswith(prefix + " "):
+            return text % {"names": because[len(prefix) + 1:]}
+    return because
 
 
 @designer.post("/drafts/<int:draft_id>/deploy")

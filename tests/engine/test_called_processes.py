@@ -112,3 +112,30 @@ def test_the_deploy_answer_names_the_callers_deployed_again_and_why(db, api):
     assert {"key": "child_p", "version": 2, "kind": "process", "changed": True} in body
     assert {"key": "parent_p", "version": 2, "kind": "process", "changed": True,
             "because": "calls child_p"} in body
+
+
+def test_validating_a_draft_says_which_deployed_processes_would_get_new_versions_too(db, api):
+    # given a deployed child and its caller, and a designer's draft of the child, changed
+    designer = api("dora", ["designers"])
+    _deploy(db, _child("Review v1"), _caller("parent_p", "child_p"))
+    status, draft = designer.post("/designer/drafts", json={"name": "child", "from_key": "child_p"})
+    assert status == 201, draft
+    name, content = _child("Review v2")
+    response = designer.client.put(f"/api/v1/designer/drafts/{draft['id']}/files/{name}",
+                                   headers=designer._headers(), json={"content": content.decode()})
+    assert response.status_code == 200, response.get_json()
+    # when it is validated, then the answer names the caller that would be deployed again
+    status, verdict = designer.post(f"/designer/drafts/{draft['id']}/validate")
+    assert status == 200 and verdict["valid"], verdict
+    assert verdict["also"] == [{"key": "parent_p", "because": "calls child_p"}]
+    # and nothing was deployed by validating
+    assert [d.version for d in commands.query(db, deployment.latest_definitions)] == [1, 1]
+
+
+def test_an_unchanged_draft_would_redeploy_nothing_else(db):
+    from engine import process_drafts
+    designer = Actor("dora", frozenset({"designers"}))
+    _deploy(db, _child("Review v1"), _caller("parent_p", "child_p"))
+    draft = commands.execute(db, process_drafts.from_definition, designer, "child_p", None, "child")
+    verdict = commands.query(db, process_drafts.validate, designer, draft.id)
+    assert verdict.valid and verdict.also == []

@@ -184,3 +184,35 @@ def test_a_test_run_is_stepped_through_as_each_role_without_real_data(page, desi
     # and nothing real was started
     from engine.models import HumanTask, ProcessInstance
     assert commands.query(db, lambda s: (s.query(ProcessInstance).count(), s.query(HumanTask).count())) == (0, 0)
+
+
+CALLER = (b'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
+          b'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Defs_caller" '
+          b'targetNamespace="http://scitech.example/test"><bpmn:process id="caller_p" isExecutable="true">'
+          b'<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>'
+          b'<bpmn:callActivity id="review" calledElement="' + KEY.encode() + b'">'
+          b'<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:callActivity>'
+          b'<bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>'
+          b'<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review"/>'
+          b'<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="e"/></bpmn:process></bpmn:definitions>')
+
+
+def test_a_changed_process_says_before_deploying_which_callers_get_new_versions_too(page, designer, db):
+    from engine import deployment
+    # given a deployed process that calls the formal review
+    commands.execute(db, deployment.deploy, [("caller_p.bpmn", CALLER)], "test")
+    # when the designer changes the formal review and validates the draft
+    _sign_in(page, designer)
+    _edit_in_modeler(page)
+    _set_candidate_groups(page, "formal_review", "experts")
+    page.click("#save-button")
+    expect(page.locator("#save-state")).to_have_attribute("data-state", "saved")
+    page.locator(".breadcrumb a").nth(1).click()
+    page.click("#validate-button")
+    # then the page says, in the user's language, that the caller gets a new version too
+    expect(page.locator("#also-deployed")).to_contain_text("caller_p")
+    expect(page.locator("#also-deployed")).to_contain_text(f"调用 {KEY}")
+    # and deploying does exactly that
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#deploy-button")
+    expect(page.locator(".flash-success")).to_contain_text("caller_p v2")

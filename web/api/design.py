@@ -161,7 +161,8 @@ def designer_validate(draft_id: int):  # type: ignore[no-untyped-def]
 def validation_dict(verdict: process_drafts.Validation) -> dict[str, Any]:
     return {"valid": verdict.valid, "processes": verdict.processes,
             "problems": [p.to_dict() for p in verdict.problems],
-            "lint": [f.to_dict() for f in verdict.lint], "lint_unavailable": verdict.lint_unavailable}
+            "lint": [f.to_dict() for f in verdict.lint], "lint_unavailable": verdict.lint_unavailable,
+            "also": [{"key": key, "because": because} for key, because in verdict.also]}
 
 
 @api.post("/v1/designer/drafts/<int:draft_id>/deploy")

@@ -61,12 +61,19 @@ class ValidateQuery(Schema):
     lint = fields.Boolean(load_default=False, metadata={"description": "also run bpmnlint (advice, never blocking)"})
 
 
+class AlsoDeployedOut(Schema):
+    key = fields.String()
+    because = fields.String()
+
+
 class ValidationOut(Schema):
     valid = fields.Boolean()
     problems = fields.List(fields.Nested(ProblemOut))
     processes = fields.List(fields.String())
     lint = fields.List(fields.Nested(LintOut))
     lint_unavailable = fields.String(allow_none=True)
+    # deployed processes that embed what the files change and would get new versions too
+    also = fields.List(fields.Nested(AlsoDeployedOut))
 
 
 class VersionOut(Schema):
