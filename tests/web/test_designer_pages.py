@@ -53,6 +53,16 @@ def _set_candidate_groups(page, element: str, value: str) -> None:  # type: igno
     }""", [element, value])
 
 
+def _formal_review_to_experts_in_a_draft(page, designer: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in, give the formal review to the experts in the modeler, save, back to the draft."""
+    _sign_in(page, designer)
+    _edit_in_modeler(page)
+    _set_candidate_groups(page, "formal_review", "experts")
+    page.click("#save-button")
+    expect(page.locator("#save-state")).to_have_attribute("data-state", "saved")
+    page.locator(".breadcrumb a").nth(1).click()
+
+
 def test_only_designers_open_the_designer(page, designer, db):
     for name in ("zhao", "wang"):
         _sign_in(page, name)
@@ -134,12 +144,7 @@ def test_a_hostile_upload_is_refused_with_a_clear_message_and_nothing_deployed(p
 
 def test_waiting_instances_are_migrated_after_a_preview(page, designer, db):
     old = start_application(db).id
-    _sign_in(page, designer)
-    _edit_in_modeler(page)
-    _set_candidate_groups(page, "formal_review", "experts")
-    page.click("#save-button")
-    expect(page.locator("#save-state")).to_have_attribute("data-state", "saved")
-    page.locator(".breadcrumb a").nth(1).click()
+    _formal_review_to_experts_in_a_draft(page, designer)
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#deploy-button")
     expect(page.locator(".flash-success")).to_be_visible()
@@ -202,12 +207,7 @@ def test_a_changed_process_says_before_deploying_which_callers_get_new_versions_
     # given a deployed process that calls the formal review
     commands.execute(db, deployment.deploy, [("caller_p.bpmn", CALLER)], "test")
     # when the designer changes the formal review and validates the draft
-    _sign_in(page, designer)
-    _edit_in_modeler(page)
-    _set_candidate_groups(page, "formal_review", "experts")
-    page.click("#save-button")
-    expect(page.locator("#save-state")).to_have_attribute("data-state", "saved")
-    page.locator(".breadcrumb a").nth(1).click()
+    _formal_review_to_experts_in_a_draft(page, designer)
     page.click("#validate-button")
     # then the page says, in the user's language, that the caller gets a new version too
     expect(page.locator("#also-deployed")).to_contain_text("caller_p")
