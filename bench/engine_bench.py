@@ -213,8 +213,8 @@ class EngineDriver:
     def document_size(self, handle: int) -> tuple[int, int]:
         """Bytes of the instance document, and of its finished tasks stored apart."""
         def sizes(session: Any) -> tuple[int, int]:
-            stored = fragments.read(session, handle)
-            return len(instances.get(session, handle).document), sum(len(b) for _w, _t, b in stored)
+            document, stored = fragments.read_state(session, handle)
+            return len(document), sum(len(b) for _w, _t, b in stored)
         return commands.query(self.db, sizes)
 
     def close(self) -> None:

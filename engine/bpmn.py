@@ -154,6 +154,7 @@ class Split:
     added: list[tuple[str, str, str]] = field(default_factory=list)
     changed: list[tuple[str, str, str]] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
+    finished: int = 0  # finished tasks in the workflow (each one stored)
 
 
 def dump_split(workflow: BpmnWorkflow) -> Split:
@@ -162,13 +163,9 @@ def dump_split(workflow: BpmnWorkflow) -> Split:
     records what the store holds (task id -> stamp); a command that fails drops the object
     (engine/store.py), so the record never outlives a rolled-back transaction."""
     saved: dict[Any, tuple[Any, ...]] = workflow.__dict__.setdefault("_engine_saved", {})
-    split, counted = Split(""), [0]
-
-    def unfinished(flow: Any, key: str) -> str:
-        return _split_tasks(flow, key, saved, split, counted)
-
-    split.document = _dump(workflow, unfinished)
-    if len(saved) != counted[0]:  # a stored task left the tree or is unfinished again (rare)
+    split = Split("")
+    split.document = _dump(workflow, lambda flow, key: _split_tasks(flow, key, saved, split))
+    if len(saved) != split.finished:  # a stored task left the tree or is unfinished again (rare)
         present = {task_id for flow in (workflow, *workflow.subprocesses.values())
                    for task_id, task in flow.tasks.items() if task._state & FRAGMENT_STATES}
         for task_id in [t for t in saved if t not in present]:
@@ -249,23 +246,15 @@ def _body(task: Any, memo: dict[Any, tuple[tuple[Any, ...], str]], stamp: tuple[
 def _tasks_json(workflow: Any) -> str:
     memo: dict[Any, tuple[tuple[Any, ...], str]] = workflow.__dict__.setdefault("_engine_json", {})
     registry, parts, finished_mask = STATE_SERIALIZER.registry, [], TaskState.FINISHED_MASK
-    append, remembered = parts.append, memo.get
-    # this loop meets the whole history on every save: plain attribute reads, no method calls
     for task_id, task in workflow.tasks.items():
         if task._state & finished_mask:
-            stamp = (task.last_state_change, task._state, len(task._children))
-            cached = remembered(task_id)
-            if cached is None or cached[0] != stamp:
-                cached = (stamp, _encode(registry.convert(task)))
-                memo[task_id] = cached
-            append(f'"{task_id}":{cached[1]}')
+            parts.append(f'"{task_id}":' + _body(task, memo, _stamp(task)))
         else:
-            append(f'"{task_id}":' + _encode(registry.convert(task)))
+            parts.append(f'"{task_id}":' + _encode(registry.convert(task)))
     return ",".join(parts)
 
 
-def _split_tasks(flow: Any, key: str, saved: dict[Any, tuple[Any, ...]], split: Split,
-                 counted: list[int]) -> str:
+def _split_tasks(flow: Any, key: str, saved: dict[Any, tuple[Any, ...]], split: Split) -> str:
     memo: dict[Any, tuple[tuple[Any, ...], str]] = flow.__dict__.setdefault("_engine_json", {})
     registry, parts, fragment_states, stored = STATE_SERIALIZER.registry, [], FRAGMENT_STATES, 0
     # this loop meets the whole history on every save: plain attribute reads, no method calls
@@ -282,7 +271,7 @@ def _split_tasks(flow: Any, key: str, saved: dict[Any, tuple[Any, ...]], split: 
         (split.added if before is None else split.changed).append(
             (key, str(task_id), _body(task, memo, stamp)))
         saved[task_id] = stamp
-    counted[0] += stored
+    split.finished += stored
     return ",".join(parts)
 
 

@@ -29,24 +29,17 @@ class WorkflowFragment(Base):
 _TABLE = WorkflowFragment.__table__
 
 
-def read(session: Session, instance_id: int) -> list[tuple[str, str, str]]:
-    """(workflow, task id, body) of every stored finished task of the instance."""
-    with session.no_autoflush:
-        return [tuple(row) for row in session.execute(  # type: ignore[misc]
-            select(_TABLE.c.workflow, _TABLE.c.task_id, _TABLE.c.body)
-            .where(_TABLE.c.instance_id == instance_id))]
-
-
 def read_state(session: Session, instance_id: int) -> tuple[str, list[tuple[str, str, str]]]:
     """The instance's document and its stored tasks, in one statement: with two, a command
     committing in between (PostgreSQL reads each statement at its own moment) could pair a
     new document with old stored tasks and lose the tasks that finished meanwhile."""
     instances = ProcessInstance.__table__
-    rows = session.execute(union_all(
-        select(literal(0).label("part"), literal("").label("workflow"), literal("").label("task_id"),
-               instances.c.document.label("body")).where(instances.c.id == instance_id),
-        select(literal(1), _TABLE.c.workflow, _TABLE.c.task_id, _TABLE.c.body)
-        .where(_TABLE.c.instance_id == instance_id))).all()
+    with session.no_autoflush:
+        rows = session.execute(union_all(
+            select(literal(0).label("part"), literal("").label("workflow"), literal("").label("task_id"),
+                   instances.c.document.label("body")).where(instances.c.id == instance_id),
+            select(literal(1), _TABLE.c.workflow, _TABLE.c.task_id, _TABLE.c.body)
+            .where(_TABLE.c.instance_id == instance_id))).all()
     documents = [body for part, _wf, _tid, body in rows if part == 0]
     if not documents:
         raise LookupError(f"process instance {instance_id} has no stored state")
@@ -112,7 +105,7 @@ def _parents_first(tasks: dict[str, Any], root: str) -> dict[str, Any]:
     return ordered
 
 
-def whole_document(session: Session, instance: Any) -> str:
+def whole_document(session: Session, instance: ProcessInstance) -> str:
     """The instance's state as one standalone document (SpiffWorkflow's layout, every task in
     it), for archives and copies: readable without this table."""
     return json.dumps(merge(*read_state(session, instance.id)))

@@ -62,8 +62,7 @@ def load(instance: ProcessInstance) -> BpmnWorkflow:
     if cached is not None:
         return cached
     spec, subprocess_specs = SPECS.get(instance.definition)
-    with _session(instance).no_autoflush:
-        document, stored = fragments.read_state(_session(instance), instance.id)
+    document, stored = fragments.read_state(_session(instance), instance.id)
     workflow = restore_state(fragments.merge(document, stored), spec, subprocess_specs)
     note_stored(workflow, [task_id for _wf, task_id, _body in stored],
                 [body for _wf, _task_id, body in stored])
