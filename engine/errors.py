@@ -79,3 +79,14 @@ class DefinitionInvalid(EngineError):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problem(s) in the definitions; nothing was deployed")
         self.problems = problems
+
+
+class TooManyAttempts(EngineError):
+    """Sign-in is throttled for this user name and address (or this address); nothing was checked.
+    `retry_after` is the number of seconds to wait."""
+
+    code, status = "too_many_requests", 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

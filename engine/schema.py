@@ -9,6 +9,7 @@ from . import notifications, scheduler, stuck_instances  # noqa: F401  scheduler
 from . import organisations, projects, changes, expert_pool, integrity, credit, duplicates  # noqa: F401,E501  lifecycle (issue 3)
 from . import archive, attention, dashboard  # noqa: F401  supervisor console (issue 7)
 from . import process_drafts, trial_runs  # noqa: F401  designer (issue 5)
+from . import web_sessions, sign_in  # noqa: F401  sign-in (issue 13)
 from .models import Base
 
 __all__ = ["Base"]

@@ -76,7 +76,7 @@ def make_user(db):  # type: ignore[no-untyped-def]
     from engine import commands, users
 
     def _make(name: str, groups: list[str] | tuple[str, ...] = (), password: str = "pw-" + "secret") -> Any:
-        commands.execute(db, users.create_user, name, password, list(groups))
+        commands.execute(db, users.create_user, name, password, list(groups), password_policy=False)
         return name
 
     return _make

@@ -1,17 +1,23 @@
-"""Signing in and out of the web pages (Flask-Login over the engine's users and their salted
-password hashes), session expiry (an absolute lifetime and an idle timeout), a small brake on
-password guessing, and the language switch. `current_actor()` gives the engine `Actor` of the
-signed-in user; `login_required` pages send others to the sign-in page and come back after."""
+"""Signing in and out of the web pages and the signed-in session. Sign-in goes through the
+engine's throttled password check (engine/sign_in.py, shared with the API token endpoint); each
+sign-in begins a server-side session record (engine/web_sessions.py) whose random id the session
+cookie carries, resumed on every page request, so that the absolute and idle limits hold and
+signing out, a password change or deactivation really ends it. The cookie is HttpOnly,
+SameSite=Lax, Secure over HTTPS (or always, with SESSION_COOKIE_SECURE=1), and lives as long as the
+absolute limit. Also the language switch. `current_actor()` gives the engine `Actor` of the
+signed-in user; `login_required` pages send others to the sign-in page and come back after.
+
+Settings (app config or environment): SESSION_ABSOLUTE_HOURS (10), SESSION_IDLE_MINUTES (60),
+SESSION_COOKIE_SECURE (off: then Secure exactly when the request came over HTTPS; behind a
+proxy set PROXY_FIX, see web/security.py)."""
 from __future__ import annotations
 
-import hashlib
-import threading
-import time
-from collections import defaultdict, deque
+import os
 from datetime import timedelta
 
-from flask import (Blueprint, Flask, current_app, flash, redirect, render_template, request,
-                   session, url_for)
+from flask import (Blueprint, Flask, current_app, flash, g, has_request_context, redirect,
+                   render_template, request, session, url_for)
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -19,13 +25,14 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine import commands, users
-from engine.errors import Unauthorized
+from engine import commands, sign_in, web_sessions
+from engine.errors import TooManyAttempts, Unauthorized
 from engine.models import User
 from engine.principals import Actor
 
 from . import engine_db
-from .i18n import safe_next, switch_language
+from .i18n import switch_language
+from .redirects import local_path
 
 auth = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -33,46 +40,56 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please sign in to see this page.")
 login_manager.login_message_category = "info"
 
-FAILURES_ALLOWED = 5
-FAILURE_WINDOW = 15 * 60
+_NOT_RESUMED = (None, "static", "assets.asset")
 
 
 class WebUser(UserMixin):
-    """The signed-in user as the pages need it; the session id embeds a digest of the password
-    hash, so changing a password signs out every other session."""
+    """The signed-in user as the pages need it; `get_id` is the server-side session's id, which
+    Flask-Login keeps in the (signed) session cookie."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, session_id: str) -> None:
         self.user_id = user.id
         self.username = user.username
         self.display_name = user.display_name or user.username
         self.groups = frozenset(user.group_names)
-        self._stamp = _stamp(user)
+        self.session_id = session_id
 
     def get_id(self) -> str:
-        return f"{self.user_id}.{self._stamp}"
+        return self.session_id
 
     @property
     def actor(self) -> Actor:
         return Actor(self.username, self.groups)
 
 
-def _stamp(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+def limits() -> web_sessions.Limits:
+    config = current_app.config
+    return web_sessions.Limits(absolute=timedelta(hours=float(config["SESSION_ABSOLUTE_HOURS"])),
+                               idle=timedelta(minutes=float(config["SESSION_IDLE_MINUTES"])))
 
 
 @login_manager.user_loader
 def _load(session_id: str) -> WebUser | None:
-    ident, _sep, stamp = session_id.partition(".")
-    if not ident.isdigit():
-        return None
-    user = commands.query(engine_db(), lambda s: s.get(User, int(ident)))
-    if user is None or not user.active or _stamp(user) != stamp:
-        return None
-    return WebUser(user)
+    # a background poll is not the user being active, so it does not extend the idle limit
+    touch = not request.headers.get("X-Poll")
+
+    def _resume(db_session):  # type: ignore[no-untyped-def]
+        resumed = web_sessions.resume(db_session, session_id, limits(), touch)
+        return resumed.refused_because, WebUser(resumed.user, session_id) if resumed.user else None
+
+    refused, user = commands.execute(engine_db(), _resume)
+    g.session_refused = refused
+    return user
 
 
 def current_actor() -> Actor:
     return current_user.actor
+
+
+def client_address() -> str:
+    """The client's address as the throttle keys it (the proxy's X-Forwarded-For only when
+    PROXY_FIX says how many proxies to trust)."""
+    return request.remote_addr or "unknown"
 
 
 class LoginForm(FlaskForm):
@@ -80,82 +97,60 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class _Brake:
-    """Failed sign-ins per user name in a sliding window (per process: enough to slow a
-    guesser down without a table; a deployment with many workers adds its own at the proxy)."""
-
-    def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def blocked(self, name: str) -> bool:
-        with self._lock:
-            recent = self._recent(name)
-            return len(recent) >= FAILURES_ALLOWED
-
-    def failed(self, name: str) -> None:
-        with self._lock:
-            self._recent(name).append(time.monotonic())
-
-    def reset(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(name, None)
-
-    def _recent(self, name: str) -> deque[float]:
-        times = self._failures[name]
-        while times and times[0] < time.monotonic() - FAILURE_WINDOW:
-            times.popleft()
-        return times
-
-
-BRAKE = _Brake()
-
-
 @auth.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
         name = form.username.data.strip()
-        if BRAKE.blocked(name.lower()):
-            flash(_("Too many failed attempts. Wait a quarter of an hour and try again."), "error")
-            status = 429
+        try:
+            user = commands.execute(engine_db(), sign_in.attempt, name, form.password.data,
+                                    client_address()).user_or_raise()
+        except TooManyAttempts as error:
+            flash(_("Too many failed sign-ins. Wait %(seconds)s seconds, then try again.",
+                    seconds=error.retry_after), "error")
+            status, headers = 429, {"Retry-After": str(error.retry_after)}
+        except Unauthorized:
+            flash(_("Wrong user name or password."), "error")
+            status = 401
         else:
-            try:
-                user = commands.query(engine_db(), users.authenticate, name, form.password.data)
-            except Unauthorized:
-                BRAKE.failed(name.lower())
-                flash(_("Wrong user name or password."), "error")
-                status = 401
-            else:
-                BRAKE.reset(name.lower())
-                return _sign_in(user)
+            return _sign_in(user)
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), status, headers
 
 
-def _sign_in(user: User):  # type: ignore[no-untyped-def]
+def start_session(user: User) -> None:
+    """A fresh cookie session (no fixation) bound to a new server-side session of `user`."""
     language = session.get("lang")
-    session.clear()  # a fresh session on sign-in: no fixation
+    session.clear()
     if language:
         session["lang"] = language
     session.permanent = True
-    login_user(WebUser(user))
-    session["signed_in_at"] = time.time()
-    session["seen"] = time.time()
-    return redirect(safe_next(request.args.get("next"), url_for("home.index")))
+    session_id = commands.execute(engine_db(), web_sessions.begin, user)
+    login_user(WebUser(user, session_id))
 
 
-@auth.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def _sign_in(user: User):  # type: ignore[no-untyped-def]
+    start_session(user)
+    return redirect(local_path(request.args.get("next"), url_for("home.index")))
+
+
+def _forget_session() -> None:
     language = session.get("lang")
     logout_user()
     session.clear()
     if language:
         session["lang"] = language
+
+
+@auth.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        commands.execute(engine_db(), web_sessions.end, current_user.session_id, "signed_out")
+    _forget_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -164,36 +159,48 @@ def logout():  # type: ignore[no-untyped-def]
 def language():  # type: ignore[no-untyped-def]
     if not switch_language(request.form.get("lang", "")):
         flash(_("Unknown language."), "error")
-    return redirect(safe_next(request.form.get("next"), url_for("home.index")))
+    return redirect(local_path(request.form.get("next"), url_for("home.index")))
 
 
-def _enforce_expiry():  # type: ignore[no-untyped-def]
-    """Idle and absolute session limits, checked on every page request."""
-    if not current_user.is_authenticated or request.endpoint in (None, "static", "assets.asset"):
+def _enforce_session():  # type: ignore[no-untyped-def]
+    """A cookie naming a session that is no longer in force is dropped; one that expired sends
+    the user to sign in again, and back afterwards."""
+    if request.endpoint in _NOT_RESUMED or request.blueprint == "api" or "_user_id" not in session:
         return None
-    now = time.time()
-    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
-    lifetime = current_app.permanent_session_lifetime.total_seconds()
-    if now - session.get("seen", 0) > idle or now - session.get("signed_in_at", 0) > lifetime:
-        language = session.get("lang")
-        logout_user()
-        session.clear()
-        if language:
-            session["lang"] = language
-        flash(_("Your session has expired. Please sign in again."), "info")
-        if request.headers.get("HX-Request"):
-            return "", 401, {"HX-Redirect": url_for("auth.login")}
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    if not request.headers.get("X-Poll"):  # a background poll is not the user being active
-        session["seen"] = now
-    return None
+    if current_user.is_authenticated:  # resumes the server-side session (the user loader)
+        return None
+    refused = g.pop("session_refused", None)
+    _forget_session()
+    if refused != "expired":
+        return None
+    flash(_("Your session has expired. Please sign in again."), "info")
+    if request.headers.get("HX-Request"):
+        return "", 401, {"HX-Redirect": url_for("auth.login")}
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+class _SessionCookie(SecureCookieSessionInterface):
+    """Secure whenever the request came over HTTPS, even without SESSION_COOKIE_SECURE."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def _flag(value: object) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("SESSION_IDLE_MINUTES", 60)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=10))
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Flask defines PERMANENT_SESSION_LIFETIME (31 days) and the cookie flags itself, so they are
+    # set here outright from our own settings; setdefault on them would change nothing
+    app.config.setdefault("SESSION_ABSOLUTE_HOURS", float(os.environ.get("SESSION_ABSOLUTE_HOURS", "10")))
+    app.config.setdefault("SESSION_IDLE_MINUTES", float(os.environ.get("SESSION_IDLE_MINUTES", "60")))
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(app.config["SESSION_ABSOLUTE_HOURS"]))
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = _flag(app.config.get("SESSION_COOKIE_SECURE")) \
+        or _flag(os.environ.get("SESSION_COOKIE_SECURE", ""))
+    app.session_interface = _SessionCookie()
     login_manager.init_app(app)
-    app.before_request(_enforce_expiry)
+    app.before_request(_enforce_session)
     app.register_blueprint(auth)

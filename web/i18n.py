@@ -19,6 +19,8 @@ from flask_babel import lazy_gettext as _l
 
 from engine import calendar, clock
 
+from .redirects import safe_next  # noqa: F401  the pages import it from here
+
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT = "zh_CN"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -174,12 +176,3 @@ def switch_language(language: str) -> bool:
         return False
     session["lang"] = language
     return True
-
-
-def safe_next(target: str | None, fallback: str) -> str:
-    """Only same-site relative paths are followed after sign-in or a language switch."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
-
-

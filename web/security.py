@@ -1,11 +1,17 @@
 """Protections every page gets: CSRF tokens on every form and htmx request (Flask-WTF; the
 REST API is exempt because it authenticates with bearer tokens, not cookies) and the security
 headers (a strict Content-Security-Policy with no inline scripts, no framing, no sniffing, no
-referrer leaks to other sites)."""
+referrer leaks to other sites). Behind a reverse proxy, PROXY_FIX (environment or config) is the
+number of proxies to trust: their X-Forwarded-For/-Proto/-Host then give the client's address
+(which the sign-in throttle keys on) and whether it came over HTTPS (Secure cookie, HSTS).
+Without it those headers are ignored, since any client could send them."""
 from __future__ import annotations
+
+import os
 
 from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 csrf = CSRFProtect()
 
@@ -45,3 +51,6 @@ def init_app(app: Flask, api_blueprint) -> None:  # type: ignore[no-untyped-def]
     csrf.init_app(app)
     csrf.exempt(api_blueprint)
     app.after_request(_headers)
+    proxies = int(app.config.get("PROXY_FIX") or os.environ.get("PROXY_FIX") or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]

@@ -147,11 +147,11 @@ def test_cli_deploy_of_a_bad_file_exits_1_and_deploys_nothing(runner, tmp_path):
 
 def test_cli_users_create(runner, db):
     from engine import commands, users
-    result = runner.invoke(args=["users", "create", "li", "--password", "secret1", "--groups",
+    result = runner.invoke(args=["users", "create", "li", "--password", "Lantern-Orchard-42", "--groups",
                                  "reviewers,experts", "--org", "Bureau", "--email", "li@example.org",
                                  "--display-name", "Li Lei"])
     assert result.exit_code == 0, result.output
     user = commands.query(db, users.find, "li")
     assert user.group_names == {"reviewers", "experts"} and user.org == "Bureau"
-    again = runner.invoke(args=["users", "create", "li", "--password", "secret1"])
+    again = runner.invoke(args=["users", "create", "li", "--password", "Lantern-Orchard-42"])
     assert again.exit_code == 1 and "already exists" in again.output

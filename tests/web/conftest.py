@@ -109,7 +109,8 @@ def people(db, deployed, password_hash, monkeypatch):  # type: ignore[no-untyped
     from engine import commands, users
     monkeypatch.setattr(users, "generate_password_hash", lambda password: password_hash)
     for name, groups in PEOPLE.items():
-        commands.execute(db, users.create_user, name, PASSWORD, groups, None, None, name.title())
+        commands.execute(db, users.create_user, name, PASSWORD, groups, None, None, name.title(),
+                         password_policy=False)
     monkeypatch.undo()
     return PEOPLE
 

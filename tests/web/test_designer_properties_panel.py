@@ -21,7 +21,8 @@ KEY = "application_formal_review"
 
 @pytest.fixture
 def designer(people, db):  # type: ignore[no-untyped-def]
-    commands.execute(db, users.create_user, "sun", PASSWORD, ["designers"], None, None, "Sun")
+    commands.execute(db, users.create_user, "sun", PASSWORD, ["designers"], None, None, "Sun",
+                     password_policy=False)
     return "sun"
 
 

@@ -2,7 +2,7 @@
 Flask test client (no browser needed for these rules)."""
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 
 import pytest
 
@@ -33,11 +33,11 @@ def test_a_wrong_password_is_refused_and_repeated_guessing_is_braked(client, peo
     assert "用户名或密码错误" in response.get_data(as_text=True)
     assert client.get("/inbox").status_code == 302
     # when it keeps being wrong, even the right password is refused for a while
-    for _ in range(5):
-        sign_in(client, "zhou", "wrong")
-    assert sign_in(client, "zhou").status_code == 429
-    from web.auth import BRAKE
-    BRAKE.reset("zhou")
+    from engine import clock
+    with clock.frozen_at(clock.now()):
+        for _ in range(3):
+            sign_in(client, "zhou", "wrong")
+        assert sign_in(client, "zhou").status_code == 429
 
 
 def test_sign_in_only_follows_same_site_next_addresses(client, people):
@@ -76,22 +76,28 @@ def test_sign_out_ends_the_session(client, people):
 
 
 def test_an_idle_session_expires(client, people, app):
+    from engine import clock
     # given a signed-in user whose last request was longer ago than the idle limit
     sign_in(client, "wang")
     assert client.get("/inbox").status_code == 200
-    with client.session_transaction() as session:
-        session["seen"] = time.time() - app.config["SESSION_IDLE_MINUTES"] * 60 - 1
-    # when they come back, they must sign in again
-    response = client.get("/inbox")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
-    assert client.get("/inbox").status_code == 302
+    later = clock.now() + timedelta(minutes=app.config["SESSION_IDLE_MINUTES"], seconds=1)
+    with clock.frozen_at(later):
+        # when they come back, they must sign in again
+        response = client.get("/inbox")
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+        assert client.get("/inbox").status_code == 302
 
 
 def test_a_session_older_than_its_lifetime_expires_even_when_active(client, people, app):
+    from engine import clock
     sign_in(client, "wang")
-    with client.session_transaction() as session:
-        session["signed_in_at"] = time.time() - app.permanent_session_lifetime.total_seconds() - 1
-    assert client.get("/inbox").status_code == 302
+    start = clock.now()
+    # active every half hour, never idle, until just before the absolute limit, then past it
+    for half_hours in range(1, int(app.permanent_session_lifetime / timedelta(minutes=30))):
+        with clock.frozen_at(start + timedelta(minutes=30 * half_hours)):
+            assert client.get("/inbox").status_code == 200
+    with clock.frozen_at(start + app.permanent_session_lifetime + timedelta(minutes=1)):
+        assert client.get("/inbox").status_code == 302
 
 
 def test_pages_carry_the_security_headers(client, people):

@@ -1,15 +1,16 @@
 """API authentication: POST /api/v1/auth/token exchanges a user name and password for a bearer
-token; `current_actor()` resolves the Authorization header of every other call (401 if absent
+token, under the same throttle as the web sign-in (engine/sign_in.py: 429 with Retry-After);
+`current_actor()` resolves the Authorization header of every other call (401 if absent
 or bad). Also the small helpers every view uses to load a JSON body through a schema."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import Response, g, jsonify, request
 from marshmallow import Schema, ValidationError
 
-from engine import commands, users
-from engine.errors import BadRequest, InvalidData, Unauthorized
+from engine import commands, sign_in, users
+from engine.errors import BadRequest, InvalidData, TooManyAttempts, Unauthorized
 from engine.principals import Actor
 
 from .. import engine_db
@@ -71,9 +72,16 @@ def actor_in(session: Any) -> Actor:
 def issue_token():  # type: ignore[no-untyped-def]
     body = load_body(TokenRequest())
 
-    def _issue(session):  # type: ignore[no-untyped-def]
-        user = users.authenticate(session, body["username"], body["password"])
-        return users.issue_token(session, user)
-
-    token, expires_at = commands.execute(engine_db(), _issue)
+    db = engine_db()
+    # the attempt is its own command, so that a failure stays recorded when the call fails
+    user = commands.execute(db, sign_in.attempt, body["username"], body["password"],
+                            request.remote_addr).user_or_raise()
+    token, expires_at = commands.execute(db, users.issue_token, user)
     return jsonify(TokenResponse().dump({"token": token, "expires_at": expires_at})), 201
+
+
+@api.errorhandler(TooManyAttempts)
+def _too_many(error: TooManyAttempts) -> tuple[Response, int, dict[str, str]]:
+    from .errors import error_body
+    response, status = error_body(error.code, error.message, error.status)
+    return response, status, {"Retry-After": str(error.retry_after)}
