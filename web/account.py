@@ -1,18 +1,23 @@
-"""The user's own settings: substitutes. A user going on leave names a colleague and a period;
-meanwhile their tasks reach the substitute (see engine/substitutes.py). Supervisors may name a
-substitute for someone else (a sudden absence). Naming and revoking are audited."""
+"""The user's own settings: substitutes and their password. A user going on leave names a
+colleague and a period; meanwhile their tasks reach the substitute (see engine/substitutes.py).
+Supervisors may name a substitute for someone else (a sudden absence). Naming and revoking are
+audited. Changing the password needs the current one and a new one, typed twice, that meets the
+password policy (engine/passwords.py); it ends every session of the user, this one is begun anew."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Session
 
-from engine import commands, substitutes
+from engine import commands, passwords, substitutes, users
 from engine.errors import InvalidData
 
 from . import engine_db
-from .auth import current_actor
+from .auth import current_actor, start_session
+from .i18n import field_error
 from .pages import protected
 
 account = protected(Blueprint("account", __name__, url_prefix="/account"))
@@ -55,3 +60,58 @@ def revoke(substitution_id: int):  # type: ignore[no-untyped-def]
     flash(_("The substitution was revoked."), "success")
     return redirect(url_for("account.substitutes"))
 
+
+
+_REQUIRED = {"required": "This field is required."}
+_LENGTH = [validate.Length(min=1, error="This field is required."), validate.Length(max=passwords.MAX_LENGTH)]
+
+
+class PasswordChange(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the CSRF token
+
+    current_password = fields.String(required=True, error_messages=_REQUIRED, validate=_LENGTH)
+    new_password = fields.String(required=True, error_messages=_REQUIRED, validate=_LENGTH)
+    repeat_password = fields.String(required=True, error_messages=_REQUIRED, validate=_LENGTH)
+
+
+_PASSWORD_ERRORS = {
+    passwords.TOO_SHORT: _l("Use at least %(n)s characters.", n=passwords.MIN_LENGTH),
+    passwords.TOO_LONG: _l("Use at most %(n)s characters.", n=passwords.MAX_LENGTH),
+    passwords.TOO_COMMON: _l("This password is too common; choose another."),
+    passwords.HAS_USERNAME: _l("The password must not contain the user name."),
+    "The current password is wrong.": _l("The current password is wrong."),
+    "The two new passwords differ.": _l("The two new passwords differ."),
+    "The new password must differ from the current one.": _l("The new password must differ from the current one."),
+}
+
+
+def _password_error(message: str) -> str:
+    known = _PASSWORD_ERRORS.get(message)
+    return str(known) if known is not None else field_error(message)
+
+
+def _password_page(errors: dict[str, list[str]] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    shown = {field: [_password_error(m) for m in messages] for field, messages in (errors or {}).items()}
+    return render_template("account/password.html", errors=shown, min_length=passwords.MIN_LENGTH), status
+
+
+@account.get("/password", endpoint="password")
+def password_page():  # type: ignore[no-untyped-def]
+    return _password_page()
+
+
+@account.post("/password")
+def change_password():  # type: ignore[no-untyped-def]
+    try:
+        form = PasswordChange().load(request.form.to_dict())
+    except ValidationError as error:
+        return _password_page({k: list(v) for k, v in error.messages.items()}, 422)  # type: ignore[union-attr]
+    try:
+        user = commands.execute(engine_db(), users.change_password, current_user.username,
+                                form["current_password"], form["new_password"], form["repeat_password"])
+    except InvalidData as error:
+        return _password_page(error.fields, 422)
+    start_session(user)  # the change ended every session of the user, this one too
+    flash(_("Your password was changed. Every other session of yours was signed out."), "success")
+    return redirect(url_for("account.password"))

@@ -1,4 +1,4 @@
-"""The Flask CLI of the contract: `users create`, `processes validate|deploy|list`, `scheduler
+"""The Flask CLI of the contract: `users create|deactivate`, `processes validate|deploy|list`, `scheduler
 tick|run`, and `demo load`. Each command parses its arguments and calls engine commands."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from engine import clock, commands, deployment, scheduler, users
-from engine.errors import DefinitionInvalid, EngineError
+from engine.errors import DefinitionInvalid, EngineError, InvalidData
 from engine.mailer import MailSettings
 from engine.validation import collect_paths
 
@@ -50,9 +50,23 @@ def create_user(name: str, password: str, groups: str, org: str | None, email: s
     try:
         commands.execute(engine_db(), users.create_user, name, password, group_list, org, email,
                          display_name, "cli")
+    except InvalidData as error:
+        _fail("\n".join([f"error: {error.message}"] + [f"  {field}: {' '.join(messages)}"
+                                                        for field, messages in error.fields.items()]))
     except EngineError as error:
-        _fail(f"error: {error.message} {getattr(error, 'fields', '') or ''}".strip())
+        _fail(f"error: {error.message}")
     click.echo(f"created user {name}" + (f" in {', '.join(group_list)}" if group_list else ""))
+
+
+@users_cli.command("deactivate")
+@click.argument("name")
+def deactivate_user(name: str) -> None:
+    """The user can no longer sign in; their open sessions and API tokens end at once."""
+    try:
+        commands.execute(engine_db(), users.deactivate, name, "cli")
+    except EngineError as error:
+        _fail(f"error: {error.message}")
+    click.echo(f"deactivated user {name}; their sessions and tokens have ended")
 
 
 @click.group("processes", cls=AppGroup, help="Validate, deploy and list process definitions.")
