@@ -13,7 +13,8 @@ proxy set PROXY_FIX, see web/security.py)."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta, timezone
 
 from flask import (Blueprint, Flask, current_app, flash, g, has_request_context, redirect,
                    render_template, request, session, url_for)
@@ -41,6 +42,7 @@ login_manager.login_message = _l("Please sign in to see this page.")
 login_manager.login_message_category = "info"
 
 _NOT_RESUMED = (None, "static", "assets.asset")
+_BEGAN = "began"  # when the cookie session began (wall clock), so its expiry never moves
 
 
 class WebUser(UserMixin):
@@ -129,6 +131,7 @@ def start_session(user: User) -> None:
     if language:
         session["lang"] = language
     session.permanent = True
+    session[_BEGAN] = int(time.time())
     session_id = commands.execute(engine_db(), web_sessions.begin, user)
     login_user(WebUser(user, session_id))
 
@@ -180,10 +183,17 @@ def _enforce_session():  # type: ignore[no-untyped-def]
 
 
 class _SessionCookie(SecureCookieSessionInterface):
-    """Secure whenever the request came over HTTPS, even without SESSION_COOKIE_SECURE."""
+    """Secure whenever the request came over HTTPS, even without SESSION_COOKIE_SECURE; a
+    signed-in cookie expires at sign-in plus the absolute limit, however often it is re-sent."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+    def get_expiration_time(self, app: Flask, session) -> datetime | None:  # type: ignore[no-untyped-def]
+        began = session.get(_BEGAN) if session.permanent else None
+        if isinstance(began, int):
+            return datetime.fromtimestamp(began, timezone.utc) + app.permanent_session_lifetime
+        return super().get_expiration_time(app, session)
 
 
 def _flag(value: object) -> bool:

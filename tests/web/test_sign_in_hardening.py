@@ -87,6 +87,16 @@ def test_the_session_cookie_is_http_only_same_site_lax_and_lives_as_long_as_the_
     assert app.permanent_session_lifetime == timedelta(hours=10)
 
 
+def test_the_cookie_keeps_the_expiry_of_its_sign_in_however_often_it_is_sent_again(client, people):
+    import time
+    _post_login(client, "wang", PASSWORD)
+    with client.session_transaction() as session:  # as if signed in four hours ago
+        session["began"] = int(time.time()) - 4 * 3600
+    header = _set_cookie_header(client.get("/inbox"))
+    lifetime = parsedate_to_datetime(header.split("Expires=")[1].split(";")[0]) - datetime.now(timezone.utc)
+    assert timedelta(hours=5, minutes=55) < lifetime <= timedelta(hours=6)
+
+
 def test_the_session_cookie_is_secure_when_served_over_https(client, people):
     token = csrf_from(client.get("/login", base_url="https://localhost").get_data(as_text=True))
     # (over HTTPS, Flask-WTF also wants the same-site Referer a browser sends)
