@@ -1,7 +1,7 @@
 """Wiring of the web pages into the app: language (Flask-Babel), sign-in (Flask-Login), CSRF
 and security headers, HTML error pages, the menu, the front-end assets and the page
 blueprints. Settings (all overridable in the app config or the environment): ATTACHMENT_DIR
-(default instance/attachments), SESSION_IDLE_MINUTES (60), PERMANENT_SESSION_LIFETIME (10 h),
+(default instance/attachments), SESSION_IDLE_MINUTES (60), SESSION_ABSOLUTE_HOURS (10; see auth.py),
 INBOX_POLL_SECONDS (20)."""
 from __future__ import annotations
 
