@@ -54,12 +54,12 @@ def _digest(session_id: str) -> str:
 
 
 def begin(session: Session, user: User) -> str:
-    """A new session for `user`; returns the id for the cookie. The user's ended and expired
-    records are dropped on the way."""
+    """A new session for `user`; returns the id for the cookie. The user's ended records, and
+    anyone's long past the absolute limit, are dropped on the way."""
     now = clock.now()
-    session.execute(delete(WebSession).where(
-        WebSession.user_id == user.id,
-        or_(WebSession.ended_at.is_not(None), WebSession.created_at < now - 2 * ABSOLUTE_LIMIT)))
+    session.execute(delete(WebSession).where(or_(
+        (WebSession.user_id == user.id) & WebSession.ended_at.is_not(None),
+        WebSession.created_at < now - 2 * ABSOLUTE_LIMIT)))
     session_id = secrets.token_urlsafe(32)
     session.add(WebSession(id_hash=_digest(session_id), user_id=user.id, created_at=now,
                            last_seen_at=now))
