@@ -42,6 +42,7 @@ NAMES = {"applicant": "li.na", "owner": OWNER, "staff": STAFF.username, "supervi
 COLLEAGUE = Actor("chen.jing", frozenset({"institution_staff"}))  # claimed a formal review
 OTHER_DESIGNER = Actor("dana", frozenset({"designers"}))  # wrote the process draft
 SUBSTITUTE = "huang.min"  # the owner's substitute
+ABSENT = Actor("zhou.staff", frozenset({"institution_staff"}))  # on leave, with the owner as substitute
 SIMPLE_BPMN = (FIXTURES / "bpmn" / "simple_review.bpmn").read_text()
 SIMPLE_FORM = (FIXTURES / "forms" / "simple_decision.form").read_text()
 PDF = b"%PDF-1.4\n% matrix\n"
@@ -55,12 +56,14 @@ class World:
     names: dict[str, str] = field(default_factory=dict)  # role -> user name
     scoring: int = 0  # the owner's project, in expert scoring
     my_scoring_task: str = ""  # the expert role's own open scoring task
+    my_second_task: str = ""  # a fourth seat's scoring, reassigned to the expert role
     others_scoring_task: str = ""  # another expert's open scoring task (with a comment and a file)
     other_expert: str = ""
     review: int = 0  # the owner's project waiting for a formal review
     group_task: str = ""  # that formal review: open, unclaimed, for institution_staff
     claimed: int = 0
     claimed_task: str = ""  # a formal review claimed by a colleague who is none of the roles
+    covered_task: str = ""  # a formal review claimed by staff on leave, who named the owner substitute
     owners_file: int = 0  # uploaded by the owner with the application
     internal_file: int = 0  # uploaded by another expert on their scoring task
     comment: int = 0
@@ -150,7 +153,8 @@ def create_people(db: Any, names: dict[str, str]) -> None:
     from werkzeug.security import generate_password_hash
     cheap = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     people = {names[role]: GROUPS[role] for role in names} | {
-        COLLEAGUE.username: sorted(COLLEAGUE.groups), OTHER_DESIGNER.username: ["designers"],
+        COLLEAGUE.username: sorted(COLLEAGUE.groups), ABSENT.username: sorted(ABSENT.groups),
+        OTHER_DESIGNER.username: ["designers"],
         SUBSTITUTE: ["applicants"], "visitor": []}
     original = users.generate_password_hash
     users.generate_password_hash = lambda password, *a, **k: cheap  # type: ignore[assignment]
@@ -173,7 +177,7 @@ def build(db: Any, storage: Path, archive_dir: Path) -> World:
     d.formal_review()
     for row in d.expert_rows("invitation"):
         d.complete_row(row, Actor(row.assignee, frozenset({"experts"})), {"participation": "accept"})
-    done, other, mine = d.expert_rows("scoring")[:3]
+    done, other, mine, fourth = d.expert_rows("scoring")[:4]
     d.complete_row(done, Actor(done.assignee, frozenset({"experts"})),
                    {"innovation": 28, "feasibility": 23, "team_capability": 14, "budget_reasonableness": 14,
                     "expected_benefits": 13, "expert_opinion": "创新性强 · innovative"})
@@ -182,6 +186,9 @@ def build(db: Any, storage: Path, archive_dir: Path) -> World:
     w.names = dict(NAMES, expert=mine.assignee)
     create_people(db, w.names)
     other_expert = Actor(other.assignee, frozenset({"experts"}))
+    commands.execute(db, tasks.assign, Actor(NAMES["supervisor"], frozenset({"supervisors"})), fourth.id,
+                     mine.assignee)
+    w.my_second_task = fourth.id
     w.owners_file = w._attach(w.scoring, None, owner, "application.pdf")
     w.internal_file = w._attach(w.scoring, other.id, other_expert, "review-notes.pdf")
     w.comment = commands.execute(db, comments.add, other_expert, other.id, "内部意见 · internal note").id
@@ -190,6 +197,12 @@ def build(db: Any, storage: Path, archive_dir: Path) -> World:
     w.review, w.group_task = w._formal_review_stage()
     w.claimed, w.claimed_task = w._formal_review_stage()
     commands.execute(db, tasks.claim, COLLEAGUE, w.claimed_task)
+    # staff on leave who claimed the owner's formal review and (before naming had its rules) named
+    # the owner their substitute: taking over must check it again
+    w.covered_task = w._formal_review_stage()[1]
+    commands.execute(db, tasks.claim, ABSENT, w.covered_task)
+    today = clock.now().date()
+    _substitution(db, ABSENT.username, OWNER, today - timedelta(days=1), today + timedelta(days=30))
 
     w.notification = _notification(db, OWNER, w.scoring)
     w.saved_filter = w.fresh_saved_filter()
