@@ -12,8 +12,13 @@ admin's groups) and an integration account. Outcomes:
   validation after the role check answers 422, for instance); `must_change` also asks that the
   request changed something, where a refusal would only be a message on a redirect.
 - LOGIN (the default for anonymous): pages send them to sign in, the API answers 401.
-- DENY 403, HIDE 404 (where even the object's existence is not for the caller), NO 403 or 404.
+- DENY 403, the contract's "not allowed", for objects of a project or a role; HIDE 404 where the
+  object is one person's own (a notification) and its existence is not for anyone else; NO (403
+  or 404) and "403/409" where the fix that lands may choose either.
 - NOTHING: answered (2xx/3xx, a flash message) or refused (403/404), but nothing changed.
+
+The matrix decides whether a route can be used at all; which fields, events, files and comments
+an allowed answer shows is the access module's and its own tests' concern.
 
 A refused state-changing request must leave the database as it was (`world.fingerprint`), and is
 sent with a body that would really do it. An allowed one that would use the shared object up
@@ -22,7 +27,8 @@ sent with a body that would really do it. An allowed one that would use the shar
 To add a route: add a Rule(endpoint, method, expect, args=...) to RULES, with `expect` built by
 `allow(<roles that may>)` (or EVERYONE, PUBLIC, SUPERVISORS, DESIGNERS, PARTIES), the URL
 arguments naming someone else's object from the World, a `body` for writes (pages get the CSRF
-token added), and `fresh`/`allowed_body` if an allowed request would change the shared world. A
+token added), and `fresh`/`allowed_body` if an allowed request would change the shared world (a
+route open to anonymous visitors also goes in PUBLIC_ENDPOINTS). A
 case that today's code gets wrong goes in `xfail={role: "issue 13 item N: why"}` (strict: the
 merger sees it flip when the fix lands).
 """
@@ -268,7 +274,8 @@ RULES: list[Rule] = [
     Rule("inbox.delete_filter", "POST", allow("owner"), args=lambda w: {"filter_id": w.saved_filter},
          fresh=lambda w: {"filter_id": w.fresh_saved_filter()}, body=lambda w, role: {}),
     Rule("inbox.bulk", "POST", allow("staff", refused=NOTHING), case="claim a group's task", must_change=True,
-         body=lambda w, role: {"action": "claim", "task_ids": w.group_task if role != "staff" else w.fresh_group_task()}),
+         body=lambda w, role: {"action": "claim",
+                               "task_ids": w.group_task if role != "staff" else w.fresh_group_task()}),
     Rule("inbox.bulk", "POST", allow("supervisor", "admin", refused=NOTHING), case="release a colleague's task",
          must_change=True, body=lambda w, role: {
              "action": "release",
@@ -322,7 +329,8 @@ RULES: list[Rule] = [
     Rule("supervisor.reassign", "POST", SUPERVISORS, args=OTHERS_TASK,
          body=lambda w, role: {"assignee": w.names["applicant"], "reason": "x"},
          allowed_body=lambda w: {"assignee": "", "reason": ""}, ok=(422,)),
-    Rule("supervisor.skip", "POST", SUPERVISORS, args=OTHERS_TASK, body=lambda w, role: _scores(w, role) | {"reason": "x"},
+    Rule("supervisor.skip", "POST", SUPERVISORS, args=OTHERS_TASK,
+         body=lambda w, role: _scores(w, role) | {"reason": "x"},
          allowed_body=lambda w: {"reason": ""}, ok=(422,)),
     Rule("supervisor.bulk_preview", "POST", SUPERVISORS,
          body=lambda w, role: {"action": "suspend", "reason": "x", "ids": str(w.scoring)}),

@@ -2,7 +2,8 @@
 person per role, and objects that belong to someone else (another applicant's projects at the
 expert-scoring and formal-review stages with open tasks assigned to or claimable by others, an
 attachment and an internal one, a comment, a notification, a saved filter, a substitution, an
-application draft, a process draft with a test run, an archived record). Built once per module;
+application draft, a process draft with a test run, an archived record; and, as issue 13 item 4
+found, staff on leave who named the owner their substitute). Built once per module;
 `fresh_*` make a new object of a kind for the few cases where an allowed request uses one up
 (a claim, a delete, a revoke), so the shared objects stay as they were for every other case."""
 from __future__ import annotations
@@ -19,7 +20,7 @@ from engine import (archive, attachments, clock, comments, commands, demo, draft
 from engine.inbox import InboxQuery
 from engine.principals import Actor
 from tests.conftest import FIXTURES
-from tests.lifecycle.world import APPLICATION, RECOMMENDER, STAFF, Driver, build_world, sh
+from tests.lifecycle.world import APPLICATION, STAFF, Driver, build_world, sh
 
 PASSWORD = "matrix-Pw-2026!"  # long and uncommon: passes any password policy
 
