@@ -47,7 +47,12 @@ def _empty_database(request: pytest.FixtureRequest) -> Iterator[None]:
     if "db" not in request.fixturenames and "app" not in request.fixturenames:
         yield
         return
-    database = request.getfixturevalue("db")
+    empty_tables(request.getfixturevalue("db"))
+    yield
+
+
+def empty_tables(database: Any) -> None:
+    """Delete every row (a module that builds its world once calls this itself)."""
     from engine import store
     from engine.schema import Base
     store.CACHE.clear()
@@ -58,7 +63,6 @@ def _empty_database(request: pytest.FixtureRequest) -> Iterator[None]:
                 conn.execute(text(f'DELETE FROM "{name}"'))
         else:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-    yield
 
 
 @pytest.fixture
