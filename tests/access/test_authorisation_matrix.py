@@ -304,6 +304,11 @@ RULES: list[Rule] = [
 
     # ---- pages: account --------------------------------------------------------------------------
     Rule("account.substitutes", "GET", EVERYONE),
+    # one's own password only (there is no user argument); a wrong current password is a 422
+    Rule("account.password", "GET", EVERYONE),
+    Rule("account.change_password", "POST", EVERYONE, ok=(422,),
+         body=lambda w, role: {"current_password": "not-the-password", "new_password": "a-long-new-passphrase",
+                               "repeat_password": "a-long-new-passphrase"}),
     Rule("account.name_substitute", "POST", allow("owner", "supervisor", "admin"), ok=(422,),
          body=lambda w, role: {"username": OWNER, "substitute": w.names.get(role, "visitor"), "starts_on": _soon(1),
                                "ends_on": _soon(5), "reason": "take over the owner's work"},
