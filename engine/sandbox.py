@@ -307,8 +307,9 @@ def _compile(source: str, mode: str) -> _Compiled:
     if policy.problem:
         lineno, message = policy.problem
         return _Compiled(problem=f"line {lineno}: {message}", lineno=lineno)
+    bounded = mode == "eval" and _bounded(tree)  # before RestrictedPython rewrites the tree
     compiled = _restricted_compile(tree, mode)
-    if compiled.code is not None and mode == "eval" and _bounded(tree):
+    if compiled.code is not None and bounded:
         return _Compiled(code=compiled.code, bounded=True)
     return compiled
 
