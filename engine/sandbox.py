@@ -420,6 +420,14 @@ def _tick() -> None:
         raise ScriptTimeout(timeout_message(deadline.limit))
 
 
+def pause_deadline(seconds: float) -> None:
+    """Time spent outside the script (a worker waiting for a script service the server runs)
+    does not count against its limit."""
+    deadline = _deadline.get()
+    if deadline is not None:
+        deadline.at += seconds
+
+
 def _run(code: CodeType, namespace: dict[str, Any], limit: float) -> Any:
     outer = _deadline.get()
     at = time.monotonic() + limit
@@ -906,21 +914,18 @@ class RestrictedEnvironment(LocalEnvironment):
         _code_or_raise(script, "exec")  # compile errors need no worker
         from . import script_worker
         data, constants, functions = self._split(context, external_context)
-        result = script_worker.run("exec", script, data, constants, functions, self.limit)
-        if not isinstance(result, dict) or not all(isinstance(k, str) for k in result) \
-                or not _is_data(result):
-            raise ScriptRejected("the script left values that are not task data")
-        for key in data:
-            if key not in result:
-                del context[key]
-        context.update(result)
+        changed, deleted = script_worker.run("exec", script, data, constants, functions,
+                                             self.limit)
+        for key in deleted:
+            context.pop(key, None)
+        context.update(changed)
         return True
 
     def _split(self, context: dict[str, Any], external_context: dict[str, Any]) -> tuple[
             dict[str, Any], dict[str, Any], dict[str, Callable[..., Any]]]:
         """(task data to send, constant globals to send, functions to serve by name)."""
         self._prepare_context(context)
-        data = {key: value for key, value in context.items() if _is_data(value)}
+        data = context  # what is not plain data is not sent (script_worker.run)
         constants: dict[str, Any] = {}
         functions: dict[str, Callable[..., Any]] = {}
         for source in (self.globals, external_context):

@@ -52,6 +52,7 @@ START_TIMEOUT_SECONDS = 30.0
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _HEADER = struct.Struct("!I")
 _PROTOCOL = 5
+_ENVELOPE = 32 * 1024  # a reply's bytes beyond the values it carries
 _EXIT_MEMORY = 86  # the worker ran out of memory and could not even say so
 _PR_SET_PDEATHSIG = 1
 
@@ -238,7 +239,7 @@ class _Worker:
         _write_all(self.to_fd, _dumps(message))
 
     def receive(self, deadline: float | None) -> Any:
-        return _loads(_read_frame(self.from_fd, deadline, MAX_RESULT_BYTES + 64 * 1024))
+        return _loads(_read_frame(self.from_fd, deadline, MAX_RESULT_BYTES + _ENVELOPE))
 
     def kill(self) -> None:
         self.broken = True
@@ -357,17 +358,34 @@ atexit.register(POOL.close)
 
 def run(mode: str, source: str, data: dict[str, Any], constants: dict[str, Any],
         functions: dict[str, Callable[..., Any]], limit: float) -> Any:
-    """Run `source` ("exec": a script over `data`, returning the new task data; "eval": an
-    expression, returning its value) in a worker. Script errors are raised here as the same
-    kind of error, at the script's line."""
+    """Run `source` in a worker, over the task data `data`. "eval": returns the expression's
+    value. "exec": returns (changed, deleted), the task data fields the script set or changed
+    (with their new values) and those it deleted. Fields that are not plain data are not sent
+    (the script does not see them) and never come back. Script errors are raised here as the
+    same kind of error, at the script's line."""
+    fields = {}
+    for key, value in data.items():
+        try:
+            fields[key] = _dumps_value(value)
+        except Exception:  # noqa: BLE001 - not data: it stays in the server, untouched
+            continue
     worker = POOL.checkout()
     try:
-        return _converse(worker, {"mode": mode, "source": source, "data": data,
-                                  "constants": constants, "functions": sorted(functions),
-                                  "limit": limit, "max_result": MAX_RESULT_BYTES},
-                         functions, limit)
+        answer = _converse(worker, {"mode": mode, "source": source, "data": fields,
+                                    "constants": constants, "functions": sorted(functions),
+                                    "limit": limit, "max_result": MAX_RESULT_BYTES},
+                           functions, limit)
     finally:
         POOL.checkin(worker)
+    if mode == "eval":
+        return _loads(answer)
+    changed, deleted = answer
+    return {key: _loads(value) for key, value in changed.items()}, list(deleted)
+
+
+def _dumps_value(value: Any, cap: int | None = None) -> bytes:
+    """One value, pickled without memo (so equal values give equal bytes) and without header."""
+    return _dumps(value, cap if cap is not None else 2 ** 32 - 1)[_HEADER.size:]
 
 
 def _converse(worker: _Worker, job: dict[str, Any], functions: dict[str, Callable[..., Any]],
@@ -381,7 +399,9 @@ def _converse(worker: _Worker, job: dict[str, Any], functions: dict[str, Callabl
             message = worker.receive(deadline)
             kind = message[0]
             if kind == "call":
+                serving = time.monotonic()
                 _serve_call(worker, message, functions, service_errors)
+                deadline += time.monotonic() - serving  # the server's time, not the script's
             elif kind == "done":
                 completed = True
                 worker.retire = message[2]
@@ -462,7 +482,9 @@ class _Channel:
             except (TypeError, pickle.PicklingError, ValueError, RecursionError):
                 raise TypeError(f"{name}() takes plain data (text, numbers, dates, lists, "
                                 "objects)") from None
+            waiting = time.monotonic()
             reply = self.receive()
+            sandbox.pause_deadline(time.monotonic() - waiting)
             if reply[0] == "value":
                 return reply[1]
             error = _rebuild(reply[1])
@@ -522,21 +544,47 @@ def _job(channel: _Channel, job: dict[str, Any]) -> tuple[str, Any]:
     proxies = {name: channel.proxy(name, cap) for name in job["functions"]}
     environment = sandbox.LocalEnvironment({**job["constants"], **proxies},
                                            time_limit=job["limit"])
+    received: dict[str, bytes] = {}
+    context: dict[str, Any] = {}
+    for key, encoded in job["data"].items():
+        try:
+            context[key] = _loads(encoded)
+        except pickle.UnpicklingError:
+            continue  # holds something that is not data: the script does not see it
+        received[key] = encoded
     if job["mode"] == "exec":
-        context = job["data"]
         environment.execute(job["source"], context)
-        return "done", context
-    value = environment.evaluate(job["source"], job["data"])
+        return "done", _changes(received, context, cap)
+    value = environment.evaluate(job["source"], context)
     try:
-        _dumps(value, cap)
-    except (TypeError, pickle.PicklingError, AttributeError):
+        return "done", _dumps_value(value, cap)
+    except _TooLarge:
+        raise ScriptLimitExceeded(result_message("the value of the expression")) from None
+    except (TypeError, pickle.PicklingError, AttributeError, ValueError):
         if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
             raise TypeError(f"the expression's value, a {type(value).__name__}, cannot be used "
                             "outside the script") from None
-        value = list(value)  # map/filter/zip objects and views, as a list
+    try:  # map/filter/zip objects and dict views, as a list
+        return "done", _dumps_value(list(value), cap)
     except _TooLarge:
-        pass  # said below, when it is sent
-    return "done", value
+        raise ScriptLimitExceeded(result_message("the value of the expression")) from None
+
+
+def _changes(received: dict[str, bytes], context: dict[str, Any],
+             cap: int) -> tuple[dict[str, bytes], list[str]]:
+    """The fields the script set or changed, pickled, and the fields it deleted. A field is
+    unchanged when it pickles to the same bytes (so 1 -> 1.0 or True is a change)."""
+    changed: dict[str, bytes] = {}
+    size = 0
+    for key, value in context.items():
+        try:
+            encoded = _dumps_value(value, cap - size)
+        except _TooLarge:
+            raise ScriptLimitExceeded(result_message("the task data the script left")) from None
+        if received.get(key) != encoded:
+            changed[key] = encoded
+            size += len(encoded)
+    return changed, [key for key in received if key not in context]
 
 
 def main(argv: list[str]) -> None:
@@ -565,7 +613,7 @@ def main(argv: list[str]) -> None:
                 reply = ("error", _describe(error, _error_line(error)), not keep_going)
             del job, message
             try:
-                channel.send(reply, cap)
+                channel.send(reply, cap + _ENVELOPE)
             except _TooLarge:
                 what = "the task data the script left" if reply[0] == "done" else "the error"
                 error = ScriptLimitExceeded(result_message(what))

@@ -352,3 +352,15 @@ def test_a_bounded_expression_needs_no_worker_and_one_with_a_call_uses_one():
 def test_an_expression_with_a_long_c_call_is_killed_too():
     with pytest.raises(ScriptTimeout, match="ran past its limit of 0.5 s"):
         RestrictedEnvironment(time_limit=0.5).evaluate("len(sum([[0]] * 150000, []))", {})
+
+
+def test_time_spent_in_a_script_service_does_not_count_against_the_scripts_limit():
+    # given a function of the server that takes longer than the script's whole limit (a cold
+    # dictionary load, a slow database) / then the script still finishes
+    def slow(value):  # type: ignore[no-untyped-def]
+        time.sleep(0.8)
+        return value
+    context: dict = {}
+    RestrictedEnvironment(environment_globals={"slow": slow}, time_limit=0.5).execute(
+        "x = slow(1)\ny = slow(2)\nn = 0\nfor i in range(1000):\n    n += i", context)
+    assert context == {"x": 1, "y": 2, "n": 499500, "i": 999}
