@@ -265,6 +265,8 @@ def _start_process() -> subprocess.Popen[bytes]:
     command = [sys.executable, "-E", "-s", "-m", "engine.script_worker", str(os.getpid()),
                str(MEMORY_LIMIT_MB), str(WORKER_CPU_SECONDS)]
     environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    if "TZ" in os.environ:  # scripts see the same local time as the server
+        environment["TZ"] = os.environ["TZ"]
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=_ROOT,
                             env=environment, close_fds=True)
 

@@ -115,8 +115,8 @@ def test_a_retry_after_a_runaway_runs_the_corrected_script_path_again(db, short_
 @pytest.mark.timeout(60)
 def test_the_server_answers_healthz_within_a_second_while_a_runaway_script_runs(app, db, monkeypatch):
     # given the real app served by a threaded werkzeug server, and a script that spends its
-    # whole 4 s limit inside one C call
-    monkeypatch.setattr(sandbox, "TIME_LIMIT_SECONDS", 4.0)
+    # whole 3 s limit inside one C call
+    monkeypatch.setattr(sandbox, "TIME_LIMIT_SECONDS", 3.0)
     instance_id, enter = _run_to_script(db, SUM_OF_LISTS)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -141,7 +141,7 @@ def test_the_server_answers_healthz_within_a_second_while_a_runaway_script_runs(
     finally:
         server.shutdown()
     instance = _instance(db, instance_id)
-    assert instance.state == "error" and "ran past its limit of 4 s" in instance.error_message
+    assert instance.state == "error" and "ran past its limit of 3 s" in instance.error_message
 
 
 @pytest.mark.timeout(30)
