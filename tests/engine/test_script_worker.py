@@ -364,3 +364,73 @@ def test_time_spent_in_a_script_service_does_not_count_against_the_scripts_limit
     RestrictedEnvironment(environment_globals={"slow": slow}, time_limit=0.5).execute(
         "x = slow(1)\ny = slow(2)\nn = 0\nfor i in range(1000):\n    n += i", context)
     assert context == {"x": 1, "y": 2, "n": 499500, "i": 999}
+
+
+# --- a worker does not outlive its server ---------------------------------------------------------
+
+SERVER = """
+import sys, threading, time
+sys.path.insert(0, {root!r})
+from engine import script_worker
+from engine.sandbox import RestrictedEnvironment
+# the first script runs in a request thread that then ends: the worker must outlive the thread
+thread = threading.Thread(target=RestrictedEnvironment().execute, args=("y = 1", {{}}))
+thread.start(); thread.join()
+print(script_worker.POOL.worker_ids()[0], flush=True)
+threading.Thread(target=RestrictedEnvironment(time_limit={limit}).execute,
+                 args=("x = len(sum([[0]] * 10**6, []))", {{}}), daemon=True).start()
+time.sleep(60)
+"""
+
+
+def _server_with_a_runaway(limit: float):  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = str(Path(__file__).resolve().parents[2])
+    server = subprocess.Popen([sys.executable, "-c", SERVER.format(root=root, limit=limit)],
+                              stdout=subprocess.PIPE, text=True)
+    worker = int(server.stdout.readline())  # type: ignore[union-attr]
+    time.sleep(0.5)  # the runaway is running in that worker
+    os.kill(worker, 0)
+    return server, worker
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().split(")")[-1].split()[0] == "Z":
+                    return True  # dead, waiting to be reaped by init
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="Linux only")
+def test_a_worker_running_a_script_dies_with_its_server():
+    # given a server whose worker (started from a thread that has ended) runs a runaway script
+    server, worker = _server_with_a_runaway(limit=30)
+    # when the server is killed / then the worker dies too, without waiting for the script
+    server.kill()
+    server.wait()
+    assert _gone_within(worker, 2.0)
+
+
+@pytest.mark.slow  # the worker has to burn a few seconds of CPU
+@pytest.mark.timeout(30)
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="Linux only")
+def test_a_worker_nobody_watches_dies_of_its_cpu_limit():
+    import signal
+    # given a server that stops watching (frozen) while its worker runs a runaway script
+    server, worker = _server_with_a_runaway(limit=0.5)
+    server.send_signal(signal.SIGSTOP)
+    try:
+        # then the worker's CPU rlimit (what it used, plus the limit, plus 1 s) ends it
+        assert _gone_within(worker, 15.0)
+    finally:
+        server.kill()
+        server.wait()
