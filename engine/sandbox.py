@@ -814,11 +814,6 @@ def _non_scalar_children(container: Any) -> list[tuple[Any, bool]]:
 # ---------------------------------------------------------------------------------------------
 # The SpiffWorkflow environment.
 
-def is_data(value: Any) -> bool:
-    """True if `value` may be task data: JSON plus dates, times, decimals and UUIDs, no cycles."""
-    return _is_data(value)
-
-
 class LocalEnvironment(BasePythonScriptEngineEnvironment):
     """TaskDataEnvironment's semantics, with restricted compilation and bounded execution, in
     the current process. Runs everything inside a script worker; in the server only what

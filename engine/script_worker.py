@@ -6,17 +6,19 @@ the worker's main loop (`python -m engine.script_worker`, started by exec, never
 threaded server; it compiles and runs the restricted code with `sandbox.LocalEnvironment` under
 RLIMIT_AS, RLIMIT_CPU, no files and no child processes).
 
-A job carries the source, the task data that is plain data (`sandbox.is_data`), the constant
-globals, and the names of the callable globals; in the worker those are proxies that send
-("call", name, args) back over the pipe. The parent runs the real function in its own thread, so
-script services keep writing in the calling command's transaction, and sends the result (or the
-error, raised in the worker as the same kind of error). While it waits the parent sits in
-`poll()` without the GIL; past the time limit (plus a short grace, since the worker's own
-cooperative deadline stops ordinary loops at their line first) it SIGKILLs the worker and
-raises `ScriptTimeout`. Everything the worker sends is pickled without memo (shared parts are
-written out in full, so the size cap measures what task data would store) and unpickled by a
-restricted Unpickler that knows only the sandbox's data types. A worker exits on EOF of its pipe
-and, on Linux, when the server dies (PR_SET_PDEATHSIG); its CPU rlimit bounds it even then."""
+A job carries the source, the task data fields that are plain data (each pickled alone; the
+others stay in the server, unseen), the constant globals, and the names of the callable
+globals; in the worker those are proxies that send ("call", name, args) back over the pipe. The
+parent runs the real function in its own thread, so script services keep writing in the
+calling command's transaction, and sends the result (or the error, raised in the worker as the
+same kind of error). While it waits the parent sits in `poll()` without the GIL; past the time
+limit (plus a short grace, since the worker's own cooperative deadline stops ordinary loops at
+their line first) it SIGKILLs the worker and raises `ScriptTimeout`; time the server spends
+serving a call is not counted. The worker sends back only the fields the script changed.
+Everything it sends is pickled without memo (shared parts are written out in full, so the size
+cap measures what task data would store) and unpickled by a restricted Unpickler that knows
+only the sandbox's data types. A worker exits on EOF of its pipe and, on Linux, when the
+server dies (PR_SET_PDEATHSIG); its CPU rlimit bounds it even then."""
 from __future__ import annotations
 
 import atexit
