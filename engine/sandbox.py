@@ -1,14 +1,17 @@
 """Compiling and running untrusted BPMN scripts and expressions safely. Process designers write
 script tasks, gateway conditions and `${expr}` expressions; this module is the only place they
-are compiled (RestrictedPython plus our own policy pass and AST rewrites) and run (a curated
+are compiled (RestrictedPython plus our own policy pass and AST rewrites) and where it is decided
+where they run. `LocalEnvironment` runs restricted code in the current process: a curated
 builtins dict, guards for attribute/item/iteration access, a per-run deadline checked by
-`_tick_()` on every loop iteration and every function or lambda call, and size caps on `*`, `**`, `<<`,
-`+`, `%`, format specs and growing string/list methods). `RestrictedEnvironment` plugs this into
-SpiffWorkflow's `PythonScriptEngine` with exactly the semantics of its `TaskDataEnvironment`;
-`check_expression` / `check_script` serve deploy-time validation. The time and size bounds are
-cooperative (in-process, thread-safe, no signals): they stop runaway loops and single huge
-allocations, not every possible memory blow-up, so worker processes should still run under an
-OS memory limit."""
+`_tick_()` on every loop iteration and every function or lambda call, and size caps on `*`,
+`**`, `<<`, `+`, `%`, format specs and growing string/list methods. Those bounds are
+cooperative: a single long C call (`sum` of lists, `str` of a huge nesting) ignores them and,
+holding the GIL, would stall every thread of the server. So `RestrictedEnvironment`, the one
+SpiffWorkflow's script engine uses, runs every script and every expression that is not
+provably bounded (see `is_bounded_expression`) in a worker process (engine/script_worker.py)
+that is killed past its limit and has an OS memory limit; `LocalEnvironment` is what runs inside
+that worker, and in the server only for bounded expressions. `check_expression` /
+`check_script` serve deploy-time validation."""
 from __future__ import annotations
 
 import _string  # CPython's format-field parser, the one str.format itself uses
@@ -42,6 +45,7 @@ MAX_FORMAT_WIDTH = 10_000  # widths/precisions in format specs and %-formatting
 COMPILE_CACHE_SIZE = 2048
 
 _FILENAME = "<string>"  # SpiffWorkflow finds the failing script line by this frame name
+SCRIPT_FILENAME = _FILENAME
 
 
 class ScriptRejected(Exception):
@@ -54,6 +58,14 @@ class ScriptRejected(Exception):
 
 class ScriptTimeout(Exception):
     """The script or expression ran longer than its time limit."""
+
+
+class ScriptLimitExceeded(ScriptRejected):
+    """The script used more memory than its worker may, or handed back more than may be kept."""
+
+
+def timeout_message(limit: float) -> str:
+    return f"the script ran past its limit of {limit:g} s"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,6 +285,7 @@ class _Compiled:
     problem: str | None = None  # designer-facing message, "line N: ..."
     lineno: int | None = None
     syntax_error_args: tuple[Any, ...] | None = None  # to raise a fresh SyntaxError each time
+    bounded: bool = False  # an expression that may run in the server (is_bounded_expression)
 
 
 def _prepare(source: str, mode: str) -> str:
@@ -294,7 +307,42 @@ def _compile(source: str, mode: str) -> _Compiled:
     if policy.problem:
         lineno, message = policy.problem
         return _Compiled(problem=f"line {lineno}: {message}", lineno=lineno)
-    return _restricted_compile(tree, mode)
+    bounded = mode == "eval" and _bounded(tree)  # before RestrictedPython rewrites the tree
+    compiled = _restricted_compile(tree, mode)
+    if compiled.code is not None and bounded:
+        return _Compiled(code=compiled.code, bounded=True)
+    return compiled
+
+
+# An expression may run in the server process only if its cost is bounded by its own size and
+# the size of the task data it reads: no calls (so no C builtin can run long), no comprehensions
+# or lambdas (no loops), no f-strings or `%` (no text made of a whole nested value), and no
+# operator that multiplies sizes (`*`, `**`, `<<`, `@`). What is left reads values, compares
+# and combines them: `+` of sequences is at most the sum of what it adds, and every
+# intermediate value is used once (no walrus), so nothing grows beyond the data it came from.
+# Task data itself holds no shared parts (it comes from JSON, forms, or a worker that writes
+# shared parts out in full), so reading it costs its stored size.
+_BOUNDED_NODES = (
+    ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Attribute, ast.Subscript, ast.Slice,
+    ast.Compare, ast.BoolOp, ast.UnaryOp, ast.IfExp, ast.List, ast.Tuple, ast.Set, ast.Dict,
+    ast.BinOp, ast.cmpop, ast.boolop, ast.unaryop,
+    ast.Add, ast.Sub, ast.Div, ast.FloorDiv, ast.BitAnd, ast.BitOr, ast.BitXor, ast.RShift,
+)
+
+
+def _bounded(tree: ast.AST) -> bool:
+    return all(isinstance(node, _BOUNDED_NODES) for node in ast.walk(tree))
+
+
+def is_bounded_expression(source: str) -> bool:
+    """True if `source` is an allowed expression whose cost is bounded by its own size and the
+    data it reads, so it may be evaluated inside the server: it is made only of names,
+    constants, attribute and item access (slices too), comparisons (`in`, `is`, ...), `and`,
+    `or`, `not`, unary `-`/`+`/`~`, `a if c else b`, list/tuple/set/dict displays, and the
+    operators `+ - / // & | ^ >>`. Anything else (a call, a comprehension, a lambda, an
+    f-string, `*`, `**`, `%`, `<<`, `@`, `:=`, `*x`) runs in a worker process, as every script
+    does."""
+    return isinstance(source, str) and _compile(source, "eval").bounded
 
 
 def _restricted_compile(tree: ast.AST, mode: str) -> _Compiled:
@@ -337,12 +385,17 @@ def _code_or_raise(source: str, mode: str) -> CodeType:
 
 
 def _raise_at_line(error: ScriptRejected) -> None:
+    raise_at_line(error, error.lineno)
+
+
+def raise_at_line(error: BaseException, lineno: int | None) -> None:
     """SpiffWorkflow takes the failing line from the traceback frame named "<string>";
-    raising from a stub compiled at the offending line gives compile-time rejections the
-    same line_number/error_line that runtime errors get."""
-    if not error.lineno:
+    raising from a stub compiled at the offending line gives compile-time rejections (and
+    errors that happened in a worker process) the same line_number/error_line that errors
+    raised in-process get."""
+    if not lineno or lineno < 1:
         raise error
-    stub = compile("\n" * (error.lineno - 1) + "raise error", _FILENAME, "exec")
+    stub = compile("\n" * (lineno - 1) + "raise error", _FILENAME, "exec")
     exec(stub, {"error": error, "__builtins__": {}})  # noqa: S102 - fixed, trusted stub
 
 
@@ -364,7 +417,15 @@ def _tick() -> None:
     deadline = _deadline.get()
     if deadline is not None and time.monotonic() > deadline.at:
         deadline.expired = True  # remembered even if the script catches the exception
-        raise ScriptTimeout(f"the script ran longer than {deadline.limit:g} seconds")
+        raise ScriptTimeout(timeout_message(deadline.limit))
+
+
+def pause_deadline(seconds: float) -> None:
+    """Time spent outside the script (a worker waiting for a script service the server runs)
+    does not count against its limit."""
+    deadline = _deadline.get()
+    if deadline is not None:
+        deadline.at += seconds
 
 
 def _run(code: CodeType, namespace: dict[str, Any], limit: float) -> Any:
@@ -379,12 +440,12 @@ def _run(code: CodeType, namespace: dict[str, Any], limit: float) -> Any:
         raise
     except BaseException:
         if deadline.expired:  # the script swallowed its timeout and failed differently
-            raise ScriptTimeout(f"the script ran longer than {limit:g} seconds") from None
+            raise ScriptTimeout(timeout_message(limit)) from None
         raise
     finally:
         _deadline.reset(token)
     if deadline.expired:  # the script swallowed its timeout and finished anyway
-        raise ScriptTimeout(f"the script ran longer than {limit:g} seconds")
+        raise ScriptTimeout(timeout_message(limit))
     return result
 
 
@@ -753,8 +814,10 @@ def _non_scalar_children(container: Any) -> list[tuple[Any, bool]]:
 # ---------------------------------------------------------------------------------------------
 # The SpiffWorkflow environment.
 
-class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    """TaskDataEnvironment's semantics, with restricted compilation and bounded execution."""
+class LocalEnvironment(BasePythonScriptEngineEnvironment):
+    """TaskDataEnvironment's semantics, with restricted compilation and bounded execution, in
+    the current process. Runs everything inside a script worker; in the server only what
+    `RestrictedEnvironment` decides is bounded."""
 
     def __init__(self, environment_globals: dict[str, Any] | None = None,
                  time_limit: float | None = None) -> None:
@@ -821,6 +884,54 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             raise ValueError(
                 "You have task data that overwrites a predefined function(s). Please change "
                 f"the following variable or field name(s) to something else: {overwrites}")
+
+
+class RestrictedEnvironment(LocalEnvironment):
+    """What the engine uses: every script, and every expression that is not provably bounded,
+    runs in a worker process (engine/script_worker.py), with this environment's globals
+    available there (callables as calls back into this process, in the calling thread, so
+    script services use the command's transaction). Task data values that are not plain data
+    are not sent, and stay as they are."""
+
+    def evaluate(self, expression: str, context: dict[str, Any],
+                 external_context: dict[str, Any] | None = None) -> Any:
+        _code_or_raise(expression, "eval")  # compile errors need no worker
+        if _compile(expression, "eval").bounded:
+            return super().evaluate(expression, context, external_context)
+        from . import script_worker
+        data, constants, functions = self._split(context, external_context or {})
+        return script_worker.run("eval", expression, data, constants, functions, self.limit)
+
+    def execute(self, script: str, context: dict[str, Any],
+                external_context: dict[str, Any] | None = None) -> bool:
+        external_context = external_context or {}
+        self.check_for_overwrite(context, external_context)
+        _code_or_raise(script, "exec")  # compile errors need no worker
+        from . import script_worker
+        data, constants, functions = self._split(context, external_context)
+        changed, deleted = script_worker.run("exec", script, data, constants, functions,
+                                             self.limit)
+        for key in deleted:
+            context.pop(key, None)
+        context.update(changed)
+        return True
+
+    def _split(self, context: dict[str, Any], external_context: dict[str, Any]) -> tuple[
+            dict[str, Any], dict[str, Any], dict[str, Callable[..., Any]]]:
+        """(task data to send, constant globals to send, functions to serve by name)."""
+        self._prepare_context(context)
+        data = context  # what is not plain data is not sent (script_worker.run)
+        constants: dict[str, Any] = {}
+        functions: dict[str, Callable[..., Any]] = {}
+        for source in (self.globals, external_context):
+            for name, value in source.items():
+                if callable(value):
+                    functions[name] = value
+                    constants.pop(name, None)
+                elif _is_data(value):
+                    constants[name] = value
+                    functions.pop(name, None)
+        return data, constants, functions
 
 
 def make_script_engine(environment_globals: dict | None = None, *,
