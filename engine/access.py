@@ -25,8 +25,9 @@ declared on its form-js component, `properties: {"visibility": ...}` (the older
 process's `confidentialData` (comma-separated) is `confidential` whatever a form says; one named in
 its `applicantData` is `applicant`. Undeclared fields: the start form's fields (what the applicant
 submitted) and the usual decision keys (`APPLICANT_KEYS`) are `applicant`, everything else is
-`internal`. Besides, everyone sees their own work: the fields of the forms of the tasks they are
-assigned to or completed, and the events they caused.
+`internal`. Besides, everyone sees their own work: the events they caused with all their fields,
+and in the current data the fields of the forms of their tasks and what they submitted, except
+`confidential` ones (parallel experts share keys, so the current value may be another's).
 
 - Tasks: staff and `full` see every task; `staff` do not see who is assigned an expert task.
   Applicants and experts see their own tasks; of the others, the titles and states of non-expert
@@ -262,9 +263,12 @@ class View:
     def sees_key(self, key: str) -> bool:
         if self.role == FULL:
             return True
-        if key in self.own_keys and key not in self.rules.confidential:
+        visibility = self.key_visibility(key)
+        # own work shows in full on the timeline; in the current data a confidential key may hold
+        # another's value (parallel experts share the keys), so there only the level counts
+        if key in self.own_keys and visibility != "confidential":
             return True
-        return self.sees_level(self.key_visibility(key))
+        return self.sees_level(visibility)
 
     def data(self, data: dict[str, Any]) -> dict[str, Any]:
         """The fields of the process data this viewer may see."""
