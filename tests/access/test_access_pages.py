@@ -38,3 +38,11 @@ def test_the_applicants_instance_page_names_no_expert_nor_reviewer(client, revie
     for expert in review.panel:
         assert expert not in html
     assert "材料专家" not in html and not any(w in html for w in SECRET_WORDS) and "wang.fang" not in html
+
+
+def test_the_applicants_list_shows_the_stage_but_not_the_experts_tasks(client, review):
+    html = sign_in(client, APPLICANT.username).get("/applications").get_data(as_text=True)
+    assert "高熵合金激光增材制造工艺研究" in html
+    assert "专家评分" not in html and "Score the application" not in html
+    for expert in review.panel:
+        assert expert not in html
