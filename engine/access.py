@@ -59,7 +59,7 @@ from sqlalchemy.orm import Session
 from .deployment import SPECS, form_for, latest_definition
 from .errors import Forbidden
 from .forms import VISIBILITIES, FormDefinition, FormField  # one list: forms refuse a misspelt one
-from .models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, User
+from .models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, User
 from .principals import ADMINS, Actor
 
 FULL, STAFF, EXPERT, APPLICANT = "full", "staff", "expert", "applicant"
@@ -90,6 +90,7 @@ class Rules:
     task_process: dict[str, str] = field(default_factory=dict)  # task element id -> its process key
     fields: dict[str, str] = field(default_factory=dict)       # data key -> declared visibility
     start_keys: frozenset[str] = frozenset()
+    form_keys: dict[str, frozenset[str]] = field(default_factory=dict)  # form key -> its fields' keys
 
 
 def names(value: Any) -> frozenset[str]:
@@ -156,7 +157,8 @@ def _read_rules(session: Session, definition: ProcessDefinition) -> Rules:
         peers[process_key] = (rule if rule in PEER_RULES else "never",
                               str(props.get("expertChair") or "").strip() or None)
     fields: dict[str, str] = {}
-    for form in _forms(session, definition):
+    forms = _forms(session, definition)
+    for form in forms.values():
         for form_field in _all_fields(form.fields):
             declared = field_visibility(form_field)
             if declared is not None and _LEVEL[declared] >= _LEVEL.get(fields.get(form_field.key, ""), -1):
@@ -165,15 +167,16 @@ def _read_rules(session: Session, definition: ProcessDefinition) -> Rules:
     return Rules(frozenset(confidential), frozenset(applicant_data),
                  frozenset(readers) if readers is not None else None,
                  frozenset(lanes) or DEFAULT_EXPERT_LANES, peers, _task_processes(definition, set(processes)),
-                 fields, frozenset(f.key for f in _all_fields(start.fields)) if start else frozenset())
+                 fields, frozenset(f.key for f in _all_fields(start.fields)) if start else frozenset(),
+                 {key: frozenset(f.key for f in _all_fields(form.fields)) for key, form in forms.items()})
 
 
-def _forms(session: Session, definition: ProcessDefinition) -> list[FormDefinition]:
-    found = []
+def _forms(session: Session, definition: ProcessDefinition) -> dict[str, FormDefinition]:
+    found = {}
     for key in ((definition.meta or {}).get("forms") or {}):
         form = form_for(session, definition, key)
         if form is not None:
-            found.append(form)
+            found[key] = form
     return found
 
 
@@ -415,20 +418,22 @@ def is_party(session: Session, username: str, groups: Iterable[str], instance: P
 
 
 def role_of(session: Session, actor: Actor, instance: ProcessInstance, rules: Rules,
-            rows: Iterable[HumanTask], task: HumanTask | None = None) -> str | None:
+            rows: Iterable[HumanTask], task: HumanTask | None = None,
+            data: dict[str, Any] | None = None) -> str | None:
     """The actor's role relative to the instance, or None when they have no part in it. A part
     is what `instances.may_see` counts (assignee, completer, candidate of an open task, starter);
     `task`, when given, is a task the caller may see (tasks.may_see) and counts too."""
     if actor.is_supervisor or ADMINS in actor.groups:
         return FULL
-    candidate_ids = set(session.scalars(select(TaskCandidate.task_id).join(HumanTask).where(
-        HumanTask.process_instance_id == instance.id, TaskCandidate.principal.in_(actor.principals))))
+    # an open row's candidates are its task_candidates rows (the projection keeps both in step)
+    candidate_ids = {row.id for row in rows if row.state == "open" and (
+        actor.username in (row.candidate_users or []) or actor.groups & set(row.candidate_groups or []))}
     if task is not None:
         candidate_ids.add(task.id)
     mine = [row for row in rows if actor.username in (row.assignee, row.completed_by) or row.id in candidate_ids]
     if not mine and instance.started_by != actor.username:
         return None  # being a party never opens an instance one has no part in
-    if is_party(session, actor.username, actor.groups, instance):
+    if is_party(session, actor.username, actor.groups, instance, data):
         return APPLICANT
     if all((row.lane or "") in rules.expert_lanes for row in mine):
         return EXPERT
@@ -445,19 +450,19 @@ def view_of(session: Session, actor: Actor, instance: ProcessInstance, task: Hum
     role = role_of(session, actor, instance, rules, rows, task)
     if role is None:
         raise Forbidden("you have no part in this process instance")
-    own_forms = {row.form_key for row in rows if actor.username in (row.assignee, row.completed_by) and row.form_key}
+    if role == FULL:  # sees everything: no need to know what is theirs
+        return View(actor, instance, role, rules, {row.id: row for row in rows}, frozenset())
     own_keys: set[str] = set()
-    for form_key in own_forms:
-        form = form_for(session, instance.definition, form_key)
-        if form is not None:
-            own_keys |= {f.key for f in _all_fields(form.fields)}
-    # what they submitted themselves: the start data (with the initiator variable) and completions
-    for details in session.scalars(select(AuditEvent.details).where(
-            AuditEvent.process_instance_id == instance.id, AuditEvent.actor == actor.username,
-            AuditEvent.action.in_(("instance_started", "task_completed")))):
-        submitted = (details or {}).get("data")
-        if isinstance(submitted, dict):
-            own_keys |= set(submitted)
+    for row in rows:
+        if actor.username in (row.assignee, row.completed_by) and row.form_key:
+            own_keys |= rules.form_keys.get(row.form_key, frozenset())
+    if instance.started_by == actor.username:  # what they submitted: the start data
+        own_keys |= rules.start_keys
+        if not rules.start_keys:  # no start form: the keys they sent, with the initiator variable
+            started = session.scalar(select(AuditEvent.details).where(
+                AuditEvent.process_instance_id == instance.id, AuditEvent.action == "instance_started").limit(1))
+            submitted = (started or {}).get("data")
+            own_keys |= set(submitted) if isinstance(submitted, dict) else set()
     return View(actor, instance, role, rules, {row.id: row for row in rows}, frozenset(own_keys))
 
 
