@@ -45,7 +45,15 @@ and in the current data the fields of the forms of their tasks and what they sub
   Staff and `full` see all; applicants and experts see `applicant` ones and their own. Only staff
   see who uploaded or wrote something that is not their own.
 - Who reviewed is never shown to the applicant: the rules above never name another person to an
-  applicant-role viewer."""
+  applicant-role viewer.
+
+For routes (what an authorisation test can expect): `view_of` raises Forbidden (403) unless the
+actor has a part: supervisors and admins always; others as the instance's starter, the assignee
+or completer of any of its tasks, or a candidate of an open one (being a party alone opens
+nothing). A task page or answer also counts the task the caller may see (`tasks.may_see`, or a
+substitute covering for its people, engine/substitutes.py). `/files/N` is 403 for a non-staff
+viewer unless the file is `applicant`-visible or their own; `GET /process-instances/{id}` and
+`GET /tasks/{id}` answer 200 with the fields and tasks above, in the contract's shape."""
 from __future__ import annotations
 
 import threading
