@@ -12,7 +12,9 @@ from engine.errors import Forbidden, InvalidData
 from engine.principals import Actor
 from tests.lifecycle.world import APPLICANT, APPLICATION, ORG, STAFF, UNIT, Driver, build_world, sh
 
-from .conftest import account
+from tests.web.conftest import csrf_from
+
+from .conftest import account, sign_in
 
 COLLEAGUE = Actor("chen.jing", frozenset({"institution_staff"}))
 PARTY_COLLEAGUE = Actor("luo.hui", frozenset({"institution_staff"}))  # works at the applicant's unit
@@ -103,3 +105,22 @@ def test_the_list_of_possible_substitutes_holds_only_working_colleagues(db, form
     assert COLLEAGUE.username in found and APPLICANT.username not in found and UNIT.username not in found
 
 
+
+
+def test_the_take_over_button_refuses_a_party_with_a_clear_message_and_changes_nothing(db, client, formal_review):
+    d = formal_review
+    with d.at():
+        row = d.task("formal_review")
+        commands.execute(db, tasks.claim, STAFF, row.id)
+    # named in force today (the pages run at the real time); the claim above was weeks before
+    today = substitutes.today()
+    commands.execute(db, lambda s: s.add(substitutes.Substitution(
+        username=STAFF.username, substitute=PARTY_COLLEAGUE.username, starts_on=today, ends_on=today,
+        created_by="admin", created_at=clock.now())))
+    signed = sign_in(client, PARTY_COLLEAGUE.username)
+    # (they see the task as one of its group's, in the applicant's view, but are offered no take-over)
+    assert "take-over" not in signed.get(f"/tasks/{row.id}").get_data(as_text=True)
+    token = csrf_from(signed.get("/inbox").get_data(as_text=True))
+    response = signed.post(f"/tasks/{row.id}/take-over", data={"csrf_token": token}, follow_redirects=True)
+    assert "您是本项目的当事方" in response.get_data(as_text=True)
+    assert d.task("formal_review").assignee == STAFF.username
