@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload
 
-from . import deployment, instances, projection, stages
+from . import access, deployment, instances, projection, stages
 from .errors import InvalidData
 from .models import HumanTask, ProcessDefinition, ProcessInstance
 from .principals import Actor
@@ -29,7 +29,7 @@ class Application:
     started_at: datetime
     updated_at: datetime
     ended_at: datetime | None
-    open_tasks: list[HumanTask]
+    open_tasks: list[access.TaskLine]
 
 
 def mine(session: Session, actor: Actor, state: str = "", page: int = 1,
@@ -51,9 +51,11 @@ def mine(session: Session, actor: Actor, state: str = "", page: int = 1,
     rows = session.execute(base.order_by(ProcessInstance.updated_at.desc(), ProcessInstance.id.desc())
                            .offset((page - 1) * per_page).limit(per_page)).all()
     waiting = open_tasks_of(session, [row[0].id for row in rows])
+    # what of the open tasks the applicant may see (no other people's expert tasks): engine/access.py
     return [Application(i.id, title or "", i.process_key,
                         current_stage(session, i, content_hash, waiting.get(i.id, []), name),
-                        i.state, i.started_at, i.updated_at, i.ended_at, waiting.get(i.id, []))
+                        i.state, i.started_at, i.updated_at, i.ended_at,
+                        access.starter_task_lines(session, actor, i, waiting.get(i.id, [])))
             for i, title, name, content_hash in rows], total
 
 

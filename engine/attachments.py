@@ -4,7 +4,8 @@ uploaded on a task or with an application. The bytes live on disk under one stor
 database keeps the metadata (original name, type, size, SHA-256, who and when). Uploads are
 checked for size, for an allowed extension and for content that matches it (a .pdf must start
 like a PDF), so a renamed executable is refused. Who may upload: whoever may work an open task
-of the instance, or its applicant while it runs; who may download: whoever may see the instance.
+of the instance, or its applicant while it runs. Each file carries a visibility (`applicant` or
+`internal`) chosen when added; who may list and download it is decided by engine/access.py.
 Files are never overwritten; removal is for the uploader while the task is open, and audited."""
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import audit, clock, instances, projection, tasks
+from . import access, audit, clock, instances, projection, tasks
 from .errors import Forbidden, InvalidData, NotFound
 from .models import Base, HumanTask, ProcessInstance
 from .principals import Actor
@@ -59,6 +60,8 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]
     removed_by: Mapped[str | None] = mapped_column(String(80))
+    # `applicant` or `internal` (engine/access.py decides who sees which)
+    visibility: Mapped[str] = mapped_column(String(16), default="internal", server_default="internal")
 
 
 def clean_filename(name: str) -> str:
@@ -132,11 +135,12 @@ def delete_file(storage: Path, instance_id: int, stored_name: str) -> None:
 
 
 def add(session: Session, actor: Actor, instance_id: int, task_id: str | None, filename: str,
-        content: bytes, stored_name: str) -> Attachment:
+        content: bytes, stored_name: str, visibility: str | None = None) -> Attachment:
     instance = instances.get(session, instance_id)
     task = tasks.get(session, task_id) if task_id else None
     if not may_upload(session, actor, instance, task):
         raise Forbidden("you may not add files to this application now")
+    chosen = access.check_item_visibility(visibility, access.view_of(session, actor, instance))
     name, content_type = check_file(filename, content)
     count = len(session.scalars(select(Attachment.id).where(
         Attachment.process_instance_id == instance_id, Attachment.removed_at.is_(None))).all())
@@ -145,11 +149,12 @@ def add(session: Session, actor: Actor, instance_id: int, task_id: str | None, f
     row = Attachment(process_instance_id=instance_id, task_id=task_id, filename=name,
                      content_type=content_type, size=len(content),
                      sha256=hashlib.sha256(content).hexdigest(), stored_name=stored_name,
-                     uploaded_by=actor.username, uploaded_at=clock.now())
+                     uploaded_by=actor.username, uploaded_at=clock.now(), visibility=chosen)
     session.add(row)
     session.flush()
     audit.record(session, "attachment_added", actor.username, instance_id=instance_id, task_id=task_id,
-                 attachment_id=row.id, filename=name, size=len(content), sha256=row.sha256)
+                 attachment_id=row.id, filename=name, size=len(content), sha256=row.sha256,
+                 visibility=chosen)
     return row
 
 
@@ -160,16 +165,26 @@ def _path(storage: Path, instance_id: int, stored_name: str) -> Path:
 
 
 def listed(session: Session, instance_id: int) -> list[Attachment]:
+    """Every current file of the instance: for staff screens; pages show `visible_to`."""
     return list(session.scalars(select(Attachment).where(
         Attachment.process_instance_id == instance_id, Attachment.removed_at.is_(None))
         .order_by(Attachment.uploaded_at, Attachment.id)))
+
+
+def visible_to(session: Session, view: "access.View") -> list[Attachment]:
+    """The instance's current files this viewer may see (engine/access.py decides)."""
+    return [row for row in listed(session, view.instance.id) if view.sees_item(row.visibility, row.uploaded_by)]
 
 
 def readable(session: Session, actor: Actor, attachment_id: int) -> Attachment:
     row = session.get(Attachment, attachment_id)
     if row is None or row.removed_at is not None:
         raise NotFound("no such file")
-    if not instances.may_see(session, actor, instances.get(session, row.process_instance_id)):
+    try:
+        view = access.view_of(session, actor, instances.get(session, row.process_instance_id))
+    except Forbidden:
+        raise Forbidden("you may not read this file") from None
+    if not view.sees_item(row.visibility, row.uploaded_by):
         raise Forbidden("you may not read this file")
     return row
 

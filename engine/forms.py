@@ -219,6 +219,17 @@ def _flatten(components: list, filename: str, problems: list[Problem], path: str
             yield where, comp
 
 
+VISIBILITIES = ("applicant", "experts", "internal", "confidential")  # engine/access.py gives their meaning
+
+
+def _check_visibility(comp: dict, key: str, filename: str, problems: list[Problem]) -> None:
+    """A misspelt visibility would silently fall back to the default: refuse it at deploy time."""
+    props = comp.get("properties")
+    if isinstance(props, dict) and "visibility" in props and props["visibility"] not in VISIBILITIES:
+        problems.append(Problem(filename, f"field '{key}': properties.visibility must be one of "
+                                          f"{', '.join(VISIBILITIES)}, not {props['visibility']!r}", element_id=key))
+
+
 def _component_field(comp: dict, where: str, filename: str, problems: list[Problem],
                      depth: int) -> FormField | None:
     ctype = comp["type"]
@@ -235,6 +246,7 @@ def _component_field(comp: dict, where: str, filename: str, problems: list[Probl
     subtype = _check_subtype(comp, key, filename, problems) if ctype == "datetime" else None
     if ctype == "number":
         _check_decimal_digits(comp, key, filename, problems)
+    _check_visibility(comp, key, filename, problems)
     if len(problems) > before:
         return None
     return FormField(key=key, type=ctype, label=_label(comp), required=rules.get("required") is True,

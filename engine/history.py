@@ -1,9 +1,9 @@
 """The history of one instance as people read it, built from the append-only audit log: the
-full timeline for staff (supervisors and whoever worked on the instance) and, for an applicant,
-the decisions they may see. What an applicant sees of a decision: the task's title, when, and
-the fields meant for them (a form field with the property `applicantVisible: true`, or by
-default the keys in `APPLICANT_KEYS`), never who decided nor internal notes. Values of choice
-fields are shown with their option labels from the form version the instance is pinned to."""
+timeline, the decisions taken on its tasks and the application's key facts. What a viewer may
+see of it (which events, who acted, which fields) is decided by engine/access.py: staff see the
+full timeline, an applicant the decisions meant for them without who decided, an expert the
+project materials and their own work, never another expert's. Values of choice fields are shown
+with their option labels from the form version the instance is pinned to."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,17 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import instances
+from . import access
+from .access import APPLICANT_ACTIONS, APPLICANT_KEYS  # noqa: F401  (kept importable from here)
 from .deployment import form_for
 from .forms import FormDefinition, FormField
 from .models import AuditEvent, HumanTask, ProcessInstance
 from .principals import Actor
 
-APPLICANT_KEYS = frozenset({"decision", "review_comment", "comment", "reason", "decision_reason",
-                            "opinion", "result", "score", "rating"})
-APPLICANT_ACTIONS = frozenset({"instance_started", "task_completed", "instance_completed",
-                               "instance_terminated", "instance_suspended", "instance_resumed",
-                               "attachment_added"})
 MAX_EVENTS = 1000
 
 
@@ -48,45 +44,31 @@ class Entry:
 
 
 def is_staff_view(session: Session, actor: Actor, instance: ProcessInstance) -> bool:
-    """Supervisors and whoever worked on (or may work on) one of its tasks see everything; the
-    applicant sees the applicant's view, even of the corrections they made themselves."""
-    if actor.is_supervisor:
-        return True
-    if instance.started_by == actor.username:
-        return False
-    return instances.may_see(session, actor, instance)
+    """Staff (supervisors, admins, whoever works the instance and is not a party of the project
+    nor only one of its experts) see everything; see engine/access.py."""
+    return access.view_of(session, actor, instance).staff
 
 
-def timeline(session: Session, actor: Actor, instance: ProcessInstance) -> list[Entry]:
-    staff = is_staff_view(session, actor, instance)
+def timeline(session: Session, actor: Actor | access.View, instance: ProcessInstance) -> list[Entry]:
+    view = actor if isinstance(actor, access.View) else access.view_of(session, actor, instance)
     events = session.scalars(select(AuditEvent).where(AuditEvent.process_instance_id == instance.id)
                              .order_by(AuditEvent.at, AuditEvent.id).limit(MAX_EVENTS)).all()
-    task_rows = _tasks(session, instance.id)
     forms: dict[str | None, FormDefinition | None] = {}
     entries = []
     for event in events:
-        if not staff and event.action not in APPLICANT_ACTIONS:
+        if not view.event_shown(event):
             continue
-        if not staff and event.action == "attachment_added" and event.actor != actor.username:
-            continue
-        task = task_rows.get(event.task_id or "")
+        task = view.tasks.get(event.task_id or "")
         form = _form(session, instance, task, forms)
-        own = event.actor == actor.username
-        shown = _shown(event, form, staff or own)
-        entries.append(Entry(at=event.at, action=event.action, actor=event.actor if staff or own else None,
+        entries.append(Entry(at=event.at, action=event.action, actor=view.event_actor(event),
                              task_id=event.task_id, task_title=task.title if task else None,
-                             fields=shown, note=_note(event, staff)))
+                             fields=_shown(view, event, form), note=_note(event, view.event_note_shown(event))))
     return entries
 
 
-def decisions(session: Session, actor: Actor, instance: ProcessInstance) -> list[Entry]:
+def decisions(session: Session, actor: Actor | access.View, instance: ProcessInstance) -> list[Entry]:
     """Completed tasks with the fields this viewer may see, oldest first."""
     return [e for e in timeline(session, actor, instance) if e.action == "task_completed"]
-
-
-def _tasks(session: Session, instance_id: int) -> dict[str, HumanTask]:
-    rows = session.scalars(select(HumanTask).where(HumanTask.process_instance_id == instance_id))
-    return {row.id: row for row in rows}
 
 
 def _form(session: Session, instance: ProcessInstance, task: HumanTask | None,
@@ -97,7 +79,7 @@ def _form(session: Session, instance: ProcessInstance, task: HumanTask | None,
     return cache[key]
 
 
-def _shown(event: AuditEvent, form: FormDefinition | None, everything: bool) -> list[Shown]:
+def _shown(view: access.View, event: AuditEvent, form: FormDefinition | None) -> list[Shown]:
     if event.action not in ("task_completed", "instance_started"):
         return []
     data = (event.details or {}).get("data") or {}
@@ -106,17 +88,11 @@ def _shown(event: AuditEvent, form: FormDefinition | None, everything: bool) -> 
     shown = []
     for key, value in data.items():
         form_field = form.field(key) if form else None
-        if not everything and not applicant_visible(key, form_field):
+        if not view.event_field_shown(event, key):
             continue
         label = form_field.label if form_field and form_field.label else key
         shown.append(Shown(key, label, display_value(form_field, value)))
     return shown
-
-
-def applicant_visible(key: str, form_field: FormField | None) -> bool:
-    if form_field is not None and "applicantVisible" in form_field.properties:
-        return str(form_field.properties["applicantVisible"]).lower() in ("true", "1", "yes")
-    return key in APPLICANT_KEYS
 
 
 def display_value(form_field: FormField | None, value: Any) -> Any:
@@ -175,9 +151,11 @@ def _note(event: AuditEvent, staff: bool) -> str:
     return ""
 
 
-def key_facts(session: Session, instance: ProcessInstance, data: dict[str, Any]) -> list[Shown]:
+def key_facts(session: Session, instance: ProcessInstance, data: dict[str, Any],
+              view: access.View | None = None) -> list[Shown]:
     """The application's key facts: the start form's fields with the current values (or, once
-    the instance has ended, the values it was started with, from the audit log)."""
+    the instance has ended, the values it was started with, from the audit log), those the
+    viewer may see (all, when no view is given: staff screens)."""
     start_form = form_for(session, instance.definition, instance.definition.meta.get("start_form_key"))
     if start_form is None:
         return []
@@ -187,4 +165,5 @@ def key_facts(session: Session, instance: ProcessInstance, data: dict[str, Any])
             .limit(1)).first()
         data = (started.details or {}).get("data", {}) if started else {}
     return [Shown(f.key, f.label or f.key, display_value(f, data[f.key]))
-            for f in start_form.fields if f.key in data and f.type != "checkbox"]
+            for f in start_form.fields if f.key in data and f.type != "checkbox"
+            and (view is None or view.sees_key(f.key))]

@@ -98,18 +98,9 @@ def get(session: Session, instance_id: int) -> ProcessInstance:
 
 
 def may_see(session: Session, actor: Actor, instance: ProcessInstance) -> bool:
-    from .models import HumanTask, TaskCandidate
-    if actor.is_supervisor or instance.started_by == actor.username:
-        return True
-    took_part = select(HumanTask.id).where(
-        HumanTask.process_instance_id == instance.id,
-        (HumanTask.assignee == actor.username) | (HumanTask.completed_by == actor.username)).limit(1)
-    if session.scalar(took_part) is not None:
-        return True
-    candidate = select(TaskCandidate.task_id).join(HumanTask).where(
-        HumanTask.process_instance_id == instance.id,
-        TaskCandidate.principal.in_(actor.principals)).limit(1)
-    return session.scalar(candidate) is not None
+    """Whether the actor has a part in the instance at all (engine/access.py decides)."""
+    from . import access
+    return access.may_see_instance(session, actor, instance)
 
 
 def data_of(instance: ProcessInstance) -> dict[str, Any]:

@@ -3,22 +3,32 @@ period of calendar days (bureau time, both ends included). Meanwhile the absent 
 those assigned to them and those they are a candidate for (directly or through their groups),
 reach the substitute's inbox; the substitute takes one over with `take_over`, which assigns it
 to the substitute and is audited with whom they covered for. Naming and revoking are audited
-too. Supervisors may name a substitute for anyone; everyone else only for themselves."""
+too. Supervisors may name a substitute for anyone; everyone else only for themselves.
+
+Who may be a substitute: only a colleague who could do the work, i.e. who shares a working
+group with the absent user (not a generic one such as `applicants` or `experts`, whose members
+never do each other's tasks), and never a party of the project a task belongs to (its applicant
+or its unit's people, engine/access.py). Naming checks both against the absent user's groups and
+their directly assigned open tasks; taking a task over checks both again, at that moment, for
+that task: the substitute must be in one of the groups the task needs (its candidate groups, or
+for a task without any, a working group of the absent user) and no party of its project."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import Date, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import audit, calendar, clock, instances, projection
+from . import access, audit, calendar, clock, instances, projection
 from .errors import Conflict, Forbidden, InvalidData, NotFound
 from .models import Base, HumanTask, User
 from .principals import Actor
 
 MAX_PERIOD = timedelta(days=366)
+# groups whose members never stand in for each other: every applicant, every expert is one person
+GENERIC_GROUPS = frozenset({"applicants", "experts"})
 REASON_LENGTH = 200
 
 
@@ -62,10 +72,22 @@ def name(session: Session, actor: Actor, username: str, substitute: str, starts_
         problems["substitute"] = ["No such user."]
     elif substitute == username:
         problems["substitute"] = ["You cannot be your own substitute."]
-    if _user(session, username) is None:
+    absent_user = _user(session, username)
+    if absent_user is None:
         problems["username"] = ["No such user."]
     if problems:
         raise InvalidData("the substitute cannot be named", problems)
+    substitute_user = _user(session, substitute)
+    assert absent_user is not None and substitute_user is not None
+    if not working_groups(absent_user.group_names) & substitute_user.group_names:
+        raise InvalidData("the substitute shares no working group with the absent user",
+                          {"substitute": [f"{substitute} shares no working group with {username}, "
+                                          "so could not do their tasks."]})
+    party_of = _party_of_assigned(session, username, substitute, frozenset(substitute_user.group_names))
+    if party_of is not None:
+        raise InvalidData("the substitute is a party of a project the absent user works on",
+                          {"substitute": [f"{substitute} is a party of project #{party_of} "
+                                          "(its applicant or its unit's people) and may not stand in on it."]})
     if _overlapping(session, username, start, end):
         raise InvalidData("this period overlaps another substitution",
                           {"starts_on": ["Overlaps an existing substitution; revoke it first."]})
@@ -119,6 +141,33 @@ def _overlapping(session: Session, username: str, start: date, end: date) -> boo
         Substitution.starts_on <= end, Substitution.ends_on >= start).limit(1)) is not None
 
 
+def working_groups(groups: Iterable[str]) -> frozenset[str]:
+    """The groups that let someone do another's work: all but the generic ones."""
+    return frozenset(groups) - GENERIC_GROUPS
+
+
+def _party_of_assigned(session: Session, username: str, substitute: str, groups: frozenset[str]) -> int | None:
+    """The first instance among the absent user's directly assigned open tasks of which the
+    substitute is a party, if any (group tasks are checked when taken over)."""
+    instance_ids = session.scalars(select(HumanTask.process_instance_id).where(
+        HumanTask.assignee == username, HumanTask.state == projection.OPEN).distinct().limit(500))
+    for instance_id in instance_ids:
+        if access.is_party(session, substitute, groups, instances.get(session, instance_id)):
+            return instance_id
+    return None
+
+
+def check_stand_in(session: Session, actor: Actor, absent: Covered, row: HumanTask) -> None:
+    """Forbidden, saying why, unless the actor may do this task for the absent user now."""
+    needed = working_groups(row.candidate_groups or []) or working_groups(absent.groups)
+    if not actor.groups & needed:
+        raise Forbidden(f"you are in none of the groups this task needs ({', '.join(sorted(needed)) or '-'}), "
+                        f"so you cannot stand in for {absent.username} on it")
+    if access.is_party(session, actor.username, actor.groups, instances.get(session, row.process_instance_id)):
+        raise Forbidden("you are a party of this project (its applicant or its unit's people) "
+                        "and may not work its tasks as a substitute")
+
+
 def revoke(session: Session, actor: Actor, substitution_id: int) -> Substitution:
     row = session.get(Substitution, substitution_id)
     if row is None:
@@ -150,18 +199,33 @@ def covering(session: Session, actor: Actor) -> list[Covered]:
     if not names:
         return []
     users = session.scalars(select(User).where(User.username.in_(names), User.active.is_(True))).all()
-    return [Covered(u.username, frozenset(u.group_names)) for u in sorted(users, key=lambda u: u.username)]
+    # only the work of the groups both share comes along: a substitute stands in where they could work
+    shared = working_groups(actor.groups)
+    return [Covered(u.username, frozenset(u.group_names) & shared) for u in sorted(users, key=lambda u: u.username)]
+
+
+def _covered_on(session: Session, actor: Actor, row: HumanTask) -> Covered | None:
+    """The absent user this task belongs to among those the actor covers for, if any."""
+    for covered in covering(session, actor):
+        if row.assignee == covered.username:
+            return covered
+        if row.assignee is None and (covered.username in row.candidate_users
+                                     or covered.groups & set(row.candidate_groups)):
+            return covered
+    return None
 
 
 def covered_for(session: Session, actor: Actor, row: HumanTask) -> str | None:
-    """The absent user on whose behalf the actor may take this task, if any."""
-    for covered in covering(session, actor):
-        if row.assignee == covered.username:
-            return covered.username
-        if row.assignee is None and (covered.username in row.candidate_users
-                                     or covered.groups & set(row.candidate_groups)):
-            return covered.username
-    return None
+    """The absent user on whose behalf the actor may take this task, if any (only when they
+    may stand in on it: see `check_stand_in`)."""
+    covered = _covered_on(session, actor, row)
+    if covered is None:
+        return None
+    try:
+        check_stand_in(session, actor, covered, row)
+    except Forbidden:
+        return None
+    return covered.username
 
 
 def take_over(session: Session, actor: Actor, task_id: str) -> HumanTask:
@@ -170,9 +234,11 @@ def take_over(session: Session, actor: Actor, task_id: str) -> HumanTask:
         raise NotFound(f"task {task_id} not found")
     if row.state != projection.OPEN:
         raise Conflict(f"task {task_id} is no longer open (it is {row.state})")
-    absent = covered_for(session, actor, row)
-    if absent is None:
+    covered = _covered_on(session, actor, row)
+    if covered is None:
         raise Forbidden("you are not covering for anyone this task belongs to")
+    check_stand_in(session, actor, covered, row)  # again now, for this task's project
+    absent = covered.username
     instance = instances.get(session, row.process_instance_id)
     instance.updated_at = clock.now()  # bumps the revision: a racing claim or completion loses
     before, row.assignee = row.assignee, actor.username
@@ -182,9 +248,9 @@ def take_over(session: Session, actor: Actor, task_id: str) -> HumanTask:
 
 
 def colleagues(session: Session, actor: Actor, limit: int = 200) -> list[User]:
-    """Active users who share a group with the actor: the likely substitutes."""
+    """Active users who share a working group with the actor: the possible substitutes."""
     from .models import Group, Membership
-    mine = select(Membership.group_id).join(Group).where(Group.name.in_(sorted(actor.groups)))
+    mine = select(Membership.group_id).join(Group).where(Group.name.in_(sorted(working_groups(actor.groups))))
     ids = select(Membership.user_id).where(Membership.group_id.in_(mine))
     return list(session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True),
                                                    User.username != actor.username)

@@ -280,9 +280,11 @@ def _properties(node: Any) -> dict[str, str]:
 def _check_escalation_properties(tree: Any, add: Callable[[Any, str], None]) -> None:
     """A misspelt reminder or escalation setting would silently fall back to the default at
     run time; refuse it at deploy time instead, at the element that carries it."""
-    from . import escalation  # escalation -> projection -> assignment imports this module
+    from . import access, escalation  # escalation -> projection -> assignment imports this module
     for node in tree.iter(f"{{{BPMN_NS}}}process"):
         for message in escalation.check_properties(_properties(node), process_level=True):
+            add(node, message)
+        for message in access.check_declarations(_properties(node)):  # who may see what
             add(node, message)
     for node in tree.iter(f"{{{BPMN_NS}}}userTask"):
         for message in escalation.check_properties(_properties(node)):

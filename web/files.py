@@ -32,7 +32,8 @@ def upload(instance_id: int):  # type: ignore[no-untyped-def]
     stored = attachments.write(storage, instance_id, content)
     try:
         commands.execute(engine_db(), attachments.add, current_actor(), instance_id,
-                         request.form.get("task_id") or None, upload_file.filename, content, stored)
+                         request.form.get("task_id") or None, upload_file.filename, content, stored,
+                         request.form.get("visibility") or None)
     except EngineError as error:
         attachments.delete_file(storage, instance_id, stored)
         flash(_("The file was not added: %(why)s", why=_why(error)), "error")
@@ -45,6 +46,8 @@ def upload(instance_id: int):  # type: ignore[no-untyped-def]
 
 
 def _why(error: EngineError) -> str:
+    if isinstance(error, InvalidData) and error.fields.get("visibility"):
+        return _translate_file_problem(error.message, error.fields["visibility"][0])
     if isinstance(error, InvalidData) and error.fields.get("file"):
         return _translate_file_problem(error.message, error.fields["file"][0])
     return error.message
@@ -59,6 +62,8 @@ def _translate_file_problem(message: str, detail: str) -> str:
         return _("its content does not match its name's type.")
     if message == "the file is empty":
         return _("the file is empty.")
+    if message == "unknown visibility":
+        return _("choose who may see it.")
     return field_error(detail)
 
 

@@ -140,6 +140,12 @@ _ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Must match the pattern .*$"), _l("Not in the expected format.")),
     (re.compile(r"^Unknown field\.$"), _l("Unknown field.")),
     (re.compile(r"^Not a valid boolean\.$"), _l("Not a valid yes/no value.")),
+    # engine/substitutes.py
+    (re.compile(r"^(?P<a>\S+) shares no working group with (?P<b>\S+), so could not do their tasks\.$"),
+     _l("%(a)s shares no working group with %(b)s, so could not do their tasks.")),
+    (re.compile(r"^(?P<a>\S+) is a party of project #(?P<b>\d+) \(its applicant or its unit's people\) "
+                r"and may not stand in on it\.$"),
+     _l("%(a)s is a party of project #%(b)s (its applicant or its unit’s people) and may not stand in on it.")),
 ]
 
 

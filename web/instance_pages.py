@@ -1,8 +1,9 @@
 """The instance page: the project's header, what it waits for, the BPMN diagram (bpmn-js
 NavigatedViewer, served locally) with completed elements, current tasks and overdue tasks
 marked, the audit timeline, attachments and comments, each as the viewer's role may see it:
-staff (supervisors and whoever works on the instance) see the full timeline and all data; the
-applicant sees their application, the decisions meant for them and their own files."""
+engine/access.py decides: staff see the full timeline and all data; the applicant sees their
+application, the decisions meant for them and the files shared with them; an expert the project
+materials and their own work."""
 from __future__ import annotations
 
 import json
@@ -12,10 +13,10 @@ from typing import Any
 from flask import Blueprint, Response, render_template
 from sqlalchemy.orm import Session
 
-from engine import (applications, attachments, comments, commands, history, instances, progress,
+from engine import (access, applications, attachments, comments, commands, history, instances, progress,
                     summaries)
 from engine.errors import Forbidden
-from engine.models import HumanTask, ProcessInstance
+from engine.models import ProcessInstance
 from engine.principals import Actor
 
 from . import engine_db
@@ -31,7 +32,7 @@ class InstanceView:
     project: str
     stage: str
     staff: bool
-    open_tasks: list[HumanTask]
+    open_tasks: list[access.TaskLine]
     markers: dict[str, list[str]]
     timeline: list[history.Entry]
     facts: list[history.Shown]
@@ -39,34 +40,37 @@ class InstanceView:
     notes: list[Any]
     may_upload: bool
     task: None = None
+    is_applicant: bool = False
 
 
 def visible_instance(session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
-    instance = instances.get(session, instance_id)
-    if not instances.may_see(session, actor, instance):
-        raise Forbidden("this application is not yours to see")
-    return instance
+    return seen_instance(session, actor, instance_id).instance
+
+
+def seen_instance(session: Session, actor: Actor, instance_id: int) -> access.View:
+    try:
+        return access.view_of(session, actor, instances.get(session, instance_id))
+    except Forbidden:
+        raise Forbidden("this application is not yours to see") from None
 
 
 def _view(session: Session, actor: Actor, instance_id: int) -> InstanceView:
-    instance = visible_instance(session, actor, instance_id)
-    staff = history.is_staff_view(session, actor, instance)
+    seen = seen_instance(session, actor, instance_id)
+    instance = seen.instance
     summary = summaries.get(session, instance.id)
     data = instances.data_of(instance) if instance.state in (instances.RUNNING, instances.ERROR,
                                                               instances.SUSPENDED) else {}
     open_tasks = applications.open_tasks_of(session, [instance.id]).get(instance.id, [])
-    files = attachments.listed(session, instance.id)
-    if not staff:
-        files = [f for f in files if f.uploaded_by == actor.username or f.task_id is None]
     return InstanceView(
         instance=instance, project=summary.title if summary else "",
         stage=applications.current_stage(session, instance, instance.definition.content_hash, open_tasks,
                                          instance.definition.name),
-        staff=staff, open_tasks=open_tasks,
+        staff=seen.staff, open_tasks=seen.task_lines(open_tasks),
         markers=progress.markers(session, instance).as_dict(),
-        timeline=history.timeline(session, actor, instance), facts=history.key_facts(session, instance, data),
-        files=files, notes=comments.for_instance(session, actor, instance.id) if staff else [],
-        may_upload=attachments.may_upload(session, actor, instance, None))
+        timeline=history.timeline(session, seen, instance), facts=history.key_facts(session, instance, data, seen),
+        files=attachments.visible_to(session, seen),
+        notes=comments.for_instance(session, actor, instance.id) if seen.staff else [],
+        may_upload=attachments.may_upload(session, actor, instance, None), is_applicant=seen.role == access.APPLICANT)
 
 
 @instance_pages.get("/<int:instance_id>")

@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from engine import (attachments, comments, commands, follow_up, history, instances, projection,
+from engine import (access, attachments, comments, commands, follow_up, history, instances, projection,
                     stages, substitutes, summaries, tasks)
 from engine.deployment import form_for
 from engine.errors import Conflict, Forbidden, InvalidData
@@ -59,13 +59,16 @@ class TaskView:
     may_claim: bool
     may_release: bool
     may_upload: bool
+    staff: bool = False
+    is_applicant: bool = False
 
 
 def _view(session: Session, actor: Actor, task_id: str) -> TaskView:
     row, absent = visible_task(session, actor, task_id)
     instance = instances.get(session, row.process_instance_id)
+    seen = access.view_of(session, actor, instance, row)  # what of the instance this viewer may see
     is_open = row.state == projection.OPEN and instance.state == instances.RUNNING
-    data = instances.data_of(instance) if row.state == projection.OPEN else {}
+    data = seen.data(instances.data_of(instance)) if row.state == projection.OPEN else {}
     form = form_for(session, instance.definition, row.form_key)
     summary = summaries.get(session, instance.id)
     return TaskView(
@@ -73,14 +76,15 @@ def _view(session: Session, actor: Actor, task_id: str) -> TaskView:
         stage=stages.stage_of(session, instance.definition_id, instance.definition.content_hash, row.name,
                               instance.definition.name or instance.process_key), form=form,
         values={k: data[k] for k in (form.keys if form else ()) if k in data},
-        facts=history.key_facts(session, instance, data), decisions=history.decisions(session, actor, instance),
-        files=attachments.listed(session, instance.id), notes=comments.for_task(session, row.id),
+        facts=history.key_facts(session, instance, data, seen), decisions=history.decisions(session, seen, instance),
+        files=attachments.visible_to(session, seen), notes=comments.for_task(session, seen, row.id),
         follow_up_on=follow_up.dates_for(session, actor.username, [row.id]).get(row.id),
         on_behalf_of=absent,
         may_work=is_open and row.assignee == actor.username,
         may_claim=is_open and row.assignee is None and absent is None and tasks.is_candidate(row, actor),
         may_release=is_open and row.assignee == actor.username,
-        may_upload=absent is None and attachments.may_upload(session, actor, instance, row))
+        may_upload=absent is None and attachments.may_upload(session, actor, instance, row), staff=seen.staff,
+        is_applicant=seen.role == access.APPLICANT)
 
 
 def _render(view: TaskView, values: dict[str, Any] | None = None,
@@ -141,9 +145,22 @@ def unclaim(task_id: str):  # type: ignore[no-untyped-def]
 
 @task_pages.post("/<task_id>/take-over")
 def take_over(task_id: str):  # type: ignore[no-untyped-def]
-    row = commands.execute(engine_db(), substitutes.take_over, current_actor(), task_id)
+    try:
+        row = commands.execute(engine_db(), substitutes.take_over, current_actor(), task_id)
+    except Forbidden as error:
+        flash(_take_over_refusal(error), "error")
+        return redirect(url_for("inbox.index"))
     flash(_("You took over this task as a substitute; the audit log records it."), "success")
     return redirect(url_for("task_pages.show", task_id=row.id))
+
+
+def _take_over_refusal(error: Forbidden) -> str:
+    if "party of this project" in error.message:
+        return _("You are a party of this project (its applicant or its unit’s people): you may not work "
+                 "its tasks as a substitute.")
+    if "none of the groups" in error.message:
+        return _("You are in none of the groups this task needs, so you cannot take it over.")
+    return _("You are not standing in for anyone this task belongs to.")
 
 
 @task_pages.post("/<task_id>/follow-up")
@@ -162,7 +179,8 @@ def set_follow_up(task_id: str):  # type: ignore[no-untyped-def]
 def add_comment(task_id: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
     try:
-        commands.execute(engine_db(), comments.add, actor, task_id, request.form.get("body"), _may_see(actor))
+        commands.execute(engine_db(), comments.add, actor, task_id, request.form.get("body"), _may_see(actor),
+                         request.form.get("visibility") or None)
         flash(_("Comment added."), "success")
     except InvalidData as error:
         flash(_("The comment was not added: %(why)s", why=_comment_problem(error)), "error")
@@ -172,6 +190,8 @@ def add_comment(task_id: str):  # type: ignore[no-untyped-def]
 def _comment_problem(error: InvalidData) -> str:
     if "empty" in error.message:
         return _("write something first.")
+    if "visibility" in error.fields:
+        return _("choose who may see it.")
     return _("at most %(n)s characters.", n=comments.MAX_LENGTH)
 
 

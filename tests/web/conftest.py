@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 FORMAL_REVIEW_FORMS = ("application_submit", "application_correction", "formal_review")
 PEOPLE = {
     "zhang": ["applicants"], "li": ["applicants"],
-    "wang": ["institution_staff"], "chen": ["institution_staff"],
+    "wang": ["institution_staff"], "chen": ["institution_staff"], "ma": ["institution_staff"],
     "liu": ["experts"], "zhou": ["experts"],
     "zhao": ["supervisors"],
 }

@@ -19,25 +19,25 @@ def test_a_reviewer_names_a_substitute_who_takes_over_their_task(page, new_page,
     instance = start_application(db)
     task = open_task(db, instance.id)
     commands.execute(db, tasks.claim, actor("wang"), task.id)
-    # when wang names liu as substitute for the coming week
+    # when wang names chen (a colleague in the same group) as substitute for the coming week
     sign_in(page, "wang")
     page.click("text=代理设置")
-    page.fill("#f-substitute", "liu")
+    page.fill("#f-substitute", "chen")
     page.fill("#f-ends_on", (date.today() + timedelta(days=7)).isoformat())
     page.fill("#f-reason", "年假")
     page.click("button:has-text('指定代理人')")
-    expect(page.locator(".flash-success")).to_contain_text("liu")
+    expect(page.locator(".flash-success")).to_contain_text("chen")
     expect(page.locator("table.list")).to_contain_text("生效中")
-    # then liu sees wang's task marked as wang's and takes it over
+    # then chen sees wang's task marked as wang's and takes it over
     other = new_page()
-    sign_in(other, "liu")
+    sign_in(other, "chen")
     other.goto("/inbox?scope=assigned")
     row = other.locator("#task-list tbody tr", has_text="高熵合金增材制造工艺研究")
     expect(row).to_contain_text("代 wang")
     row.locator("button", has_text="接手").click()
     expect(other.locator(".flash-success")).to_contain_text("代理人")
     expect(other.locator("#task-form")).to_be_visible()
-    assert open_task(db, instance.id).assignee == "liu"
+    assert open_task(db, instance.id).assignee == "chen"
 
 
 def test_a_reviewer_attaches_a_file_that_permitted_people_can_download(page, new_page, people, db, tmp_path):

@@ -49,7 +49,7 @@ def checked_retry(instance_id: int):  # type: ignore[no-untyped-def]
     actor = supervisor_actor()
     body = load_body(DataReasonRequest())
     commands.execute(engine_db(), interventions.retry, actor, instance_id, body["data"], body["reason"])
-    return jsonify(commands.query(engine_db(), lambda s: instance_dict(s, instances.get(s, instance_id))))
+    return jsonify(commands.query(engine_db(), lambda s: instance_dict(s, instances.get(s, instance_id), actor)))
 
 
 def _bulk(actor) -> tuple[interventions.BulkRequest, list[int]]:  # type: ignore[no-untyped-def]

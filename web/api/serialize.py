@@ -5,8 +5,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import instances, tasks
+from engine import access, instances, tasks
 from engine.models import HumanTask, ProcessInstance
+from engine.principals import Actor
 
 from .schemas import InstanceOut, TaskOut
 
@@ -14,16 +15,18 @@ from .schemas import InstanceOut, TaskOut
 _TASK_OUT, _INSTANCE_OUT = TaskOut(), InstanceOut()
 
 
-def task_dict(row: HumanTask) -> dict[str, Any]:
+def task_dict(row: HumanTask | access.TaskLine) -> dict[str, Any]:
     return _TASK_OUT.dump(row)
 
 
-def instance_dict(session: Session, instance: ProcessInstance, with_data: bool = True) -> dict[str, Any]:
+def instance_dict(session: Session, instance: ProcessInstance, actor: Actor, with_data: bool = True) -> dict[str, Any]:
+    """The instance as `actor` may see it: the data fields and open tasks engine/access.py allows."""
+    view = access.view_of(session, actor, instance)
     error = None
     if instance.state == instances.ERROR or instance.error_element:
         error = {"element_id": instance.error_element, "message": instance.error_message}
     return _INSTANCE_OUT.dump({
         "id": instance.id, "process_key": instance.process_key, "version": instance.version,
-        "state": instance.state, "data": instances.data_of(instance) if with_data else {},
-        "tasks": tasks.open_tasks(session, instance.id), "started_by": instance.started_by,
+        "state": instance.state, "data": view.data(instances.data_of(instance)) if with_data else {},
+        "tasks": view.task_lines(tasks.open_tasks(session, instance.id)), "started_by": instance.started_by,
         "started_at": instance.started_at, "error": error})

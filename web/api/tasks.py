@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from engine import commands, instances, tasks
+from engine import access, commands, instances, tasks
 
 from .. import engine_db
 from . import api
@@ -32,8 +32,9 @@ def get_task(task_id: str):  # type: ignore[no-untyped-def]
         row = tasks.get_visible(session, actor, task_id)
         form = tasks.form_of(session, row)
         instance = instances.get(session, row.process_instance_id)
-        data = instances.data_of(instance) if row.state == "open" else {}
-        return TaskDetailOut().dump({**task_dict(row), "form": form.raw if form else None,
+        view = access.view_of(session, actor, instance, row)
+        data = view.data(instances.data_of(instance)) if row.state == "open" else {}
+        return TaskDetailOut().dump({**task_dict(view.task_line(row) or row), "form": form.raw if form else None,
                                      "data": data, "created_at": row.created_at,
                                      "due_at": row.due_at, "completed_at": row.completed_at})
 
@@ -77,6 +78,6 @@ def complete_task(task_id: str):  # type: ignore[no-untyped-def]
         actor = actor_in(session)
         body = load_body(_COMPLETE)
         row, instance = tasks.complete(session, actor, task_id, body["data"])
-        return {"task": task_dict(row), "process_instance": instance_dict(session, instance)}
+        return {"task": task_dict(row), "process_instance": instance_dict(session, instance, actor)}
 
     return jsonify(commands.execute(engine_db(), _complete))
