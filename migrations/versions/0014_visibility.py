@@ -7,13 +7,13 @@ hide something from non-staff, never show it to someone who could not see it bef
 both kinds. An uploader can add a shared copy if the applicant needs one.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

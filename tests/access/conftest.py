@@ -36,7 +36,8 @@ class Review:
 
 
 def account(db: Any, actor: Actor, org: str | None = None) -> Actor:
-    commands.execute(db, users.create_user, actor.username, PASSWORD, sorted(actor.groups), org)
+    commands.execute(db, users.create_user, actor.username, PASSWORD, sorted(actor.groups), org,
+                     password_policy=False)
     return actor
 
 
