@@ -2,12 +2,22 @@
 shape) and responses dumped through them; the OpenAPI document is generated from them."""
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import EXCLUDE, RAISE, Schema, fields, post_dump, validate
+
+from ..converters import INTEGER_MAX
 
 
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
+
+
+def Id(column_max: int = INTEGER_MAX, **kwargs: Any) -> fields.Integer:  # noqa: N802  (a field, like fields.Integer)
+    """An id or version number in a body or query string: it is looked up in a column of fixed
+    width, so one past that range is invalid data (422), never a query that overflows."""
+    return fields.Integer(validate=validate.Range(min=1, max=column_max), **kwargs)
 
 
 class TokenRequest(StrictSchema):

@@ -7,7 +7,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from engine import attention, interventions, selection
 
-from .schemas import StrictSchema, TaskOut
+from .schemas import Id, StrictSchema, TaskOut
 
 
 class _Query(Schema):
@@ -97,9 +97,9 @@ class SkipOut(Schema):
 
 
 class SelectionIn(StrictSchema):
-    ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=selection.MAX_SELECTED))
+    ids = fields.List(Id(), load_default=list, validate=validate.Length(max=selection.MAX_SELECTED))
     process_key = fields.String(load_default=None)
-    version = fields.Integer(load_default=None)
+    version = Id(load_default=None)
     states = fields.List(fields.String(validate=validate.OneOf(selection.STATES)), load_default=list)
     element = fields.String(load_default=None)
     started_after = fields.AwareDateTime(load_default=None)
@@ -157,7 +157,7 @@ class PeriodQuery(_Query):
 
 class HeatmapQuery(PeriodQuery):
     process_key = fields.String(required=True)
-    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    version = Id(load_default=None)
     stage = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
                           metadata={"description": "a stage process the root calls: that stage's diagram"})
 
