@@ -5,7 +5,6 @@ staff (supervisors and whoever works on the instance) see the full timeline and 
 applicant sees their application, the decisions meant for them and their own files."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +71,7 @@ def _view(session: Session, actor: Actor, instance_id: int) -> InstanceView:
 @instance_pages.get("/<int:instance_id>")
 def show(instance_id: int):  # type: ignore[no-untyped-def]
     view = commands.query(engine_db(), _view, current_actor(), instance_id)
-    return render_template("instances/page.html", view=view, markers_json=json.dumps(view.markers))
+    return render_template("instances/page.html", view=view, markers=view.markers)
 
 
 @instance_pages.get("/<int:instance_id>/diagram.bpmn")

@@ -162,7 +162,7 @@ def dashboard_page():  # type: ignore[no-untyped-def]
     processes = commands.query(engine_db(), deployment.latest_definitions)
     return render_template("supervisor/dashboard.html", figures=figures, weeks=weeks, periods=PERIODS,
                            process_key=process_key, processes=processes,
-                           figures_json=json.dumps(DashboardOut().dump(figures), ensure_ascii=False, default=str))
+                           figures_data=DashboardOut().dump(figures))
 
 
 @supervisor.get("/heatmap")
@@ -183,7 +183,7 @@ def heatmap_page():  # type: ignore[no-untyped-def]
             heat = commands.query(engine_db(), dashboard.heatmap, current_actor(), key, version, since, None)
     return render_template("supervisor/heatmap.html", heat=heat, processes=processes, weeks=weeks,
                            periods=PERIODS, process_key=key,
-                           heat_json=json.dumps(HeatmapOut().dump(heat), ensure_ascii=False, default=str) if heat else "{}")
+                           heat_data=HeatmapOut().dump(heat) if heat else {})
 
 
 # ---- the archive ------------------------------------------------------------------------------------
