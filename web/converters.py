@@ -44,6 +44,15 @@ class BigIdConverter(IdConverter):
     column_max = BIGINT_MAX
 
 
+def bounded_id(value: str) -> int:
+    """An id from a query string or a form (`request.args.get(name, type=bounded_id)`): a
+    ValueError past an INTEGER column's range, which werkzeug turns into the default."""
+    number = int(value)
+    if not 0 <= number <= INTEGER_MAX:
+        raise ValueError(f"{value} is not an id")
+    return number
+
+
 def register(app: Flask) -> None:
     """Before any blueprint is registered: rules pick their converter when they are added."""
     app.url_map.converters["int"] = IdConverter

@@ -21,6 +21,7 @@ from engine.errors import InvalidData, NotFound
 from . import engine_db
 from .api.supervisor_schemas import DashboardOut, HeatmapOut
 from .auth import current_actor
+from .converters import bounded_id
 from .pages import Pager, int_arg, protected
 from .retention import archive_dir
 
@@ -114,7 +115,7 @@ def _selected_ids() -> list[int]:
         return commands.query(engine_db(), attention.instance_ids, current_actor(), with_args)
     raw = request.form.getlist("ids") or (request.form.get("id_list") or "").split(",")
     try:
-        return list(dict.fromkeys(int(i) for i in raw if str(i).strip()))
+        return list(dict.fromkeys(bounded_id(str(i).strip()) for i in raw if str(i).strip()))
     except ValueError:
         raise InvalidData("the selection is invalid", {"ids": [_("Instance numbers only.")]}) from None
 

@@ -106,3 +106,40 @@ def test_ids_past_the_range_in_a_json_body_are_refused_as_invalid_data(client, m
     headers = _signed_in(client, make_user, "walker", ["supervisors", "designers", "admins", "integrations"])
     response = client.post(f"/api/v1{path}", headers=headers, json=body)
     assert response.status_code == 422, (response.status_code, response.get_json())
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize("method, path, form", [
+    ("GET", f"/applications/new/simple_review?draft={HUGE}", None),
+    ("POST", "/applications/new/simple_review", {"draft_id": HUGE, "action": "save_draft", "title": "t"}),
+    ("GET", f"/inbox?saved={HUGE}", None),
+    ("POST", "/supervisor/bulk/preview", {"id_list": f"1,{HUGE}", "action": "suspend", "reason": "r"}),
+    ("POST", "/designer/drafts", {"from_key": "simple_review", "from_version": HUGE, "name": "n"}),
+    ("GET", f"/designer/processes/simple_review/compare?from={HUGE}&to={HUGE}", None),
+    ("GET", f"/designer/processes/simple_review/migrate?from={HUGE}&to={HUGE}", None),
+])
+def test_ids_past_the_range_in_a_pages_query_or_form_are_never_looked_up(client, make_user, deploy, method, path,
+                                                                          form):
+    # given a deployed process and someone who may open every page
+    deploy("bpmn/simple_review.bpmn", "forms/simple_decision.form")
+    _signed_in(client, make_user, "walker", ["supervisors", "designers", "admins", "applicants"])
+    if form is not None:
+        html = client.get("/inbox").get_data(as_text=True)
+        form = {**form, "csrf_token": re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)}
+    # when the query string or the form carries an id past its column's range
+    response = client.open(path, method=method, data=form)
+    # then the id is refused or ignored like any malformed value: the page answers, no 500
+    assert response.status_code in (200, 302, 400, 404, 422), response.status_code
+
+
+def test_bounded_id_accepts_exactly_the_integer_columns_range():
+    from web.converters import at_most, bounded_id
+    assert bounded_id("0") == 0 and bounded_id(str(INTEGER_MAX)) == INTEGER_MAX
+    for bad in (str(INTEGER_MAX + 1), "-1", HUGE, "x"):
+        with pytest.raises(ValueError):
+            bounded_id(bad)
+    for limit in (0, 5, 9, 10, 19, 99, 100, 3040, 99999):
+        pattern = re.compile(at_most(limit) + r"\Z")
+        assert [n for n in range(0, 200_000) if bool(pattern.match(str(n))) != (n <= limit)] == []
