@@ -20,6 +20,7 @@ from engine.principals import Actor
 from . import engine_db
 from .auth import current_actor
 from .pages import protected
+from .security import NOT_A_DOCUMENT
 
 instance_pages = protected(Blueprint("instance_pages", __name__, url_prefix="/instances"))
 
@@ -79,5 +80,7 @@ def diagram(instance_id: int):  # type: ignore[no-untyped-def]
     def _read(session: Session) -> bytes:
         return progress.diagram_source(session, visible_instance(session, current_actor(), instance_id))
 
-    return Response(commands.query(engine_db(), _read), mimetype="application/xml",
-                    headers={"Cache-Control": "private, max-age=300"})
+    # the XML is the designer's, and a browser renders XML with XHTML inside as a page of our
+    # origin; the viewer only needs the text, so it is never served as a document
+    return Response(commands.query(engine_db(), _read), content_type="text/plain; charset=utf-8",
+                    headers={"Cache-Control": "private, max-age=300", **NOT_A_DOCUMENT})
