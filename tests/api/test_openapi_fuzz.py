@@ -1,7 +1,9 @@
 """Schemathesis over /api/openapi.json, as a supervisor who is also a designer and an admin
 (so every operation is reachable past 401/403): whatever it sends, the API answers with the
-contract's statuses and never a 500. Slow tier: it makes a few hundred calls."""
+contract's statuses and never a 500. Slow tier: it makes a few hundred calls (FUZZ_EXAMPLES=200 searches harder)."""
 from __future__ import annotations
+
+import os
 
 import pytest
 import schemathesis
@@ -32,7 +34,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @pytest.mark.slow
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, database=None,
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "25")), deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 def test_no_request_the_schema_allows_or_refuses_is_answered_with_a_server_error(case, bearer):
     case.call_and_validate(headers=bearer, checks=[not_a_server_error])

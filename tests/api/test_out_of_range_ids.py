@@ -1,7 +1,7 @@
 """Ids outside their database column's range name nothing: every route with a numeric id, API
 and page, every method, answers 404 for them (never a 500 from an overflowing query), as a
 supervisor and as a plain user. Ids inside JSON bodies and query strings are bounded by the
-marshmallow schemas (422), so no query ever receives them either."""
+marshmallow schemas (422), so no query ever receives them either; so are moments (1970-2200)."""
 from __future__ import annotations
 
 import re
@@ -143,3 +143,18 @@ def test_bounded_id_accepts_exactly_the_integer_columns_range():
     for limit in (0, 5, 9, 10, 19, 99, 100, 3040, 99999):
         pattern = re.compile(at_most(limit) + r"\Z")
         assert [n for n in range(0, 200_000) if bool(pattern.match(str(n))) != (n <= limit)] == []
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", "/supervisor/dashboard?until=0001-01-01T02%3A00%3A00.0Z", None),  # what schemathesis found
+    ("GET", "/supervisor/dashboard?since=9999-12-31T23%3A59%3A59Z", None),
+    ("GET", "/supervisor/heatmap?process_key=x&until=0001-01-01T00%3A00%3A00Z", None),
+    ("GET", "/supervisor/archive?ended_after=0001-01-01T00%3A00%3A00Z", None),
+    ("POST", "/supervisor/bulk/preview", {"action": "suspend", "reason": "r",
+                                           "selection": {"started_after": "0001-01-01T00:00:00Z"}}),
+])
+def test_moments_at_the_edge_of_the_calendar_are_refused_as_invalid_data(client, make_user, method, path, body):
+    # a week start or a working day computed from year 1 or 9999 would leave what datetime holds
+    headers = _signed_in(client, make_user, "walker", ["supervisors"])
+    response = client.open(f"/api/v1{path}", method=method, headers=headers, json=body)
+    assert response.status_code == 422, (response.status_code, response.get_json())
