@@ -119,6 +119,16 @@ def may_upload(session: Session, actor: Actor, instance: ProcessInstance, task: 
     return instance.started_by == actor.username or actor.is_supervisor
 
 
+def check_upload(session: Session, actor: Actor, instance_id: int, task_id: str | None, filename: str,
+                 content: bytes) -> None:
+    """What `add` refuses before it records anything (who may add a file here now, and the file
+    itself), asked before the bytes go to disk, so a refused upload leaves no folder or file."""
+    instance = instances.get(session, instance_id)
+    if not may_upload(session, actor, instance, tasks.get(session, task_id) if task_id else None):
+        raise Forbidden("you may not add files to this application now")
+    check_file(filename, content)
+
+
 def write(storage: Path, instance_id: int, content: bytes) -> str:
     """Put the bytes on disk under a fresh random name; returns that name. Called before the
     `add` command; if the command fails the caller removes the file with `delete_file`, so a

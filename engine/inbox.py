@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from . import calendar, clock, projection, stages, substitutes
+from . import calendar, clock, projection, stages, substitutes, tasks
 from .errors import InvalidData
 from .follow_up import FollowUp
 from .models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
@@ -62,6 +62,10 @@ class InboxRow:
     stage: str
     follow_up_on: date | None
     on_behalf_of: str | None
+
+    @property
+    def releasable(self) -> bool:
+        return tasks.may_release(self.task)
 
 
 @dataclass(frozen=True)

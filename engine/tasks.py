@@ -1,6 +1,7 @@
 """User-task commands (claim, unclaim, assign, complete) and the inbox queries. Permission
 rules: the assignee works the task; an unassigned task may be claimed (or completed directly)
-by its candidates; supervisors may reassign. Queries read only the projection."""
+by its candidates; a claimed task may be released to them (a task assigned directly, with no
+candidates, may not: it would belong to nobody); supervisors may reassign. Queries read only the projection."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,6 +36,12 @@ def is_candidate(row: HumanTask, actor: Actor) -> bool:
 def may_see(session: Session, row: HumanTask, actor: Actor) -> bool:
     return (actor.is_supervisor or row.assignee == actor.username or row.completed_by == actor.username
             or is_candidate(row, actor))
+
+
+def may_release(row: HumanTask) -> bool:
+    """Releasing gives a task back to its candidates; one assigned directly (camunda:assignee,
+    no candidate user or group) would be left with nobody who could take it."""
+    return bool(row.candidate_users or row.candidate_groups)
 
 
 def get_visible(session: Session, actor: Actor, task_id: str) -> HumanTask:
@@ -75,6 +82,9 @@ def unclaim(session: Session, actor: Actor, task_id: str) -> HumanTask:
     _require_open(row)
     if row.assignee != actor.username and not actor.is_supervisor:
         raise Forbidden("only the assignee (or a supervisor) may release this task")
+    if not may_release(row):
+        raise Conflict("this task was assigned directly and has no candidates: released, nobody could "
+                       "take it; a supervisor may reassign it")
     _lock_instance(session, row)
     before, row.assignee = row.assignee, None
     audit.record(session, "task_unclaimed", actor.username, instance_id=row.process_instance_id,

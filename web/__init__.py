@@ -28,6 +28,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["engine_db"] = db
     Migrate(app, db, directory=str(ROOT / "migrations"))
 
+    from . import converters
+    converters.register(app)  # before any route is added: ids bounded to their column's range
     from .api import api
     from .cli import register_cli
     from .home import home

@@ -19,6 +19,7 @@ from engine.principals import Actor
 
 from . import engine_db
 from .auth import current_actor
+from .converters import bounded_id
 from .form_render import data_from_request, labels_by_name, render_nodes
 from .pages import Pager, int_arg, protected
 
@@ -64,7 +65,7 @@ def _render(definition: ProcessDefinition, form: FormDefinition, values: dict[st
 @applicant.get("/new/<process_key>")
 def new(process_key: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
-    draft_id = request.args.get("draft", type=int)
+    draft_id = request.args.get("draft", type=bounded_id)
 
     def _read(session: Session):  # type: ignore[no-untyped-def]
         definition, form = _start_form(session, actor, process_key)
@@ -78,7 +79,7 @@ def new(process_key: str):  # type: ignore[no-untyped-def]
 @applicant.post("/new/<process_key>")
 def submit(process_key: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
-    draft_id = request.form.get("draft_id", type=int)
+    draft_id = request.form.get("draft_id", type=bounded_id)
     definition, form = commands.query(engine_db(), _start_form, actor, process_key)
     data = data_from_request(form, request.form)
     if request.form.get("action") == "save_draft":

@@ -24,6 +24,7 @@ from engine.validation import kind_of
 from . import engine_db
 from .api.design import validation_dict
 from .auth import current_actor
+from .converters import bounded_id
 from .form_render import data_from_request, render_nodes
 from .pages import protected
 
@@ -68,7 +69,7 @@ def index():  # type: ignore[no-untyped-def]
 def create_draft():  # type: ignore[no-untyped-def]
     actor = current_actor()
     key = request.form.get("from_key") or None
-    version = request.form.get("from_version", type=int)
+    version = request.form.get("from_version", type=bounded_id)
     name = request.form.get("name", "").strip()
     uploads = [u for u in request.files.getlist("files") if u.filename]
     files = {u.filename: _text(u.read(), u.filename) for u in uploads}  # type: ignore[misc]
@@ -156,7 +157,7 @@ def editor(draft_id: int, filename: str):  # type: ignore[no-untyped-def]
 @designer.post("/drafts/<int:draft_id>/save/<filename>")
 def save(draft_id: int, filename: str):  # type: ignore[no-untyped-def]
     """The editors' save (JSON answer): 409 when someone saved the draft meanwhile."""
-    revision = request.form.get("revision", type=int)
+    revision = request.form.get("revision", type=bounded_id)
     content = request.form.get("content")
     if content is None:
         raise BadRequest(_("Nothing to save."))
@@ -221,8 +222,8 @@ def compare(key: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
     entry = _entry(actor, key)
     versions = [v.version for v in entry.versions]
-    to_version = request.args.get("to", type=int) or versions[0]
-    from_version = request.args.get("from", type=int) or (versions[1] if len(versions) > 1 else versions[0])
+    to_version = request.args.get("to", type=bounded_id) or versions[0]
+    from_version = request.args.get("from", type=bounded_id) or (versions[1] if len(versions) > 1 else versions[0])
     result = commands.query(engine_db(), version_compare.compare, actor, key, from_version, to_version)
     return render_template("designer/compare.html", entry=entry, result=result)
 
@@ -232,8 +233,8 @@ def migrate(key: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
     entry = _entry(actor, key)
     versions = [v.version for v in entry.versions]
-    source = request.values.get("from", type=int) or (versions[1] if len(versions) > 1 else versions[0])
-    target = request.values.get("to", type=int) or versions[0]
+    source = request.values.get("from", type=bounded_id) or (versions[1] if len(versions) > 1 else versions[0])
+    target = request.values.get("to", type=bounded_id) or versions[0]
     ids = commands.query(engine_db(), instance_migration.candidates, actor, key, source)
     plans = commands.query(engine_db(), instance_migration.preview, actor, key, target, ids) if ids else []
     report = None

@@ -1,6 +1,6 @@
-"""Attachment upload, download and removal. The bytes go to disk first (under a random name),
-then the engine command records them; if the command refuses (type, size, permission) the
-file is removed again. Downloads are permission-checked by the engine and always sent as an
+"""Attachment upload, download and removal. The permission and the file are checked first,
+then the bytes go to disk (under a random name), then the engine command records them; if the
+command still refuses (a race, the count limit) the file is removed again. Downloads are permission-checked by the engine and always sent as an
 attachment with the stored content type, never rendered inline, so an uploaded file cannot run
 in the application's origin."""
 from __future__ import annotations
@@ -28,17 +28,23 @@ def upload(instance_id: int):  # type: ignore[no-untyped-def]
         flash(_("Choose a file first."), "error")
         return redirect(back + "#attachments")
     content = upload_file.stream.read(attachments.MAX_BYTES + 1)
+    actor, task_id = current_actor(), request.form.get("task_id") or None
     storage = attachment_dir(current_app)
-    stored = attachments.write(storage, instance_id, content)
+    stored = None
     try:
-        commands.execute(engine_db(), attachments.add, current_actor(), instance_id,
-                         request.form.get("task_id") or None, upload_file.filename, content, stored,
-                         request.form.get("visibility") or None)
+        # nothing reaches the disk before the permission and the file are checked
+        commands.query(engine_db(), attachments.check_upload, actor, instance_id, task_id, upload_file.filename,
+                       content)
+        stored = attachments.write(storage, instance_id, content)
+        commands.execute(engine_db(), attachments.add, actor, instance_id, task_id, upload_file.filename, content,
+                         stored, request.form.get("visibility") or None)
     except EngineError as error:
-        attachments.delete_file(storage, instance_id, stored)
+        if stored:
+            attachments.delete_file(storage, instance_id, stored)
         flash(_("The file was not added: %(why)s", why=_why(error)), "error")
     except BaseException:
-        attachments.delete_file(storage, instance_id, stored)
+        if stored:
+            attachments.delete_file(storage, instance_id, stored)
         raise
     else:
         flash(_("File added."), "success")

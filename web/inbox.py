@@ -17,6 +17,7 @@ from engine.errors import EngineError
 
 from . import engine_db
 from .auth import current_actor
+from .converters import bounded_id
 from .i18n import safe_next
 from .pages import Pager, int_arg, protected
 
@@ -91,9 +92,11 @@ def poll():  # type: ignore[no-untyped-def]
 
 
 def _apply_saved(ident: str):  # type: ignore[no-untyped-def]
-    if not ident.isdigit():
+    try:
+        filter_id = bounded_id(ident)
+    except ValueError:
         return redirect(url_for("inbox.index"))
-    row = commands.query(engine_db(), saved_filters.get, current_actor(), int(ident))
+    row = commands.query(engine_db(), saved_filters.get, current_actor(), filter_id)
     return redirect(inbox_url(row.query()))
 
 

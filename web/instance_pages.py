@@ -6,7 +6,6 @@ application, the decisions meant for them and the files shared with them; an exp
 materials and their own work."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from engine.principals import Actor
 from . import engine_db
 from .auth import current_actor
 from .pages import protected
+from .security import NOT_A_DOCUMENT
 
 instance_pages = protected(Blueprint("instance_pages", __name__, url_prefix="/instances"))
 
@@ -76,7 +76,7 @@ def _view(session: Session, actor: Actor, instance_id: int) -> InstanceView:
 @instance_pages.get("/<int:instance_id>")
 def show(instance_id: int):  # type: ignore[no-untyped-def]
     view = commands.query(engine_db(), _view, current_actor(), instance_id)
-    return render_template("instances/page.html", view=view, markers_json=json.dumps(view.markers))
+    return render_template("instances/page.html", view=view, markers=view.markers)
 
 
 @instance_pages.get("/<int:instance_id>/diagram.bpmn")
@@ -84,5 +84,7 @@ def diagram(instance_id: int):  # type: ignore[no-untyped-def]
     def _read(session: Session) -> bytes:
         return progress.diagram_source(session, visible_instance(session, current_actor(), instance_id))
 
-    return Response(commands.query(engine_db(), _read), mimetype="application/xml",
-                    headers={"Cache-Control": "private, max-age=300"})
+    # the XML is the designer's, and a browser renders XML with XHTML inside as a page of our
+    # origin; the viewer only needs the text, so it is never served as a document
+    return Response(commands.query(engine_db(), _read), content_type="text/plain; charset=utf-8",
+                    headers={"Cache-Control": "private, max-age=300", **NOT_A_DOCUMENT})

@@ -61,6 +61,9 @@ def _conflict_text(error: Conflict) -> str:
         return _("This task was completed or cancelled meanwhile. Nothing you entered was saved.")
     if "already claimed" in message:
         return _("Someone else claimed this task meanwhile.")
+    if "assigned directly" in message:
+        return _("This task was assigned to you directly and has no group: released, nobody could take it. "
+                 "A supervisor may reassign it.")
     if "changed by someone else" in message:
         return _("The application was changed by someone else meanwhile. Reload the page and try again.")
     return message

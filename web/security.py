@@ -29,6 +29,12 @@ CSP = "; ".join([
     "object-src 'none'",
 ])
 
+# For designer-written markup that a script fetches as text (the instance's BPMN XML): a
+# download and a sandboxed one, never a document of our origin, even when opened directly.
+NOT_A_DOCUMENT = {"Content-Disposition": 'attachment; filename="diagram.bpmn"',
+                  "X-Content-Type-Options": "nosniff",
+                  "Content-Security-Policy": "default-src 'none'; sandbox"}
+
 
 def _headers(response: Response) -> Response:
     headers = response.headers

@@ -69,7 +69,7 @@ def _render(instance_id: int, errors: dict[str, dict[str, list[str]]] | None = N
                                errors.get("retry")) if retry_form else []
     return render_template("supervisor/instance.html", d=detail, errors=errors, values=values,
                            retry_nodes=retry_nodes, retry_labels=labels_by_name(retry_nodes),
-                           markers_json=json.dumps(detail.path["markers"])), status
+                           markers=detail.path["markers"]), status
 
 
 def _retry_definition(retry: interventions.RetryForm | None) -> FormDefinition | None:

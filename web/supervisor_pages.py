@@ -21,6 +21,7 @@ from engine.errors import InvalidData, NotFound
 from . import engine_db
 from .api.supervisor_schemas import DashboardOut, HeatmapOut
 from .auth import current_actor
+from .converters import bounded_id
 from .pages import Pager, int_arg, protected
 from .retention import archive_dir
 
@@ -114,7 +115,7 @@ def _selected_ids() -> list[int]:
         return commands.query(engine_db(), attention.instance_ids, current_actor(), with_args)
     raw = request.form.getlist("ids") or (request.form.get("id_list") or "").split(",")
     try:
-        return list(dict.fromkeys(int(i) for i in raw if str(i).strip()))
+        return list(dict.fromkeys(bounded_id(str(i).strip()) for i in raw if str(i).strip()))
     except ValueError:
         raise InvalidData("the selection is invalid", {"ids": [_("Instance numbers only.")]}) from None
 
@@ -162,7 +163,7 @@ def dashboard_page():  # type: ignore[no-untyped-def]
     processes = commands.query(engine_db(), deployment.latest_definitions)
     return render_template("supervisor/dashboard.html", figures=figures, weeks=weeks, periods=PERIODS,
                            process_key=process_key, processes=processes,
-                           figures_json=json.dumps(DashboardOut().dump(figures), ensure_ascii=False, default=str))
+                           figures_data=DashboardOut().dump(figures))
 
 
 @supervisor.get("/heatmap")
@@ -183,7 +184,7 @@ def heatmap_page():  # type: ignore[no-untyped-def]
             heat = commands.query(engine_db(), dashboard.heatmap, current_actor(), key, version, since, None)
     return render_template("supervisor/heatmap.html", heat=heat, processes=processes, weeks=weeks,
                            periods=PERIODS, process_key=key,
-                           heat_json=json.dumps(HeatmapOut().dump(heat), ensure_ascii=False, default=str) if heat else "{}")
+                           heat_data=HeatmapOut().dump(heat) if heat else {})
 
 
 # ---- the archive ------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def _view(session: Session, actor: Actor, task_id: str) -> TaskView:
         on_behalf_of=absent,
         may_work=is_open and row.assignee == actor.username,
         may_claim=is_open and row.assignee is None and absent is None and tasks.is_candidate(row, actor),
-        may_release=is_open and row.assignee == actor.username,
+        may_release=is_open and row.assignee == actor.username and tasks.may_release(row),
         may_upload=absent is None and attachments.may_upload(session, actor, instance, row), staff=seen.staff,
         is_applicant=seen.role == access.APPLICANT)
 

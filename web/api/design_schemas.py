@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from .schemas import StrictSchema
+from .schemas import Id, StrictSchema
 
 
 class DraftCreateRequest(StrictSchema):
     name = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
     from_key = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
                              metadata={"description": "start from this deployed process (its files and pinned forms)"})
-    from_version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    from_version = Id(load_default=None)
     files = fields.Dict(keys=fields.String(), values=fields.String(), load_default=None,
                         metadata={"description": "filename -> text, for a draft made from scratch"})
 
 
 class FileSaveRequest(StrictSchema):
     content = fields.String(required=True)
-    revision = fields.Integer(load_default=None, metadata={"description": "the draft revision this edit starts from; 409 if it moved"})
+    revision = Id(load_default=None, metadata={"description": "the draft revision this edit starts from; 409 if it moved"})
 
 
 class FileOut(Schema):
@@ -92,8 +92,8 @@ class ProcessVersionsOut(Schema):
 
 
 class CompareQuery(Schema):
-    from_version = fields.Integer(data_key="from", required=True, validate=validate.Range(min=1))
-    to_version = fields.Integer(data_key="to", required=True, validate=validate.Range(min=1))
+    from_version = Id(data_key="from", required=True)
+    to_version = Id(data_key="to", required=True)
 
 
 class ElementChangeOut(Schema):
@@ -114,10 +114,10 @@ class ComparisonOut(Schema):
 
 
 class MigrationPreviewRequest(StrictSchema):
-    to_version = fields.Integer(required=True, validate=validate.Range(min=1))
-    from_version = fields.Integer(load_default=None, validate=validate.Range(min=1),
-                                  metadata={"description": "all live instances on this version, when no ids are given"})
-    instance_ids = fields.List(fields.Integer(validate=validate.Range(min=1)), load_default=None,
+    to_version = Id(required=True)
+    from_version = Id(load_default=None,
+                      metadata={"description": "all live instances on this version, when no ids are given"})
+    instance_ids = fields.List(Id(), load_default=None,
                                validate=validate.Length(max=5000))
 
 

@@ -8,6 +8,7 @@ from flask import Response, jsonify
 from engine import commands, inspection
 
 from .. import engine_db
+from ..security import NOT_A_DOCUMENT
 from . import api
 from .auth import load_query
 from .supervisor import supervisor_actor
@@ -39,4 +40,4 @@ def instance_path(instance_id: int):  # type: ignore[no-untyped-def]
 def instance_diagram(instance_id: int):  # type: ignore[no-untyped-def]
     actor = supervisor_actor()
     xml = commands.query(engine_db(), inspection.diagram, actor, instance_id)
-    return Response(xml, mimetype="application/xml")
+    return Response(xml, mimetype="application/xml", headers=NOT_A_DOCUMENT)

@@ -14,7 +14,8 @@ from engine.notification_texts import LANGUAGES, language_of
 from .. import engine_db
 from . import api
 from .auth import current_actor, load_body, load_query
-from .schemas import StrictSchema
+from ..converters import BIGINT_MAX
+from .schemas import Id, StrictSchema
 
 
 class NotificationQuery(Schema):
@@ -60,7 +61,7 @@ class UnreadOut(Schema):
 
 
 class MarkReadRequest(StrictSchema):
-    ids = fields.List(fields.Integer(), load_default=None, validate=validate.Length(max=1000))
+    ids = fields.List(Id(BIGINT_MAX), load_default=None, validate=validate.Length(max=1000))
 
 
 class MarkedOut(Schema):
@@ -116,7 +117,7 @@ def unread_notifications():  # type: ignore[no-untyped-def]
     return jsonify(UnreadOut().dump({"unread": commands.query(engine_db(), notifications.unread_count, actor)}))
 
 
-@api.post("/v1/notifications/<int:notification_id>/read")
+@api.post("/v1/notifications/<bigid:notification_id>/read")
 def read_notification(notification_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
     language = _language(request.args.get("lang"))

@@ -9,8 +9,9 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import jsonify
+from flask import current_app, jsonify
 
+from ..converters import BIGINT_MAX, INTEGER_MAX
 from . import api, design_schemas as ds, notifications as n, schemas as s, supervisor_schemas as sv
 
 # (path, method, summary, request schema or None, success status, response schema, many)
@@ -98,9 +99,11 @@ def _operation(summary: str, request: Any, status: int, response: Any, many: boo
         op["parameters"] = [{"in": "query", "schema": request[1]}]
     elif request is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request}}}
-    for name in re.findall(r"\{(\w+)\}", path):
+    kinds = _path_converters().get(re.sub(r"\{\w+\}", "{}", path), [])
+    for i, name in enumerate(re.findall(r"\{(\w+)\}", path)):
         op.setdefault("parameters", []).append({"in": "path", "name": name, "required": True,
-                                                "schema": {"type": "string"}})
+                                                "schema": _PATH_SCHEMAS.get(kinds[i] if i < len(kinds) else "",
+                                                                            {"type": "string"})})
     if not path.endswith("/auth/token"):
         op["security"] = [{"bearer": []}]
     else:  # the sign-in throttle (engine/sign_in.py)
@@ -109,6 +112,22 @@ def _operation(summary: str, request: Any, status: int, response: Any, many: boo
             "headers": {"Retry-After": {"schema": {"type": "integer"}}},
             "content": {"application/json": {"schema": "ErrorOut"}}}
     return op
+
+
+_PATH_SCHEMAS = {"int": {"type": "integer", "minimum": 0, "maximum": INTEGER_MAX},
+                 "bigid": {"type": "integer", "minimum": 0, "maximum": BIGINT_MAX}}
+
+
+def _path_converters() -> dict[str, list[str]]:
+    """Each API path (placeholders as {}) -> the converter of each placeholder, from the URL map,
+    so the document states the range the routes accept."""
+    found: dict[str, list[str]] = {}
+    for rule in current_app.url_map.iter_rules():
+        if rule.rule.startswith(api.url_prefix + "/"):
+            pattern = re.compile(r"<(?:([a-z]+)(?:\([^)]*\))?:)?\w+>")
+            found[pattern.sub("{}", rule.rule[len(api.url_prefix):])] = [m.group(1) or "string"
+                                                                       for m in pattern.finditer(rule.rule)]
+    return found
 
 
 @lru_cache(maxsize=1)

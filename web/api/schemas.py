@@ -2,12 +2,33 @@
 shape) and responses dumped through them; the OpenAPI document is generated from them."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import Any
+
 from marshmallow import EXCLUDE, RAISE, Schema, fields, post_dump, validate
+
+from ..converters import INTEGER_MAX
 
 
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
+
+
+def Id(column_max: int = INTEGER_MAX, **kwargs: Any) -> fields.Integer:  # noqa: N802  (a field, like fields.Integer)
+    """An id or version number in a body or query string: it is looked up in a column of fixed
+    width, so one past that range is invalid data (422), never a query that overflows."""
+    return fields.Integer(validate=validate.Range(min=1, max=column_max), **kwargs)
+
+
+# the moments a query may name: wide enough for any record, narrow enough that a week or a
+# working day computed from one never leaves the calendar datetime can hold
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+def Moment(**kwargs: Any) -> fields.AwareDateTime:  # noqa: N802  (a field, like fields.AwareDateTime)
+    """A moment with its time zone in a query or body, between 1970 and 2200 (422 otherwise)."""
+    return fields.AwareDateTime(validate=validate.Range(min=EARLIEST, max=LATEST), **kwargs)
 
 
 class TokenRequest(StrictSchema):

@@ -7,7 +7,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from engine import attention, interventions, selection
 
-from .schemas import StrictSchema, TaskOut
+from .schemas import Id, Moment, StrictSchema, TaskOut
 
 
 class _Query(Schema):
@@ -97,14 +97,14 @@ class SkipOut(Schema):
 
 
 class SelectionIn(StrictSchema):
-    ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=selection.MAX_SELECTED))
+    ids = fields.List(Id(), load_default=list, validate=validate.Length(max=selection.MAX_SELECTED))
     process_key = fields.String(load_default=None)
-    version = fields.Integer(load_default=None)
+    version = Id(load_default=None)
     states = fields.List(fields.String(validate=validate.OneOf(selection.STATES)), load_default=list)
     element = fields.String(load_default=None)
-    started_after = fields.AwareDateTime(load_default=None)
-    started_before = fields.AwareDateTime(load_default=None)
-    updated_before = fields.AwareDateTime(load_default=None)
+    started_after = Moment(load_default=None)
+    started_before = Moment(load_default=None)
+    updated_before = Moment(load_default=None)
     q = fields.String(load_default=None, validate=validate.Length(max=200))
     attention_kind = fields.String(load_default=None, validate=validate.OneOf(attention.KINDS))
 
@@ -150,14 +150,14 @@ class BulkReportOut(Schema):
 
 
 class PeriodQuery(_Query):
-    since = fields.AwareDateTime(load_default=None)
-    until = fields.AwareDateTime(load_default=None)
+    since = Moment(load_default=None)
+    until = Moment(load_default=None)
     process_key = fields.String(load_default=None)
 
 
 class HeatmapQuery(PeriodQuery):
     process_key = fields.String(required=True)
-    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    version = Id(load_default=None)
     stage = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
                           metadata={"description": "a stage process the root calls: that stage's diagram"})
 
@@ -249,8 +249,8 @@ class ArchiveQuery(_Query):
     process_key = fields.String(load_default=None)
     started_by = fields.String(load_default=None)
     state = fields.String(load_default=None, validate=validate.OneOf(["completed", "terminated"]))
-    ended_after = fields.AwareDateTime(load_default=None)
-    ended_before = fields.AwareDateTime(load_default=None)
+    ended_after = Moment(load_default=None)
+    ended_before = Moment(load_default=None)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
