@@ -129,9 +129,6 @@ LIFECYCLE = {"key": "project_lifecycle"}
 EMPTY = lambda w: {}  # noqa: E731
 REASON = lambda w, role: {"reason": "matrix"}  # noqa: E731
 OWN_DIRECT_TASK = lambda w: {"task_id": w.my_scoring_task}  # noqa: E731
-NO_GROUP_TO_RETURN_TO = ("issue 13 item 11: a directly assigned task has no group to go back to; released, it "
-                         "would have no assignee and no candidates (a supervisor reassigns it instead)")
-
 RULES: list[Rule] = [
     # ---- public ---------------------------------------------------------------------------------
     Rule("home.index", "GET", EVERYONE),  # anonymous: to the sign-in page
@@ -167,8 +164,7 @@ RULES: list[Rule] = [
     Rule("api.unclaim_task", "POST", SUPERVISORS, args=CLAIMED_TASK, fresh=FRESH_CLAIMED_TASK,
          case="a colleague's claimed task"),
     Rule("api.unclaim_task", "POST", allow(refused="403/409"), args=OWN_DIRECT_TASK,
-         case="the expert's own directly assigned task",
-         xfail={"expert": NO_GROUP_TO_RETURN_TO, "supervisor": NO_GROUP_TO_RETURN_TO, "admin": NO_GROUP_TO_RETURN_TO}),
+         case="the expert's own directly assigned task"),
     Rule("api.assign_task", "POST", SUPERVISORS, args=OTHERS_TASK,
          body=lambda w, role: {"assignee": w.names["applicant"]}, allowed_body=lambda w: {"assignee": ""}, ok=(422,)),
     Rule("api.complete_task", "POST", NOBODY, args=OTHERS_TASK, case="another expert's scoring",
@@ -282,8 +278,7 @@ RULES: list[Rule] = [
          body=lambda w, role: {}, case="a colleague's claimed task"),
     Rule("task_pages.unclaim", "POST", allow(refused="403/409"), body=lambda w, role: {},
          args=lambda w: {"task_id": w.my_second_task},
-         case="the expert's own directly assigned task",
-         xfail={"expert": NO_GROUP_TO_RETURN_TO, "supervisor": NO_GROUP_TO_RETURN_TO, "admin": NO_GROUP_TO_RETURN_TO}),
+         case="the expert's own directly assigned task"),
     # a refused take-over is the button's message on the inbox, and the task stays with its holder
     Rule("task_pages.take_over", "POST", allow(refused=NOTHING), args=OTHERS_TASK, body=lambda w, role: {},
          case="nobody covers its holder"),
