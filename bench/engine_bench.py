@@ -3,7 +3,7 @@
 Per completion, on a chain of 16 user tasks (bench/fixtures/bench_chain.bpmn, small history):
 
   (a)      raw SpiffWorkflow in memory: set the data, `task.run()`, `workflow.do_engine_steps()`
-           on a `BpmnWorkflow` built from `engine.bpmn.EngineParser` specs with the engine's
+           on a `BpmnWorkflow` built from `engine.parser.EngineParser` specs with the engine's
            script engine; nothing is saved.
   (b)      the engine on SQLite: `commands.execute(db, tasks.complete, actor, task_id, {})`,
            i.e. permission checks, load, step, serialization, projection, audit, commit.
@@ -69,7 +69,8 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine import (clock, commands, deployment, fragments, instances, projection,  # noqa: E402
                     store, tasks, users)
-from engine.bpmn import EngineParser, new_workflow  # noqa: E402
+from engine.parser import EngineParser
+from engine.state import new_workflow
 from engine.principals import Actor  # noqa: E402
 
 FIXTURES = ROOT / "bench" / "fixtures"

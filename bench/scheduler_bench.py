@@ -121,7 +121,7 @@ def load_people(conn: psycopg.Connection) -> None:
 
 def load_work(conn: psycopg.Connection, definition_id: int, total: int, overdue: int) -> None:
     """`total` instances with one open task each; every (total // overdue)-th task is overdue."""
-    policy = None  # the default policy, stored as nothing (engine.escalation.Policy.stored)
+    policy = None  # the default policy, stored as nothing (engine.escalation_policy.Policy.stored)
     every = max(1, total // overdue)
     created = NOW - timedelta(days=14)
     with conn.cursor() as cur:

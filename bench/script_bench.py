@@ -1,6 +1,6 @@
 """Benchmark: what running scripts in a worker process (engine/script_worker.py) costs.
 
-Per script run, in the worker (`sandbox.RestrictedEnvironment`, what the engine uses) against
+Per script run, in the worker (`script_engine.RestrictedEnvironment`, what the engine uses) against
 in-process (`sandbox.LocalEnvironment`, what ran before and what runs inside the worker), median
 µs and the ratio, and the CPU the server process itself spends per run in the worker case (the
 rest of the wall time it waits in poll(), without the GIL, so other requests run):
@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from engine import sandbox, script_worker  # noqa: E402
-from engine.sandbox import LocalEnvironment, RestrictedEnvironment  # noqa: E402
+from engine.sandbox import LocalEnvironment  # noqa: E402
+from engine.script_engine import RestrictedEnvironment  # noqa: E402
 
 SMALL = {"application": {"title": "茶园土壤湿度传感网络", "abstract": "印刷电容式传感器用于山地茶园灌溉调度。" * 10,
                          "organisation": "某研究所", "principal_investigator": "王五", "budget": 80,

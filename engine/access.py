@@ -65,10 +65,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .deployment import SPECS, form_for, latest_definition
+from .escalation_policy import process_properties
 from .errors import Forbidden
 from .forms import VISIBILITIES, FormDefinition, FormField  # one list: forms refuse a misspelt one
 from .models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, User
 from .principals import ADMINS, Actor
+from .visibility import PEER_RULES, names
 
 FULL, STAFF, EXPERT, APPLICANT = "full", "staff", "expert", "applicant"
 _LEVEL = {name: n for n, name in enumerate(VISIBILITIES)}
@@ -81,7 +83,6 @@ APPLICANT_ACTIONS = frozenset({"instance_started", "task_completed", "instance_c
                                "instance_terminated", "instance_suspended", "instance_resumed",
                                "attachment_added"})
 DEFAULT_EXPERT_LANES = frozenset({"experts"})
-PEER_RULES = ("never", "after_own", "chair")
 
 
 # ---- what processes and forms declare --------------------------------------------------------
@@ -101,10 +102,6 @@ class Rules:
     form_keys: dict[str, frozenset[str]] = field(default_factory=dict)  # form key -> its fields' keys
 
 
-def names(value: Any) -> frozenset[str]:
-    return frozenset(part.strip() for part in str(value or "").split(",") if part.strip())
-
-
 def field_visibility(form_field: FormField) -> str | None:
     """The visibility a form field declares, or None."""
     props = form_field.properties
@@ -114,17 +111,6 @@ def field_visibility(form_field: FormField) -> str | None:
     if "applicantVisible" in props:
         return "applicant" if str(props["applicantVisible"]).lower() in ("true", "1", "yes") else "internal"
     return None
-
-
-def check_declarations(properties: dict[str, Any]) -> list[str]:
-    """Deploy-time check of a process's access properties: one message per bad value."""
-    problems = []
-    rule = properties.get("expertsMaySeeEachOther")
-    if rule is not None and str(rule).strip() not in PEER_RULES:
-        problems.append(f"expertsMaySeeEachOther must be one of {', '.join(PEER_RULES)}, not '{rule}'")
-    if rule is not None and str(rule).strip() == "chair" and not str(properties.get("expertChair") or "").strip():
-        problems.append("expertsMaySeeEachOther = chair needs expertChair (the data key naming the chair)")
-    return problems
 
 
 _rules_cache: dict[tuple[int, str], Rules] = {}
@@ -144,7 +130,6 @@ def rules_of(session: Session, definition: ProcessDefinition) -> Rules:
 
 
 def _read_rules(session: Session, definition: ProcessDefinition) -> Rules:
-    from .escalation import process_properties
     processes = {definition.key: process_properties(session, definition)}
     for called in (definition.meta or {}).get("calls", []):
         row = latest_definition(session, called, False)
@@ -501,7 +486,7 @@ def check_item_visibility(value: Any, view: View) -> str:
     return str(value)
 
 
-__all__ = ["APPLICANT", "EXPERT", "FULL", "STAFF", "Rules", "TaskLine", "View", "check_declarations",
+__all__ = ["APPLICANT", "EXPERT", "FULL", "STAFF", "Rules", "TaskLine", "View",
            "check_item_visibility", "field_visibility", "is_party", "may_see_instance", "role_of",
            "rules_of", "view_of"]
 

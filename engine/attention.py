@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import Index, and_, exists, literal, select
 from sqlalchemy.orm import Session
 
-from . import clock, elements, escalation, projection, stages
+from . import clock, elements, escalation_policy, projection, stages
 from .calendar import quiet_cutoff, working_days_between
 from .errors import InvalidData
 from .models import Group, HumanTask, Membership, ProcessInstance, TaskCandidate, User
@@ -34,7 +34,7 @@ from .supervision import require_supervisor
 KINDS = ("error", "overdue", "unassignable", "quiet", "timer")
 SORTS = ("age", "-age", "kind", "process", "title", "element", "instance")
 MAX_PER_KIND = 5000
-QUIET_DAYS_DEFAULT = escalation.STUCK_AFTER_DEFAULT
+QUIET_DAYS_DEFAULT = escalation_policy.STUCK_AFTER_DEFAULT
 TIMER_GRACE_MINUTES_DEFAULT = 60
 SCHEDULER, SUPERVISORS = "scheduler", "group:supervisors"
 

@@ -1,31 +1,56 @@
 """The one way into the engine for state changes, after Camunda's command executor: `execute`
 runs a command function in one database transaction and translates storage-level failures
 (a concurrent write that lost the optimistic check, a unique-key race) into `Conflict`, so
-callers never see a half-done change or a raw database error for a race."""
+callers never see a half-done change or a raw database error for a race. It also owns the two
+things a command's transaction carries for the layers above: the running command's session
+(script services work in it) and the callbacks to run once it has committed (the workflow cache
+takes only committed states)."""
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+import contextlib
+from contextvars import ContextVar
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import script_services, store
 from .db import Database
 from .errors import Conflict
 
 T = TypeVar("T")
 
+_current: ContextVar[Session | None] = ContextVar("command_session", default=None)
+
+
+def current_session() -> Session | None:
+    """The session of the command running in this context, if any."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def running_in(session: Session) -> Iterator[None]:
+    """Make `session` the running command's session while the enclosed code runs."""
+    token = _current.set(session)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the command of `session` has committed (never after a rollback)."""
+    session.info.setdefault("after_commit", []).append(callback)
+
 
 def execute(db: Database, command: Callable[..., T], *args: object, **kwargs: object) -> T:
     try:
         with db.sessions() as session:
-            # script services (engine/script_services.py) work in this command's transaction
-            with session.begin(), script_services.bound(session):
+            with session.begin(), running_in(session):
                 result = command(session, *args, **kwargs)
             # only now, committed, may the saved workflows serve the next command
-            for instance, workflow in session.info.pop("after_commit", []):
-                store.remember(instance, workflow)
+            for callback in session.info.pop("after_commit", []):
+                callback()
             return result
     except StaleDataError as error:
         raise Conflict("the process instance was changed by someone else meanwhile; "

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit, clock
-from .bpmn import dump_specs, load_specs
+from .specs import dump_specs, load_specs
 from .errors import DefinitionInvalid, NotFound, Problem
 from .forms import FormDefinition, parse_form
 from .models import DefinitionFile, Deployment, FormVersion, ProcessDefinition

@@ -21,7 +21,7 @@ from . import audit, commands, instances, projection, store
 from .db import Database
 from .deployment import SPECS
 from .errors import Conflict, EngineError, InvalidData
-from .bpmn import SPEC_SERIALIZER
+from .specs import SPEC_SERIALIZER
 from .models import ProcessInstance
 from .principals import Actor
 from .process_drafts import definition_of, require_designer

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, clock, projection, steps, store, stuck_instances
-from .bpmn import dump_data, load_data
+from . import audit, clock, commands, projection, steps, store, stuck_instances
+from .state import dump_data, load_data
 from .deployment import form_for, latest_definition
 from .errors import BadRequest, Conflict, Forbidden, InvalidData, NotFound
 from .forms import validate_submission
@@ -87,7 +87,7 @@ def save(session: Session, instance: ProcessInstance, workflow: Any, actor: Acto
     ready = [t for t in live if t.state == TaskState.READY and t.task_spec.manual]
     projection.sync(session, instance, workflow, actor.username, ready)
     session.flush()  # the optimistic revision check happens here: a lost race raises now
-    session.info.setdefault("after_commit", []).append((instance, workflow))
+    commands.after_commit(session, lambda: store.remember(instance, workflow))
 
 
 def get(session: Session, instance_id: int) -> ProcessInstance:

@@ -189,7 +189,7 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(80))
-    # reminders and escalation (engine/escalation.py): the policy resolved when the task was
+    # reminders and escalation (engine/escalation_policy.py): the policy resolved when the task was
     # created, the step reached (0 none, 1 overdue notice sent, 2 escalation action taken) and
     # when the scheduler has to act next; NULL once there is nothing left to do
     escalation_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import assignment, audit, clock, duedates, escalation
+from . import assignment, audit, clock, duedates, escalation_policy
 from .models import HumanTask, ProcessInstance, TaskCandidate
 
 OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
@@ -40,7 +40,7 @@ def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
             continue
         row.state = CANCELLED
         row.completed_at = clock.now()
-        escalation.stop(row)
+        escalation_policy.stop(row)
         _drop_candidates(session, row)
         audit.record(session, "task_cancelled", actor, instance_id=instance.id, task_id=row.id,
                      name=row.name)
@@ -83,7 +83,7 @@ def _create(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
                     state=OPEN, assignee=who.assignee, candidate_groups=who.candidate_groups,
                     candidate_users=who.candidate_users, form_key=form_key, created_at=created,
                     due_at=due)
-    escalation.schedule(row, escalation.policy_for(session, instance, properties, spec.bpmn_id))
+    escalation_policy.schedule(row, escalation_policy.policy_for(session, instance, properties, spec.bpmn_id))
     session.add(row)
     set_candidates(session, row, new=True)
     audit.record(session, "task_created", actor, instance_id=instance.id, task_id=row.id,
@@ -121,7 +121,7 @@ def close(session: Session, row: HumanTask, by: str, at: datetime) -> None:
     row.state = COMPLETED
     row.completed_at = at
     row.completed_by = by
-    escalation.stop(row)
+    escalation_policy.stop(row)
     _drop_candidates(session, row)
 
 

@@ -34,7 +34,6 @@ from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Guards import (guarded_iter_unpack_sequence, guarded_unpack_sequence,
                                      safe_builtins)
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 TIME_LIMIT_SECONDS: float = 2.0
@@ -372,7 +371,8 @@ def check_script(source: str) -> str | None:
     return _check(source, "exec")
 
 
-def _code_or_raise(source: str, mode: str) -> CodeType:
+def code_or_raise(source: str, mode: str) -> CodeType:
+    """The compiled code, or the SyntaxError / ScriptRejected a script author reads."""
     if not isinstance(source, str):
         raise TypeError(f"a script must be text, not {type(source).__name__}")
     compiled = _compile(source, mode)
@@ -781,7 +781,7 @@ _DATA_KEYS = (str, int, float, bool, type(None))
 _PLAIN_SCALAR_TYPES = frozenset(_DATA_SCALARS)
 
 
-def _is_data(root: Any) -> bool:
+def is_data(root: Any) -> bool:
     """True if `root` is plain data (JSON plus dates/decimals), without cycles. Iterative and
     memoised, so deep nesting and heavy aliasing cost no recursion and little time."""
     done: set[int] = set()
@@ -817,7 +817,7 @@ def _non_scalar_children(container: Any) -> list[tuple[Any, bool]]:
 class LocalEnvironment(BasePythonScriptEngineEnvironment):
     """TaskDataEnvironment's semantics, with restricted compilation and bounded execution, in
     the current process. Runs everything inside a script worker; in the server only what
-    `RestrictedEnvironment` decides is bounded."""
+    `RestrictedEnvironment` (engine/script_engine.py) decides is bounded."""
 
     def __init__(self, environment_globals: dict[str, Any] | None = None,
                  time_limit: float | None = None) -> None:
@@ -830,7 +830,7 @@ class LocalEnvironment(BasePythonScriptEngineEnvironment):
 
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: dict[str, Any] | None = None) -> Any:
-        code = _code_or_raise(expression, "eval")
+        code = code_or_raise(expression, "eval")
         namespace = copy.copy(self.globals)  # else we pollute all later evaluations
         self._prepare_context(context)
         namespace.update(external_context or {})
@@ -842,7 +842,7 @@ class LocalEnvironment(BasePythonScriptEngineEnvironment):
                 external_context: dict[str, Any] | None = None) -> bool:
         external_context = external_context or {}
         self.check_for_overwrite(context, external_context)
-        code = _code_or_raise(script, "exec")
+        code = code_or_raise(script, "exec")
         before = dict(context)
         self._prepare_context(context)
         context.update(self.globals)
@@ -871,7 +871,7 @@ class LocalEnvironment(BasePythonScriptEngineEnvironment):
                 del context[key]
             elif key in before and before[key] is value:
                 continue  # untouched by the script
-            elif (key.startswith("_") and key not in before) or not _is_data(value):
+            elif (key.startswith("_") and key not in before) or not is_data(value):
                 del context[key]
 
     def check_for_overwrite(self, context: dict[str, Any],
@@ -884,57 +884,3 @@ class LocalEnvironment(BasePythonScriptEngineEnvironment):
             raise ValueError(
                 "You have task data that overwrites a predefined function(s). Please change "
                 f"the following variable or field name(s) to something else: {overwrites}")
-
-
-class RestrictedEnvironment(LocalEnvironment):
-    """What the engine uses: every script, and every expression that is not provably bounded,
-    runs in a worker process (engine/script_worker.py), with this environment's globals
-    available there (callables as calls back into this process, in the calling thread, so
-    script services use the command's transaction). Task data values that are not plain data
-    are not sent, and stay as they are."""
-
-    def evaluate(self, expression: str, context: dict[str, Any],
-                 external_context: dict[str, Any] | None = None) -> Any:
-        _code_or_raise(expression, "eval")  # compile errors need no worker
-        if _compile(expression, "eval").bounded:
-            return super().evaluate(expression, context, external_context)
-        from . import script_worker
-        data, constants, functions = self._split(context, external_context or {})
-        return script_worker.run("eval", expression, data, constants, functions, self.limit)
-
-    def execute(self, script: str, context: dict[str, Any],
-                external_context: dict[str, Any] | None = None) -> bool:
-        external_context = external_context or {}
-        self.check_for_overwrite(context, external_context)
-        _code_or_raise(script, "exec")  # compile errors need no worker
-        from . import script_worker
-        data, constants, functions = self._split(context, external_context)
-        changed, deleted = script_worker.run("exec", script, data, constants, functions,
-                                             self.limit)
-        for key in deleted:
-            context.pop(key, None)
-        context.update(changed)
-        return True
-
-    def _split(self, context: dict[str, Any], external_context: dict[str, Any]) -> tuple[
-            dict[str, Any], dict[str, Any], dict[str, Callable[..., Any]]]:
-        """(task data to send, constant globals to send, functions to serve by name)."""
-        self._prepare_context(context)
-        data = context  # what is not plain data is not sent (script_worker.run)
-        constants: dict[str, Any] = {}
-        functions: dict[str, Callable[..., Any]] = {}
-        for source in (self.globals, external_context):
-            for name, value in source.items():
-                if callable(value):
-                    functions[name] = value
-                    constants.pop(name, None)
-                elif _is_data(value):
-                    constants[name] = value
-                    functions.pop(name, None)
-        return data, constants, functions
-
-
-def make_script_engine(environment_globals: dict | None = None, *,
-                       time_limit: float | None = None) -> PythonScriptEngine:
-    """A SpiffWorkflow script engine that runs everything through the sandbox."""
-    return PythonScriptEngine(environment=RestrictedEnvironment(environment_globals, time_limit))

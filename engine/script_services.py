@@ -9,36 +9,26 @@ is not listed there does not exist for them."""
 from __future__ import annotations
 
 import contextlib
-from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any, Callable, Iterator
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
-from . import (changes, clock, credit, duplicates, expert_pool, integrity, organisations, projects,
+from . import (changes, clock, commands, credit, duplicates, expert_pool, integrity, organisations, projects,
                scoring)
 from .calendar import BUREAU_TZ, add_working_days
 
 ACTOR = "process"
-_session: ContextVar[Session | None] = ContextVar("script_services_session", default=None)
-
-
-@contextlib.contextmanager
-def bound(session: Session) -> Iterator[None]:
-    """Make `session` the one script services use while the enclosed command runs."""
-    token = _session.set(session)
-    try:
-        yield
-    finally:
-        _session.reset(token)
+# script services work in the running command's session (commands.execute binds it)
+bound = commands.running_in
 
 
 @contextlib.contextmanager
 def atomic() -> Iterator[None]:
     """A script's database effects stand or fall with the script (a savepoint): one that fails
     halfway leaves nothing behind, so a supervisor's retry runs it again from a clean slate."""
-    session = _session.get()
+    session = commands.current_session()
     if session is None:
         yield
         return
@@ -47,7 +37,7 @@ def atomic() -> Iterator[None]:
 
 
 def _db() -> Session:
-    session = _session.get()
+    session = commands.current_session()
     if session is None:
         raise RuntimeError("this function works only while the engine runs a command "
                            "(it needs the command's database session)")

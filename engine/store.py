@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy.orm import Session
 
 from . import fragments
-from .bpmn import dump_split, forget_stored, new_workflow, note_stored, restore_state
+from .state import dump_split, forget_stored, new_workflow, note_stored, restore_state
 from .deployment import SPECS
 from .models import ProcessDefinition, ProcessInstance
 

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from sqlalchemy import ForeignKey, Index, Integer, delete, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import bulk, clock, escalation, leases
+from . import bulk, clock, escalation_policy, leases
 from .calendar import add_working_days
 from .models import Base, ProcessDefinition, ProcessInstance
 from .notification_texts import local_time
@@ -47,7 +47,7 @@ def watch(session: Session, instance: ProcessInstance) -> None:
     completion must not pay for a check whose answer never changes."""
     if instance.state not in WATCHED_STATES:
         return
-    days = escalation.stuck_after(escalation.process_properties(session, instance.definition))
+    days = escalation_policy.stuck_after(escalation_policy.process_properties(session, instance.definition))
     check_at = add_working_days(clock.now(), days) if days else None
     session.add(InstanceWatch(instance_id=instance.id, stuck_after=days, check_at=check_at))
 
@@ -111,8 +111,8 @@ def _look(session: Session, row: InstanceWatch, updated_at: datetime, process_ke
         return  # this quiet spell was reported already
     row.stuck_since = updated_at
     definition = session.get(ProcessDefinition, definition_id)
-    properties = escalation.process_properties(session, definition) if definition else {}
-    policy = escalation.resolve({}, properties, f"process {process_key}")
+    properties = escalation_policy.process_properties(session, definition) if definition else {}
+    policy = escalation_policy.resolve({}, properties, f"process {process_key}")
     supervisors = sorted(set(directory.members(policy.supervisor_groups))
                          | set(directory.existing(policy.supervisor_users)))
     params = {"instance_id": row.instance_id, "process_key": process_key,
@@ -120,6 +120,6 @@ def _look(session: Session, row: InstanceWatch, updated_at: datetime, process_ke
               "since": updated_at.isoformat(), "days": row.stuck_after}
     notified = batch.add(supervisors, "instance_stuck", params, instance_id=row.instance_id,
                          urgent=False)
-    batch.record("instance_stuck", escalation.SCHEDULER, instance_id=row.instance_id,
+    batch.record("instance_stuck", escalation_policy.SCHEDULER, instance_id=row.instance_id,
                  quiet_since=updated_at.isoformat(), working_days=row.stuck_after, notified=notified)
     result.instances.append((row.instance_id, f"{process_key}, no progress since {local_time(updated_at)}"))

@@ -8,14 +8,14 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from . import clock, escalation, projection
+from . import clock, escalation_policy, projection
 from .calendar import quiet_cutoff
 from .errors import Forbidden
 from .models import HumanTask, ProcessInstance
 from .principals import Actor
 
 # the same default as the scheduler's stuck mark and the attention list (working days)
-STUCK_AFTER_WORKING_DAYS = escalation.STUCK_AFTER_DEFAULT
+STUCK_AFTER_WORKING_DAYS = escalation_policy.STUCK_AFTER_DEFAULT
 
 
 def require_supervisor(actor: Actor) -> None:

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from SpiffWorkflow.util.task import TaskState
 
 from . import assignment, clock, deployment, steps
-from .bpmn import dump_specs, dump_state, load_specs, load_state, new_workflow
+from .specs import dump_specs, load_specs
+from .state import dump_state, load_state, new_workflow
 from .errors import Conflict, DefinitionInvalid, InvalidData, NotFound
 from .forms import FormDefinition, parse_form, validate_submission
 from .models import Base

@@ -16,8 +16,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import duedates, sandbox, xmlsafe
-from .bpmn import CAMUNDA_NS, EngineParser, is_timer_literal
+from . import duedates, escalation_policy, sandbox, visibility, xmlsafe
+from .parser import CAMUNDA_NS, EngineParser
+from .script_engine import is_timer_literal
 from .errors import DefinitionInvalid, Problem
 from .forms import FormDefinition, parse_form
 
@@ -280,14 +281,13 @@ def _properties(node: Any) -> dict[str, str]:
 def _check_escalation_properties(tree: Any, add: Callable[[Any, str], None]) -> None:
     """A misspelt reminder or escalation setting would silently fall back to the default at
     run time; refuse it at deploy time instead, at the element that carries it."""
-    from . import access, escalation  # escalation -> projection -> assignment imports this module
     for node in tree.iter(f"{{{BPMN_NS}}}process"):
-        for message in escalation.check_properties(_properties(node), process_level=True):
+        for message in escalation_policy.check_properties(_properties(node), process_level=True):
             add(node, message)
-        for message in access.check_declarations(_properties(node)):  # who may see what
+        for message in visibility.check_declarations(_properties(node)):  # who may see what
             add(node, message)
     for node in tree.iter(f"{{{BPMN_NS}}}userTask"):
-        for message in escalation.check_properties(_properties(node)):
+        for message in escalation_policy.check_properties(_properties(node)):
             add(node, message)
 
 
@@ -354,7 +354,7 @@ def _build_specs(parser: EngineParser, bundle: Bundle) -> None:
 def process_meta(node: Any) -> dict[str, Any]:
     """Process-level conventions: who may start it, the initiator variable, the start form."""
     meta: dict[str, Any] = {"name": node.get("name") or node.get("id")}
-    # read by the scheduler (engine/escalation.py) without reparsing the stored file
+    # read by the scheduler (engine/escalation_policy.py) without reparsing the stored file
     meta["properties"] = _properties(node)
     groups = node.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups")
     users = node.get(f"{{{CAMUNDA_NS}}}candidateStarterUsers")

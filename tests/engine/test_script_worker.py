@@ -17,7 +17,8 @@ from werkzeug.serving import make_server
 
 from engine import commands, deployment, instances, projects, sandbox, script_services, script_worker, tasks
 from engine.principals import Actor
-from engine.sandbox import (RestrictedEnvironment, ScriptLimitExceeded, ScriptTimeout,
+from engine.script_engine import RestrictedEnvironment
+from engine.sandbox import (ScriptLimitExceeded, ScriptTimeout,
                             is_bounded_expression)
 
 ALICE = Actor("alice", frozenset({"applicants"}))
@@ -372,7 +373,7 @@ SERVER = """
 import sys, threading, time
 sys.path.insert(0, {root!r})
 from engine import script_worker
-from engine.sandbox import RestrictedEnvironment
+from engine.script_engine import RestrictedEnvironment
 # the first script runs in a request thread that then ends: the worker must outlive the thread
 thread = threading.Thread(target=RestrictedEnvironment().execute, args=("y = 1", {{}}))
 thread.start(); thread.join()

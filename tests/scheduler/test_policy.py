@@ -8,7 +8,7 @@ from sqlalchemy import select
 from engine import commands, tasks
 from engine.errors import DefinitionInvalid
 from engine.models import ProcessDefinition
-from engine.escalation import Policy, check_properties, resolve, stuck_after
+from engine.escalation_policy import Policy, check_properties, resolve, stuck_after
 
 from .support import start
 

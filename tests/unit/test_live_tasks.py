@@ -10,7 +10,8 @@ from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 
 from engine import steps
-from engine.bpmn import EngineParser, new_workflow
+from engine.parser import EngineParser
+from engine.state import new_workflow
 from tests.conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from engine import sandbox
-from engine.sandbox import (RestrictedEnvironment, ScriptRejected, ScriptTimeout,
-                            check_expression, check_script, make_script_engine)
+from engine.sandbox import ScriptRejected, ScriptTimeout, check_expression, check_script
+from engine.script_engine import RestrictedEnvironment, make_script_engine
 
 FAST = 0.5  # time limit for timeout tests that do not check the default
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from engine import clock, commands, instances, organisations, projects, script_services
 from engine.calendar import BUREAU_TZ
 from engine.principals import Actor
-from engine.sandbox import RestrictedEnvironment
+from engine.script_engine import RestrictedEnvironment
 
 APPLICATION = {"title": "茶园土壤湿度传感网络", "abstract": "印刷电容式传感器用于山地茶园灌溉调度。",
                "plan_category": "natural_science", "discipline": "agriculture", "organisation": "某研究所",

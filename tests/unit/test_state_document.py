@@ -8,7 +8,9 @@ from pathlib import Path
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn import STATE_SERIALIZER, EngineParser, dump_state, load_state, new_workflow
+from engine.state import STATE_SERIALIZER, dump_state, load_state, new_workflow
+
+from engine.parser import EngineParser
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 
@@ -73,7 +75,7 @@ def _apply(store: dict, split) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_finished_tasks_are_stored_once_and_the_document_stops_growing():
-    from engine.bpmn import dump_split
+    from engine.state import dump_split
     from engine.fragments import merge
     spec, subs, workflow = _started_loop()
     stored: dict = {}
@@ -97,7 +99,7 @@ def test_finished_tasks_are_stored_once_and_the_document_stops_growing():
 
 
 def test_a_workflow_restored_from_the_document_and_stored_tasks_continues():
-    from engine.bpmn import dump_split, note_stored, restore_state
+    from engine.state import dump_split, note_stored, restore_state
     from engine.fragments import merge
     spec, subs, workflow = _started_loop()
     stored: dict = {}

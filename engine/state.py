@@ -1,84 +1,21 @@
-"""Our adaptation of SpiffWorkflow: the parser (Camunda conventions plus the assignment and
-due-date attributes SpiffWorkflow ignores), the script engine (sandboxed, with bare ISO 8601
-timer literals), and the serializer split that stores a process spec once per version and only
-the task state per instance."""
+"""An instance's workflow state without its spec: SpiffWorkflow's own state layout, serialized
+with each finished task's JSON memoized on the workflow, and split into the document (header
+and unfinished tasks) and the finished tasks stored once (engine/fragments.py)."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import Any, Callable
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
-from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock  # noqa: F401  (installs the engine clock into SpiffWorkflow's timers)
-from . import script_services
-from .sandbox import RestrictedEnvironment
-
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-USER_TASK_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate",
-                        "followUpDate", "priority")
-
-
-class EngineUserTaskParser(UserTaskParser):
-    """Keeps the camunda:* assignment attributes and extension properties on the spec, where
-    they are serialized with it and read back when the task becomes ready."""
-
-    def parse_extensions(self, node=None):  # type: ignore[no-untyped-def]
-        properties = super().parse_extensions(node)
-        attributes = {name: self.node.get(f"{{{CAMUNDA_NS}}}{name}")
-                      for name in USER_TASK_ATTRIBUTES if self.node.get(f"{{{CAMUNDA_NS}}}{name}")}
-        return {"properties": properties, "attributes": attributes}
-
-
-class EngineParser(CamundaParser):
-    OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("userTask"): (EngineUserTaskParser, UserTask)}
-
-
-_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$")
-_ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
-_ISO_CYCLE = re.compile(r"^R\d*/.+$")
-
-
-def is_timer_literal(expression: str) -> bool:
-    """True for a bare ISO 8601 date-time, duration or repeating interval (what Camunda
-    Modeler users write), which is taken as a string rather than evaluated as Python."""
-    text = expression.strip()
-    return bool(_ISO_DATETIME.match(text) or _ISO_DURATION.match(text.upper())
-                or _ISO_CYCLE.match(text.upper()))
-
-
-class EngineScriptEngine(PythonScriptEngine):
-    def evaluate(self, task, expression, external_context=None):  # type: ignore[no-untyped-def]
-        definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(definition, TimerEventDefinition) and is_timer_literal(expression):
-            return expression.strip()
-        return super().evaluate(task, expression, external_context)
-
-    def execute(self, task, script, external_context=None):  # type: ignore[no-untyped-def]
-        # what a script wrote through script services is undone if the script fails
-        with script_services.atomic():
-            return super().execute(task, script, external_context)
-
-
-def make_script_engine() -> EngineScriptEngine:
-    # the domain functions scripts may call (draw_experts, working_days_after, ...)
-    return EngineScriptEngine(environment=RestrictedEnvironment(environment_globals=script_services.GLOBALS))
-
+from .script_engine import make_script_engine
+from .specs import make_registry
 
 class _StateOnlyConverter(BpmnWorkflowConverter):
     """Serializes a workflow without its spec; the spec objects are supplied on restore."""
@@ -101,35 +38,10 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _registry(config: dict[Any, Any]) -> Any:
-    """SpiffWorkflow's registry plus the plain values scripts may leave in task data."""
-    registry = BpmnWorkflowSerializer.configure(config)
-    registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]),
-                      typename="date")
-    registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]),
-                      typename="Decimal")
-    return registry
-
-
-_SPEC_REGISTRY = _registry(CAMUNDA_CONFIG)
-SPEC_SERIALIZER = BpmnWorkflowSerializer(_SPEC_REGISTRY)
 _STATE_CONFIG = dict(CAMUNDA_CONFIG)
 _STATE_CONFIG[BpmnWorkflow] = _StateOnlyConverter
-STATE_SERIALIZER = BpmnWorkflowSerializer(_registry(_STATE_CONFIG))
+STATE_SERIALIZER = BpmnWorkflowSerializer(make_registry(_STATE_CONFIG))
 
-
-def dump_specs(spec: Any, subprocess_specs: dict[str, Any]) -> str:
-    registry = SPEC_SERIALIZER.registry
-    return json.dumps({"spec": registry.convert(spec),
-                       "subprocess_specs": {k: registry.convert(v)
-                                            for k, v in subprocess_specs.items()}})
-
-
-def load_specs(text: str) -> tuple[Any, dict[str, Any]]:
-    dct = json.loads(text)
-    registry = SPEC_SERIALIZER.registry
-    return (registry.restore(dct["spec"]),
-            {k: registry.restore(v) for k, v in dct["subprocess_specs"].items()})
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
@@ -303,4 +215,3 @@ def restore_state(dct: dict[str, Any], spec: Any, subprocess_specs: dict[str, An
 
 def new_workflow(spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
     return BpmnWorkflow(spec, subprocess_specs, script_engine=make_script_engine())
-
