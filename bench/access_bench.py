@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 def build(url: str):  # type: ignore[no-untyped-def]
     import flask_migrate
 
-    from engine import commands, users
+    from engine.core import commands, users
     from tests.lifecycle.world import (APPLICANT, APPLICATION, EXPERT, GOOD_SCORES, STAFF, SUPERVISOR, Driver,
                                        build_world, sh)
     from web import create_app
@@ -63,7 +63,9 @@ def main() -> None:
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/access_bench.sqlite3"
 
-    from engine import access, commands, history, instances, tasks
+    from engine.runtime import access, instances, tasks
+    from engine.core import commands
+    from engine.workspace import history
 
     db, instance_id, roles = build(url)
 

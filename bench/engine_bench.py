@@ -67,11 +67,12 @@ sys.path.insert(0, str(ROOT))  # `python bench/engine_bench.py` must find engine
 from sqlalchemy.engine import make_url  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine import (clock, commands, deployment, fragments, instances, projection,  # noqa: E402
-                    store, tasks, users)
-from engine.parser import EngineParser
-from engine.state import new_workflow
-from engine.principals import Actor  # noqa: E402
+from engine.core import clock, commands, users
+from engine.definitions import deployment
+from engine.runtime import fragments, instances, projection, store, tasks
+from engine.definitions.parser import EngineParser
+from engine.runtime.state import new_workflow
+from engine.core.principals import Actor  # noqa: E402
 
 FIXTURES = ROOT / "bench" / "fixtures"
 MIGRATIONS = ROOT / "migrations"

@@ -27,9 +27,11 @@ GROUPS = 1000
 def build(url: str):  # type: ignore[no-untyped-def]
     import flask_migrate
 
-    from engine import commands, deployment, instances
-    from engine.principals import Actor
-    from engine.validation import collect_paths
+    from engine.core import commands
+    from engine.definitions import deployment
+    from engine.runtime import instances
+    from engine.core.principals import Actor
+    from engine.definitions.validation import collect_paths
     from web import create_app
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
@@ -51,9 +53,9 @@ def build(url: str):  # type: ignore[no-untyped-def]
 def fill(db, template, open_tasks: int, closed_tasks: int, instances_count: int = 2000) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import insert, select
 
-    from engine import fragments
-    from engine.models import HumanTask, ProcessInstance, TaskCandidate
-    from engine.summaries import InstanceSummary
+    from engine.runtime import fragments
+    from engine.core.models import HumanTask, ProcessInstance, TaskCandidate
+    from engine.core.summaries import InstanceSummary
 
     rng = random.Random(7)
     now = datetime.now(timezone.utc)
@@ -105,8 +107,9 @@ def _analyze(db) -> None:  # type: ignore[no-untyped-def]
 
 
 def measure(db, groups: frozenset[str], runs: int = 7) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    from engine import commands, inbox
-    from engine.principals import Actor
+    from engine.core import commands
+    from engine.workspace import inbox
+    from engine.core.principals import Actor
 
     actor = Actor("reviewer", groups)
     times, total = [], 0

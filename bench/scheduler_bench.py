@@ -42,10 +42,13 @@ sys.path.insert(0, str(ROOT))  # `python bench/scheduler_bench.py` must find eng
 import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from engine import clock, commands, deployment, mailer, scheduler  # noqa: E402
-from engine.calendar import BUREAU_TZ, add_working_days  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.mailer import MailSettings  # noqa: E402
+from engine.core import clock, commands
+from engine.definitions import deployment
+from engine.notify import mailer
+from engine.scheduling import scheduler  # noqa: E402
+from engine.core.calendar import BUREAU_TZ, add_working_days  # noqa: E402
+from engine.core.db import Database  # noqa: E402
+from engine.notify.mailer import MailSettings  # noqa: E402
 
 DB_NAME = "h_sched_bench"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

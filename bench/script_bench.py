@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from engine import sandbox, script_worker  # noqa: E402
-from engine.sandbox import LocalEnvironment  # noqa: E402
-from engine.script_engine import RestrictedEnvironment  # noqa: E402
+from engine.scripting import sandbox, script_worker  # noqa: E402
+from engine.scripting.sandbox import LocalEnvironment  # noqa: E402
+from engine.scripting.script_engine import RestrictedEnvironment  # noqa: E402
 
 SMALL = {"application": {"title": "茶园土壤湿度传感网络", "abstract": "印刷电容式传感器用于山地茶园灌溉调度。" * 10,
                          "organisation": "某研究所", "principal_investigator": "王五", "budget": 80,

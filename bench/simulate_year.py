@@ -42,14 +42,18 @@ sys.path.insert(0, str(ROOT))  # `python bench/simulate_year.py` must find engin
 
 from sqlalchemy import select  # noqa: E402
 
-from engine import (clock, commands, demo, deployment, expert_pool, instances, integrity, organisations,  # noqa: E402
-                    playback, projects, scheduler)
-from engine.calendar import BUREAU_TZ, is_working_day, working_days_between  # noqa: E402
-from engine.models import HumanTask, ProcessInstance  # noqa: E402
-from engine.principals import Actor  # noqa: E402
-from engine.validation import collect_paths  # noqa: E402
+from engine.core import clock, commands
+from engine.demo import demo_data, playback
+from engine.definitions import deployment
+from engine.lifecycle import expert_pool, integrity, organisations, projects
+from engine.runtime import instances
+from engine.scheduling import scheduler
+from engine.core.calendar import BUREAU_TZ, is_working_day, working_days_between  # noqa: E402
+from engine.core.models import HumanTask, ProcessInstance  # noqa: E402
+from engine.core.principals import Actor  # noqa: E402
+from engine.definitions.validation import collect_paths  # noqa: E402
 
-UNITS = [(name, code) for code, name, kind, _ in demo.ORGANISATIONS if kind != "recommender"]
+UNITS = [(name, code) for code, name, kind, _ in demo_data.ORGANISATIONS if kind != "recommender"]
 CATEGORIES = ("key_rd", "natural_science", "soft_science", "public_welfare")
 PENALISED = ["钱某某", "周某甲", "吴某乙"]
 WORDS = {
@@ -279,9 +283,9 @@ def build(db: Any) -> None:
     commands.execute(db, deployment.deploy, collect_paths([str(ROOT / "processes"), str(ROOT / "forms")]), "bench")
 
     def populate(session: Any) -> None:
-        for code, name, kind, recommender in demo.ORGANISATIONS:
+        for code, name, kind, recommender in demo_data.ORGANISATIONS:
             organisations.ensure(session, code, name, kind, recommender)
-        for spec in demo.expert_specs():
+        for spec in demo_data.expert_specs():
             expert_pool.add_expert(session, **spec)
         for n, name in enumerate(PENALISED):
             integrity.add(session, "bench", {"subject_type": "person", "subject_name": name, "grade": "serious",
@@ -346,7 +350,7 @@ def _work(db: Any, by_instance: dict[int, Plan], running: set[int], morning: dat
             playback.complete(db, row, data, morning)
             stats.commands += 1
         except Exception as error:  # a closed task (its seat handed on) is normal; anything else is not
-            from engine.errors import Conflict
+            from engine.core.errors import Conflict
             if not isinstance(error, Conflict):
                 stats.failures.append(f"instance {row.process_instance_id} {row.name}: {error}")
                 plan.seen["formal_review" if row.name == "formal_review_duplicates" else row.name] -= 1
@@ -435,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="print the top functions (cProfile)")
     args = parser.parse_args(argv)
     count = 100 if args.quick else args.applications
-    logging.getLogger("engine.calendar").setLevel(logging.ERROR)  # years past the holiday data
+    logging.getLogger("engine.core.calendar").setLevel(logging.ERROR)  # years past the holiday data
     import flask_migrate
 
     from web import create_app

@@ -3,13 +3,17 @@ whole schema matters (Alembic autogenerate, tests that empty every table). Add a
 a new module defines models."""
 from __future__ import annotations
 
-from . import models, fragments  # noqa: F401
-from . import summaries, substitutes, follow_up, comments, attachments, drafts, saved_filters  # noqa: F401,E501  web UI (issue 4)
-from . import notifications, scheduler, stuck_instances  # noqa: F401  scheduler (issue 6)
-from . import organisations, projects, changes, expert_pool, integrity, credit, duplicates  # noqa: F401,E501  lifecycle (issue 3)
-from . import archive, attention, dashboard  # noqa: F401  supervisor console (issue 7)
-from . import process_drafts, trial_runs  # noqa: F401  designer (issue 5)
-from . import web_sessions, sign_in  # noqa: F401  sign-in (issue 13)
-from .models import Base
+from engine.core import models
+from engine.runtime import fragments  # noqa: F401
+from engine.core import summaries
+from engine.workspace import substitutes, follow_up, comments, attachments, application_drafts, saved_filters  # noqa: F401,E501  web UI (issue 4)
+from engine.notify import notifications
+from engine.scheduling import scheduler
+from engine.runtime import stuck_instances  # noqa: F401  scheduler (issue 6)
+from engine.lifecycle import organisations, projects, changes, expert_pool, integrity, credit, duplicates  # noqa: F401,E501  lifecycle (issue 3)
+from engine.supervision import archive, attention, dashboard  # noqa: F401  supervisor console (issue 7)
+from engine.designer import process_drafts, trial_runs  # noqa: F401  designer (issue 5)
+from engine.core import web_sessions, sign_in  # noqa: F401  sign-in (issue 13)
+from engine.core.models import Base
 
 __all__ = ["Base"]

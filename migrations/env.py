@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from engine.db import Database
+from engine.core.db import Database
 from engine.schema import Base
 
 

@@ -53,7 +53,7 @@ def _empty_database(request: pytest.FixtureRequest) -> Iterator[None]:
 
 def empty_tables(database: Any) -> None:
     """Delete every row (a module that builds its world once calls this itself)."""
-    from engine import store
+    from engine.runtime import store
     from engine.schema import Base
     store.CACHE.clear()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
@@ -77,7 +77,7 @@ def runner(app):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def make_user(db):  # type: ignore[no-untyped-def]
-    from engine import commands, users
+    from engine.core import commands, users
 
     def _make(name: str, groups: list[str] | tuple[str, ...] = (), password: str = "pw-" + "secret") -> Any:
         commands.execute(db, users.create_user, name, password, list(groups), password_policy=False)
@@ -124,7 +124,8 @@ def read_fixture(*names: str) -> list[tuple[str, bytes]]:
 
 @pytest.fixture
 def deploy(db):  # type: ignore[no-untyped-def]
-    from engine import commands, deployment
+    from engine.core import commands
+    from engine.definitions import deployment
 
     def _deploy(*names: str) -> list[Any]:
         return commands.execute(db, deployment.deploy, read_fixture(*names), "test")

@@ -10,13 +10,13 @@ from typing import Any
 from flask import Flask
 from flask_migrate import Migrate
 
-from engine.db import Database
+from engine.core.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder="pages/templates")
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-change-me"),
         DATABASE_URL=os.environ.get("DATABASE_URL"),
@@ -28,12 +28,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["engine_db"] = db
     Migrate(app, db, directory=str(ROOT / "migrations"))
 
-    from . import converters
+    from web import converters
     converters.register(app)  # before any route is added: ids bounded to their column's range
-    from .api import api
-    from .cli import register_cli
-    from .home import home
-    from .ui import register_ui
+    from web.api import api
+    from web.cli.commands import register_cli
+    from web.pages.home import home
+    from web.pages import register_ui
 
     app.register_blueprint(api)
     app.register_blueprint(home)

@@ -26,14 +26,14 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine import commands, sign_in, web_sessions
-from engine.errors import TooManyAttempts, Unauthorized
-from engine.models import User
-from engine.principals import Actor
+from engine.core import commands, sign_in, web_sessions
+from engine.core.errors import TooManyAttempts, Unauthorized
+from engine.core.models import User
+from engine.core.principals import Actor
 
-from . import engine_db
-from .i18n import switch_language
-from .redirects import local_path
+from web import engine_db
+from web.i18n import switch_language
+from web.redirects import local_path
 
 auth = Blueprint("auth", __name__)
 login_manager = LoginManager()

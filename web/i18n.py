@@ -17,9 +17,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 
-from engine import calendar, clock
+from engine.core import calendar, clock
 
-from .redirects import safe_next  # noqa: F401  the pages import it from here
+from web.redirects import safe_next  # noqa: F401  the pages import it from here
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT = "zh_CN"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from engine.archive import DEFAULT_AFTER_DAYS
+from engine.supervision.archive import DEFAULT_AFTER_DAYS
 
 
 def archive_dir(app: Flask | None = None) -> Path:

@@ -9,7 +9,7 @@ through 0008 like new ones.
 """
 from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
-import engine.models  # noqa: F401
+import engine.core.models  # noqa: F401
 
 revision = "0003"
 down_revision = "0002"

@@ -9,7 +9,7 @@ through 0009 like new ones.
 """
 from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
-import engine.models  # noqa: F401
+import engine.core.models  # noqa: F401
 
 revision = "0004"
 down_revision = "0003"

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from alembic import op
 import sqlalchemy as sa
-import engine.models
+import engine.core.models
 
 revision = "0007"
 down_revision = "0006"
@@ -15,7 +15,7 @@ branch_labels = None
 depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-UTC = engine.models.UtcDateTime(timezone=True)
+UTC = engine.core.models.UtcDateTime(timezone=True)
 
 
 def _partial(column: str) -> dict:

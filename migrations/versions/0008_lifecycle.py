@@ -7,14 +7,14 @@ Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.models
+import engine.core.models
 
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-UTC = engine.models.UtcDateTime(timezone=True)
+UTC = engine.core.models.UtcDateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -8,14 +8,14 @@ import json
 
 from alembic import op
 import sqlalchemy as sa
-import engine.models
+import engine.core.models
 
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-UTC = engine.models.UtcDateTime(timezone=True)
+UTC = engine.core.models.UtcDateTime(timezone=True)
 
 
 def upgrade() -> None:

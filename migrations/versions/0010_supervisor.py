@@ -5,14 +5,14 @@ Revises: 0009
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.models
+import engine.core.models
 
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-UTC = engine.models.UtcDateTime(timezone=True)
+UTC = engine.core.models.UtcDateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -5,14 +5,14 @@ Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.models
+import engine.core.models
 
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-UTC = engine.models.UtcDateTime(timezone=True)
+UTC = engine.core.models.UtcDateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -8,7 +8,7 @@ Revises: 0012
 from alembic import op
 import sqlalchemy as sa
 
-from engine.models import UtcDateTime
+from engine.core.models import UtcDateTime
 
 revision = "0013"
 down_revision = "0012"

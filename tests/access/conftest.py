@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from engine import commands, users
-from engine.principals import Actor
+from engine.core import commands, users
+from engine.core.principals import Actor
 from tests.lifecycle.world import (APPLICANT, APPLICATION, BUREAU, EXPERT, GOOD_SCORES, ORG, RECOMMENDER, STAFF,
                                    SUPERVISOR, UNIT, Driver, build_world, sh)
 from tests.web.conftest import csrf_from

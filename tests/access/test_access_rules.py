@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
-from engine import access, commands, deployment, history, instances, tasks
-from engine.errors import DefinitionInvalid, Forbidden
-from engine.principals import Actor
+from engine.runtime import access, instances, tasks
+from engine.core import commands
+from engine.definitions import deployment
+from engine.workspace import history
+from engine.core.errors import DefinitionInvalid, Forbidden
+from engine.core.principals import Actor
 from tests.lifecycle.world import GOOD_SCORES
 
 from .conftest import APPLICANT, EXPERT, RECOMMENDER, SECRET_OPINION, STAFF, SUPERVISOR, UNIT, Review

@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import url_for
 
-from engine import clock
+from engine.core import clock
 from tests.conftest import empty_tables
 
 from .world import OWNER, PASSWORD, ROLES, SIMPLE_BPMN, SIMPLE_FORM, World, build, fingerprint

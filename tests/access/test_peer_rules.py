@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine import access, commands, deployment, history, instances, tasks
-from engine.errors import DefinitionInvalid
-from engine.principals import Actor
+from engine.runtime import access, instances, tasks
+from engine.core import commands
+from engine.definitions import deployment
+from engine.workspace import history
+from engine.core.errors import DefinitionInvalid
+from engine.core.principals import Actor
 
 OPINION = {"opinion_text": "secret words"}
 CHAIR, MEMBER = Actor("ea", frozenset({"experts"})), Actor("eb", frozenset({"experts"}))

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from engine import clock, commands, substitutes, tasks
-from engine.errors import Forbidden, InvalidData
-from engine.principals import Actor
+from engine.core import clock, commands
+from engine.workspace import substitutes
+from engine.runtime import tasks
+from engine.core.errors import Forbidden, InvalidData
+from engine.core.principals import Actor
 from tests.lifecycle.world import APPLICANT, APPLICATION, ORG, STAFF, UNIT, Driver, build_world, sh
 
 from tests.web.conftest import csrf_from

@@ -15,17 +15,21 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from engine import (archive, attachments, clock, comments, commands, demo, drafts, instances, process_drafts,
-                    saved_filters, tasks, trial_runs, users)
-from engine.inbox import InboxQuery
-from engine.principals import Actor
+from engine.supervision import archive
+from engine.workspace import attachments, comments, application_drafts, saved_filters
+from engine.core import clock, commands, users
+from engine.demo import demo_data
+from engine.runtime import instances, tasks
+from engine.designer import process_drafts, trial_runs
+from engine.workspace.inbox import InboxQuery
+from engine.core.principals import Actor
 from tests.conftest import FIXTURES
 from tests.lifecycle.world import APPLICATION, STAFF, Driver, build_world, sh
 
 PASSWORD = "matrix-Pw-2026!"  # long and uncommon: passes any password policy
 
 ROLES = ("anonymous", "applicant", "owner", "expert", "staff", "supervisor", "designer", "admin", "integration")
-# the groups each role has, as engine/demo.py gives them to the demo people
+# the groups each role has, as engine/demo_data.py gives them to the demo people
 GROUPS: dict[str, list[str]] = {
     "applicant": ["applicants"],
     "owner": ["applicants"],
@@ -91,7 +95,7 @@ class World:
         return self._attach(self.scoring, None, Actor(OWNER, frozenset({"applicants"})), "plan.pdf")
 
     def fresh_application_draft(self) -> int:
-        return commands.execute(self.db, drafts.save, Actor(OWNER, frozenset({"applicants"})),
+        return commands.execute(self.db, application_drafts.save, Actor(OWNER, frozenset({"applicants"})),
                                 "project_lifecycle", {"title": "草稿 · draft"}).id
 
     def fresh_saved_filter(self) -> int:
@@ -119,7 +123,7 @@ class World:
         """The lifecycle world's application under another project's title and abstract (a
         similar one is sent to the duplicate check instead of the formal review)."""
         self._day += 1
-        topics = [(p.data["title"], p.data["abstract"]) for p in demo.PROJECTS]
+        topics = [(p.data["title"], p.data["abstract"]) for p in demo_data.PROJECTS]
         topics = list(dict((t, (t, a)) for t, a in topics).values())  # the demo repeats one title
         title, abstract = topics[self._day % len(topics)]
         return APPLICATION | {"title": f"{title}（{self._day}）", "abstract": abstract}
@@ -137,7 +141,7 @@ class World:
 
 
 def _substitution(db: Any, username: str, substitute: str, start: date, end: date) -> int:
-    from engine.substitutes import Substitution
+    from engine.workspace.substitutes import Substitution
 
     def add(session):  # type: ignore[no-untyped-def]
         row = Substitution(username=username, substitute=substitute, starts_on=start, ends_on=end,
@@ -216,7 +220,7 @@ def build(db: Any, storage: Path, archive_dir: Path) -> World:
 
 
 def _notification(db: Any, username: str, instance_id: int) -> int:
-    from engine.notifications import Notification
+    from engine.notify.notifications import Notification
 
     def add(session):  # type: ignore[no-untyped-def]
         row = Notification(username=username, kind="task_reassigned_to_you", params={"title": "申报书"},

@@ -146,7 +146,7 @@ def test_cli_deploy_of_a_bad_file_exits_1_and_deploys_nothing(runner, tmp_path):
 
 
 def test_cli_users_create(runner, db):
-    from engine import commands, users
+    from engine.core import commands, users
     result = runner.invoke(args=["users", "create", "li", "--password", "Lantern-Orchard-42", "--groups",
                                  "reviewers,experts", "--org", "Bureau", "--email", "li@example.org",
                                  "--display-name", "Li Lei"])

@@ -179,7 +179,7 @@ def test_the_openapi_document_describes_the_contract(client):
 def test_supervisors_see_overdue_tasks_and_stuck_instances_and_others_get_403(api, deploy, db):
     from datetime import datetime, timedelta, timezone
 
-    from engine import clock
+    from engine.core import clock
     deploy(*SIMPLE, "bpmn/script_error.bpmn")
     applicant = api("applicant")
     start = datetime.now(timezone.utc) - timedelta(days=30)
@@ -204,8 +204,8 @@ def test_stuck_means_ten_working_days_without_progress_counted_across_national_d
     # Sep 30 and 29 (the National Day week Oct 1-7 is not counted)
     from datetime import datetime
 
-    from engine import clock
-    from engine.calendar import BUREAU_TZ
+    from engine.core import clock
+    from engine.core.calendar import BUREAU_TZ
     deploy(*SIMPLE)
     applicant = api("applicant")
     with clock.frozen_at(datetime(2026, 9, 28, 23, 0, tzinfo=BUREAU_TZ)):

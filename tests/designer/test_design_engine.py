@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import commands, instance_migration, instances, process_drafts, tasks, trial_runs, version_compare
-from engine.errors import Conflict, DefinitionInvalid, Forbidden, InvalidData
-from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
-from engine.principals import Actor
+from engine.core import commands
+from engine.designer import migration, process_drafts, trial_runs, version_compare
+from engine.runtime import instances, tasks
+from engine.core.errors import Conflict, DefinitionInvalid, Forbidden, InvalidData
+from engine.core.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
+from engine.core.principals import Actor
 from tests.conftest import FIXTURES
 
 DESIGNER = Actor("dana", frozenset({"designers"}))
@@ -111,11 +113,11 @@ def test_an_old_instance_keeps_its_routing_and_migration_moves_it_to_the_new_one
     groups = lambda i: commands.query(db, lambda s: [t.candidate_groups for t in tasks.open_tasks(s, i)])  # noqa: E731
     assert groups(old) == [["reviewers"]] and groups(new) == [["experts"]]
     # the preview says what would happen and changes nothing
-    [plan] = commands.query(db, instance_migration.preview, DESIGNER, "simple_review", 2, [old])
+    [plan] = commands.query(db, migration.preview, DESIGNER, "simple_review", 2, [old])
     assert plan.possible and plan.waiting_at == ["review"]
     assert groups(old) == [["reviewers"]]
     # migrating moves the waiting task to the new version's routing, audited with the reason
-    report = instance_migration.migrate_many(db, DESIGNER, [old], 2, "route to experts")
+    report = migration.migrate_many(db, DESIGNER, [old], 2, "route to experts")
     assert report.migrated == [old] and report.failures == []
     assert groups(old) == [["experts"]]
     state = commands.query(db, lambda s: (s.get(ProcessInstance, old).version, s.scalar(
@@ -142,9 +144,9 @@ def test_migration_is_refused_when_the_target_lacks_the_waiting_task(db):
         .replace('<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="record" />', '')
     commands.execute(db, process_drafts.save_file, DESIGNER, draft_id, "simple_review.bpmn", without_review)
     _deploy_draft(db, draft_id)
-    [plan] = commands.query(db, instance_migration.preview, DESIGNER, "simple_review", 2, [old])
+    [plan] = commands.query(db, migration.preview, DESIGNER, "simple_review", 2, [old])
     assert not plan.possible and "review" in plan.reason
-    report = instance_migration.migrate_many(db, DESIGNER, [old], 2, "try")
+    report = migration.migrate_many(db, DESIGNER, [old], 2, "try")
     assert report.migrated == [] and report.failures[0][0] == old
     assert commands.query(db, lambda s: s.get(ProcessInstance, old).version) == 1
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine import commands, organisations, process_drafts, trial_runs
-from engine.principals import Actor
-from engine.projects import Project
+from engine.core import commands
+from engine.lifecycle import organisations
+from engine.designer import process_drafts, trial_runs
+from engine.core.principals import Actor
+from engine.lifecycle.projects import Project
 
 DESIGNER = Actor("dana", frozenset({"designers"}))
 APPLICATION = ('{"title": "T", "abstract": "A", "plan_category": "key", "discipline": "it", '

@@ -5,9 +5,11 @@ changes a called process or a table gives every process that depends on it a new
 built from its own file against the new versions. Running instances keep their versions."""
 from __future__ import annotations
 
-from engine import audit, commands, deployment, instances, tasks  # noqa: F401
-from engine.models import AuditEvent
-from engine.principals import Actor
+from engine.core import audit, commands
+from engine.definitions import deployment
+from engine.runtime import instances, tasks  # noqa: F401
+from engine.core.models import AuditEvent
+from engine.core.principals import Actor
 
 ALICE = Actor("alice", frozenset())
 BPMN = ('<?xml version="1.0" encoding="UTF-8"?>'
@@ -133,7 +135,7 @@ def test_validating_a_draft_says_which_deployed_processes_would_get_new_versions
 
 
 def test_an_unchanged_draft_would_redeploy_nothing_else(db):
-    from engine import process_drafts
+    from engine.designer import process_drafts
     designer = Actor("dora", frozenset({"designers"}))
     _deploy(db, _child("Review v1"), _caller("parent_p", "child_p"))
     draft = commands.execute(db, process_drafts.from_definition, designer, "child_p", None, "child")

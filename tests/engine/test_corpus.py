@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from engine.validation import validate_sources
+from engine.definitions.validation import validate_sources
 from tests.conftest import SHARED
 
 CORPUS = SHARED / "bpmn-corpus"

@@ -5,9 +5,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine import clock, commands, deployment, instances, scheduler, tasks
-from engine.principals import Actor
-from engine.validation import collect_paths
+from engine.core import clock, commands
+from engine.definitions import deployment
+from engine.runtime import instances, tasks
+from engine.scheduling import scheduler
+from engine.core.principals import Actor
+from engine.definitions.validation import collect_paths
 from tests.conftest import ROOT
 
 APPLICANT = Actor("zhang", frozenset({"applicants"}))
@@ -50,7 +53,7 @@ def test_an_accepted_application_ends_accepted(db, submitted):
 
 def test_the_formal_review_is_due_in_five_working_days(db, submitted):
     task = _only_task(db, submitted)
-    from engine.calendar import working_days_between
+    from engine.core.calendar import working_days_between
     assert working_days_between(task.created_at, task.due_at) == 5
 
 

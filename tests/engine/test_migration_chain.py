@@ -39,8 +39,10 @@ def test_a_database_at_the_released_placeholder_upgrades_to_the_full_schema(tmp_
 def test_instances_survive_moving_their_finished_tasks_out_of_the_document_and_back(tmp_path):
     import flask_migrate
 
-    from engine import commands, deployment, fragments, instances, store, tasks
-    from engine.principals import Actor
+    from engine.core import commands
+    from engine.definitions import deployment
+    from engine.runtime import fragments, instances, store, tasks
+    from engine.core.principals import Actor
     from tests.conftest import read_fixture
     from web import create_app
     alice = Actor("alice", frozenset())

@@ -8,10 +8,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from engine import clock, commands, fragments, instances, scheduler, store, tasks
-from engine.errors import Conflict, Forbidden, InvalidData
-from engine.models import AuditEvent, HumanTask, ProcessInstance
-from engine.principals import Actor
+from engine.core import clock, commands
+from engine.runtime import fragments, instances, store, tasks
+from engine.scheduling import scheduler
+from engine.core.errors import Conflict, Forbidden, InvalidData
+from engine.core.models import AuditEvent, HumanTask, ProcessInstance
+from engine.core.principals import Actor
 
 SIMPLE = ("bpmn/simple_review.bpmn", "forms/simple_decision.form")
 ALICE = Actor("alice", frozenset({"applicants"}))
@@ -109,9 +111,10 @@ KILLER = """
 import os, signal, sys
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from engine import commands, tasks
-from engine.db import Database
-from engine.principals import Actor
+from engine.core import commands
+from engine.runtime import tasks
+from engine.core.db import Database
+from engine.core.principals import Actor
 
 @event.listens_for(Session, "after_flush")
 def _die(session, context):
@@ -176,7 +179,7 @@ def test_a_sandbox_violation_at_run_time_is_an_instance_error_not_a_crash(db, de
 
 
 def test_an_instance_keeps_its_version_after_a_redeploy(db, deploy, tmp_path):
-    from engine import deployment
+    from engine.definitions import deployment
     deploy(*SIMPLE)
     old_id = _start(db, "simple_review")
     source = (__import__("tests.conftest").conftest.FIXTURES / SIMPLE[0]).read_bytes()
@@ -236,21 +239,21 @@ def test_a_loop_that_would_exceed_spiffworkflows_depth_limit_stops_with_a_clear_
 
 
 def test_a_restricted_process_refuses_other_starters(db, deploy):
-    from engine.errors import NotFound
+    from engine.core.errors import NotFound
     deploy("bpmn/simple_review.bpmn", "forms/simple_decision.form")
     with pytest.raises(NotFound):
         _start(db, "no_such_process")
     root = __import__("tests.conftest").conftest.ROOT
-    from engine import deployment
-    from engine.validation import collect_paths
+    from engine.definitions import deployment
+    from engine.definitions.validation import collect_paths
     commands.execute(db, deployment.deploy, collect_paths([str(root / "processes"), str(root / "forms")]), "t")
     with pytest.raises(Forbidden):
         _start(db, "application_formal_review", RITA, {})
 
 
 def test_start_data_is_checked_against_the_start_form(db):
-    from engine import deployment
-    from engine.validation import collect_paths
+    from engine.definitions import deployment
+    from engine.definitions.validation import collect_paths
     root = __import__("tests.conftest").conftest.ROOT
     commands.execute(db, deployment.deploy, collect_paths([str(root / "processes"), str(root / "forms")]), "t")
     with pytest.raises(InvalidData) as refused:
@@ -260,7 +263,7 @@ def test_start_data_is_checked_against_the_start_form(db):
 
 
 def test_dates_and_decimals_left_by_a_script_survive_saving_and_loading(db, deploy, tmp_path):
-    from engine import deployment
+    from engine.definitions import deployment
     source = (__import__("tests.conftest").conftest.FIXTURES / "bpmn/script_error.bpmn").read_bytes()
     script = b"share = Decimal(100) / divisor\nwhen = date(2026, 10, 1)"
     changed = source.replace(b"share = 100 / divisor", script)

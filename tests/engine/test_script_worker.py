@@ -15,11 +15,14 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from engine import commands, deployment, instances, projects, sandbox, script_services, script_worker, tasks
-from engine.principals import Actor
-from engine.script_engine import RestrictedEnvironment
-from engine.sandbox import (ScriptLimitExceeded, ScriptTimeout,
-                            is_bounded_expression)
+from engine.core import commands
+from engine.definitions import deployment
+from engine.runtime import instances, tasks
+from engine.lifecycle import projects
+from engine.scripting import sandbox, script_services, script_worker
+from engine.core.principals import Actor
+from engine.scripting.script_engine import RestrictedEnvironment
+from engine.scripting.sandbox import ScriptLimitExceeded, ScriptTimeout, is_bounded_expression
 
 ALICE = Actor("alice", frozenset({"applicants"}))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import commands, credit
+from engine.core import commands
+from engine.lifecycle import credit
 from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, SUPERVISOR, Driver, build_world,
                                    make_project, sh, stage_data)
 

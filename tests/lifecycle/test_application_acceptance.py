@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import commands, credit, integrity, projects
-from engine.calendar import working_days_between
-from engine.errors import InvalidData
+from engine.core import commands
+from engine.lifecycle import credit, integrity, projects
+from engine.core.calendar import working_days_between
+from engine.core.errors import InvalidData
 from tests.lifecycle.world import (APPLICANT, APPLICATION, ORG, RECOMMENDER, Driver, build_world,
                                    make_project, sh)
 
@@ -230,7 +231,7 @@ def test_the_register_keeps_the_timeline_of_an_application(world):
 
 
 def test_a_formal_reviewer_from_another_group_cannot_complete_the_review(world):
-    from engine.errors import Forbidden
+    from engine.core.errors import Forbidden
     d = _submit(world)
     d.endorse()
     with pytest.raises(Forbidden):

@@ -8,7 +8,7 @@ import json
 import pytest
 from lxml import etree
 
-from engine.validation import collect_paths, validate_sources
+from engine.definitions.validation import collect_paths, validate_sources
 from tests.conftest import ROOT
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"

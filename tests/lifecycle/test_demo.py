@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import commands, demo, deployment, expert_pool, integrity, organisations, projects, tasks, users
-from engine.principals import Actor
-from engine.validation import collect_paths
+from engine.core import commands, users
+from engine.demo import demo_data
+from engine.definitions import deployment
+from engine.lifecycle import expert_pool, integrity, organisations, projects
+from engine.runtime import tasks
+from engine.core.principals import Actor
+from engine.definitions.validation import collect_paths
 from tests.conftest import ROOT
 
 ROLES = {"applicants", "institution_staff", "bureau_staff", "auditors", "evaluators", "experts", "supervisors",
@@ -25,40 +29,40 @@ def _count(db, model) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_the_demo_loads_people_organisations_experts_and_the_integrity_list_once(deployed):
-    few = [demo.PROJECTS[0], demo.PROJECTS[1], demo.PROJECTS[-1]]
-    first = demo.load(deployed, few)
+    few = [demo_data.PROJECTS[0], demo_data.PROJECTS[1], demo_data.PROJECTS[-1]]
+    first = demo_data.load(deployed, few)
     assert [line.split(": ", 1)[1] for line in first if line.startswith("project ")] == [
         "waiting for endorse", "waiting for correct_application", "completed, refused"]
     # every role has somebody; 66 experts over six disciplines; 4 integrity entries, one revoked
     groups = commands.query(deployed, lambda s: {g for u in s.scalars(select(users.User)) for g in u.group_names})
     assert ROLES <= groups
     pool = commands.query(deployed, lambda s: [e.discipline for e in s.scalars(select(expert_pool.Expert))])
-    assert len(pool) == 66 and {pool.count(d) for d in demo.DISCIPLINES} == {11}
+    assert len(pool) == 66 and {pool.count(d) for d in demo_data.DISCIPLINES} == {11}
     listed = commands.query(deployed, integrity.entries, None, None, True)
     assert len(listed) == 4 and sum(e.state == "revoked" for e in listed) == 1
-    assert len(commands.query(deployed, organisations.all_organisations)) == len(demo.ORGANISATIONS)
+    assert len(commands.query(deployed, organisations.all_organisations)) == len(demo_data.ORGANISATIONS)
     # li.na has her returned application to correct; the recommending unit its endorsement
     assert commands.query(deployed, tasks.list_tasks, Actor("li.na", frozenset()), "assigned").total == 1
     recommender = Actor("xu.jing", frozenset({"recommender.binjiang"}))
     assert commands.query(deployed, tasks.list_tasks, recommender, "candidate").total == 1
     # and a second load adds nothing
     before = [_count(deployed, m) for m in (users.User, expert_pool.Expert, integrity.IntegrityEntry, projects.Project)]
-    second = demo.load(deployed)
+    second = demo_data.load(deployed)
     assert "demo applications already present" in second
     assert [_count(deployed, m) for m in (users.User, expert_pool.Expert, integrity.IntegrityEntry,
                                           projects.Project)] == before
 
 
 def test_without_the_lifecycle_deployed_the_demo_loads_people_but_no_projects(db):
-    lines = demo.load(db, demo.PROJECTS[:1])
+    lines = demo_data.load(db, demo_data.PROJECTS[:1])
     assert "project_lifecycle is not deployed; no demo projects started" in lines
     assert _count(db, projects.Project) == 0
 
 
 @pytest.mark.slow
 def test_the_full_demo_has_projects_standing_in_every_stage(deployed):
-    lines = demo.load(deployed)
-    assert sum(line.startswith("project ") for line in lines) == len(demo.PROJECTS)
+    lines = demo_data.load(deployed)
+    assert sum(line.startswith("project ") for line in lines) == len(demo_data.PROJECTS)
     statuses = commands.query(deployed, lambda s: {p.status for p in s.scalars(select(projects.Project))})
     assert {"submitted", "under_review", "established", "in_progress", "awaiting_acceptance", "passed",
             "evaluated", "failed", "terminated", "reserved"} <= statuses

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import commands, credit
+from engine.core import commands
+from engine.lifecycle import credit
 from tests.lifecycle.world import (APPLICANT, BUREAU, RECOMMENDER, STAFF, SUPERVISOR, Driver, build_world,
                                    make_project, sh, stage_data)
 
@@ -80,7 +81,7 @@ def test_a_contract_returned_for_re_signing_keeps_the_original_deadline(world):
 
 
 def test_only_supervisors_may_start_a_stage_on_its_own(world):
-    from engine.errors import Forbidden
+    from engine.core.errors import Forbidden
     project_id = make_project(world, status="established")
     with pytest.raises(Forbidden):
         Driver(world, sh(2026, 4, 1)).start("establishment", stage_data(project_id), BUREAU)

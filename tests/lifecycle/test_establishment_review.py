@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import commands, deployment, expert_pool, integrity
-from engine.calendar import working_days_between
-from engine.errors import InvalidData
+from engine.core import commands
+from engine.definitions import deployment
+from engine.lifecycle import expert_pool, integrity
+from engine.core.calendar import working_days_between
+from engine.core.errors import InvalidData
 from tests.conftest import ROOT
 from tests.lifecycle.world import (APPLICATION, BUREAU, EXPERT, GOOD_SCORES, STAFF, Driver, build_world, sh)
 

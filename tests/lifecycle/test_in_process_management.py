@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import changes, commands, credit
+from engine.lifecycle import changes, credit
+from engine.core import commands
 from tests.lifecycle.world import (APPLICANT, BUREAU, RECOMMENDER, STAFF, SUPERVISOR, UNIT, Driver, build_world,
                                    make_project, sh, stage_data)
 
@@ -23,7 +24,7 @@ def world(db):  # type: ignore[no-untyped-def]
 
 def _start(db, months=36, start="2026-01-05") -> Driver:  # type: ignore[no-untyped-def]
     project_id = make_project(db, start=start, months=months)
-    commands.execute(db, lambda s: __import__("engine.projects", fromlist=["x"]).release_funding(s, project_id, 0.6))
+    commands.execute(db, lambda s: __import__("engine.lifecycle.projects", fromlist=["x"]).release_funding(s, project_id, 0.6))
     d = Driver(db, sh(*map(int, start.split("-")), 10))
     d.start("in_process_management", stage_data(project_id), SUPERVISOR)
     return d

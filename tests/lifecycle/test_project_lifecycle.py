@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import commands, credit, expert_pool
+from engine.core import commands
+from engine.lifecycle import credit, expert_pool
 from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, STAFF, Driver, build_world, sh)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import attention, commands, dashboard
-from engine.errors import NotFound
-from engine.principals import Actor
+from engine.supervision import attention, dashboard
+from engine.core import commands
+from engine.core.errors import NotFound
+from engine.core.principals import Actor
 from tests.lifecycle.world import APPLICATION, Driver, build_world, sh
 
 SUPERVISOR = Actor("zhao.min", frozenset({"supervisors"}))

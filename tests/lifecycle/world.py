@@ -8,11 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
-from engine import clock, commands, deployment, expert_pool, instances, organisations, projects, scheduler, tasks
-from engine.calendar import BUREAU_TZ
-from engine.models import HumanTask
-from engine.principals import Actor
-from engine.validation import collect_paths
+from engine.core import clock, commands
+from engine.definitions import deployment
+from engine.lifecycle import expert_pool, organisations, projects
+from engine.runtime import instances, tasks
+from engine.scheduling import scheduler
+from engine.core.calendar import BUREAU_TZ
+from engine.core.models import HumanTask
+from engine.core.principals import Actor
+from engine.definitions.validation import collect_paths
 from tests.conftest import ROOT
 
 ORG = "杭州先进材料研究院"

@@ -8,8 +8,9 @@ from typing import Iterator
 import pytest
 from aiosmtpd.controller import Controller
 
-from engine import commands, deployment, users
-from engine.mailer import MailSettings
+from engine.core import commands, users
+from engine.definitions import deployment
+from engine.notify.mailer import MailSettings
 
 from .support import PASSWORD, Mailbox, free_port, process_xml
 

@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine import clock, commands, instances, scheduler, tasks
-from engine.calendar import BUREAU_TZ
-from engine.mailer import MailSettings
-from engine.principals import Actor
+from engine.core import clock, commands
+from engine.runtime import instances, tasks
+from engine.scheduling import scheduler
+from engine.core.calendar import BUREAU_TZ
+from engine.notify.mailer import MailSettings
+from engine.core.principals import Actor
 
 PASSWORD = "pw-secret"
 
@@ -93,7 +95,7 @@ def gathered(db: Any, username: str, kind: str) -> list[str]:
     over all such rows, in order; each row also counts them (asserted here to match)."""
     from sqlalchemy import select
 
-    from engine.notifications import Notification
+    from engine.notify.notifications import Notification
 
     def read(session: Any) -> list[str]:
         rows = session.scalars(select(Notification).where(

@@ -6,10 +6,10 @@ from collections import Counter
 
 from sqlalchemy import select, update
 
-from engine import commands
-from engine.calendar import BUREAU_TZ
-from engine.models import AuditEvent, HumanTask
-from engine.notifications import Notification
+from engine.core import commands
+from engine.core.calendar import BUREAU_TZ
+from engine.core.models import AuditEvent, HumanTask
+from engine.notify.notifications import Notification
 
 from .support import start, tick
 

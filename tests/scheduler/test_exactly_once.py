@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from engine import clock, commands, scheduler
-from engine.db import Database
-from engine.models import AuditEvent
-from engine.notifications import Notification, OutboxMessage
+from engine.core import clock, commands
+from engine.scheduling import scheduler
+from engine.core.db import Database
+from engine.core.models import AuditEvent
+from engine.notify.notifications import Notification, OutboxMessage
 
 from .support import bureau, start
 

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import clock, commands, mailer, notifications
-from engine.mailer import MailSettings
-from engine.notifications import Notification, OutboxMessage
-from engine.principals import Actor
+from engine.core import clock, commands
+from engine.notify import mailer, notifications
+from engine.notify.mailer import MailSettings
+from engine.notify.notifications import Notification, OutboxMessage
+from engine.core.principals import Actor
 
 from .support import bureau, free_port, start, tick
 
@@ -141,7 +142,7 @@ def test_reports_of_one_day_gather_in_one_digest_notification(db, deploy_process
 
 
 def test_a_digest_lists_twenty_and_counts_the_rest():
-    from engine.notification_texts import render
+    from engine.notify.texts import render
     items = [{"title": f"Review {n}", "instance_id": n, "due_at": "2025-10-09T02:00:00+00:00",
               "holder": "erin"} for n in range(20)]
     subject, body = render("task_overdue_report", {"count": 57, "items": items}, "en")

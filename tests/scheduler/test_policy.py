@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import commands, tasks
-from engine.errors import DefinitionInvalid
-from engine.models import ProcessDefinition
-from engine.escalation_policy import Policy, check_properties, resolve, stuck_after
+from engine.core import commands
+from engine.runtime import tasks
+from engine.core.errors import DefinitionInvalid
+from engine.core.models import ProcessDefinition
+from engine.definitions.escalation_policy import Policy, check_properties, resolve, stuck_after
 
 from .support import start
 

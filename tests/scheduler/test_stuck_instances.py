@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import clock, commands, instances
-from engine.models import AuditEvent
-from engine.notifications import Notification
-from engine.principals import Actor
-from engine.stuck_instances import InstanceWatch
+from engine.core import clock, commands
+from engine.runtime import instances
+from engine.core.models import AuditEvent
+from engine.notify.notifications import Notification
+from engine.core.principals import Actor
+from engine.runtime.stuck_instances import InstanceWatch
 
 from .support import bureau, start, tick
 

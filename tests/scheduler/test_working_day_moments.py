@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine import commands, tasks
-from engine.models import AuditEvent, HumanTask, TaskCandidate
-from engine.notifications import Notification
+from engine.core import commands
+from engine.runtime import tasks
+from engine.core.models import AuditEvent, HumanTask, TaskCandidate
+from engine.notify.notifications import Notification
 
 from .support import bureau, gathered, start, tick
 
@@ -119,8 +120,8 @@ def test_reassignment_to_a_named_user(db, deploy_process, person):
 
 
 def test_a_completed_task_is_neither_reminded_nor_escalated(db, deploy_process, person):
-    from engine.principals import Actor
-    from engine import clock
+    from engine.core.principals import Actor
+    from engine.core import clock
     deploy_process("sla_review", SLA)
     person("erin", ("experts",))
     _, task_id = start(db, "sla_review", "2025-09-29 10:00", {"expert": "erin"})
@@ -136,8 +137,8 @@ def test_a_completed_task_is_neither_reminded_nor_escalated(db, deploy_process, 
 
 
 def test_a_suspended_instance_waits_and_catches_up_when_resumed(db, deploy_process, person):
-    from engine import instances
-    from engine.principals import Actor
+    from engine.runtime import instances
+    from engine.core.principals import Actor
     deploy_process("sla_review", SLA)
     person("erin", ("experts",))
     instance_id, task_id = start(db, "sla_review", "2025-09-29 10:00", {"expert": "erin"})
@@ -201,8 +202,8 @@ def test_reassigning_to_someone_unknown_falls_back_to_the_group(db, deploy_proce
 
 
 def test_a_supervisor_claims_an_escalated_task_and_completes_it(db, deploy_process, person):
-    from engine import clock
-    from engine.principals import Actor
+    from engine.core import clock
+    from engine.core.principals import Actor
     deploy_process("sla_review", SLA)
     person("erin", ("experts",))
     person("sam", ("supervisors",))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import clock, commands, deployment
+from engine.core import clock, commands
+from engine.definitions import deployment
 
 from .helpers import HERE, MONDAY, ROOT_FIXTURES
 

@@ -9,9 +9,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from engine import clock, commands, instances, tasks
-from engine.models import AuditEvent
-from engine.principals import Actor
+from engine.core import clock, commands
+from engine.runtime import instances, tasks
+from engine.core.models import AuditEvent
+from engine.core.principals import Actor
 
 HERE = Path(__file__).resolve().parent / "fixtures"
 ROOT_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

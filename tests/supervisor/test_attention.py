@@ -10,9 +10,10 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from engine import attention, clock, commands, exports
-from engine.errors import Forbidden, InvalidData
-from engine.models import User
+from engine.supervision import attention, exports
+from engine.core import clock, commands
+from engine.core.errors import Forbidden, InvalidData
+from engine.core.models import User
 
 from .helpers import APPLICANT, BOSS, MONDAY, OFFICER, complete, plan, start
 

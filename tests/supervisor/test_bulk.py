@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import clock, commands, instances, interventions, selection
-from engine.errors import Forbidden, InvalidData
-from engine.models import AuditEvent
+from engine.core import clock, commands
+from engine.runtime import instances
+from engine.supervision import interventions, selection
+from engine.core.errors import Forbidden, InvalidData
+from engine.core.models import AuditEvent
 
 from .helpers import APPLICANT, BOSS, MONDAY, OFFICER, FailingTrigger, audit_of, complete, plan, start, state_of
 

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import clock, commands, dashboard, interventions
-from engine.calendar import working_days_between
-from engine.errors import Forbidden
-from engine.principals import Actor
+from engine.core import clock, commands
+from engine.supervision import dashboard, interventions
+from engine.core.calendar import working_days_between
+from engine.core.errors import Forbidden
+from engine.core.principals import Actor
 
 from .helpers import BOSS, MONDAY, OFFICER, audit_of, complete, open_task, plan, start
 

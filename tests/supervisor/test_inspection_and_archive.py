@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import archive, clock, commands, comments, inspection, interventions
-from engine.errors import Conflict, Forbidden, NotFound
-from engine.models import AuditEvent, HumanTask, ProcessInstance
+from engine.supervision import archive, inspection, interventions
+from engine.core import clock, commands
+from engine.workspace import comments
+from engine.core.errors import Conflict, Forbidden, NotFound
+from engine.core.models import AuditEvent, HumanTask, ProcessInstance
 
 from .helpers import BOSS, MONDAY, OFFICER, FailingTrigger, complete, open_task, plan, start
 

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from engine import clock, commands, interventions
-from engine.errors import Conflict, Forbidden, InvalidData
+from engine.core import clock, commands
+from engine.supervision import interventions
+from engine.core.errors import Conflict, Forbidden, InvalidData
 
 from .helpers import BOSS, MONDAY, OFFICER, audit_of, complete, open_task, plan, start, state_of
 

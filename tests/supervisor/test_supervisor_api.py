@@ -9,7 +9,8 @@ from datetime import timedelta
 import openpyxl
 import pytest
 
-from engine import archive, clock
+from engine.supervision import archive
+from engine.core import clock
 from web.api.openapi import OPERATIONS
 
 from .helpers import MONDAY, complete, open_task, plan, start

@@ -9,9 +9,8 @@ import chinese_calendar
 import pytest
 from chinese_calendar.constants import holidays as _library_holidays
 
-from engine import calendar as cal
-from engine.calendar import (BUREAU_TZ, add_working_days, is_working_day, next_working_day,
-                             working_days_between)
+from engine.core import calendar as cal
+from engine.core.calendar import BUREAU_TZ, add_working_days, is_working_day, next_working_day, working_days_between
 
 FIRST_COVERED = min(_library_holidays).year
 LAST_COVERED = max(_library_holidays).year
@@ -216,12 +215,12 @@ def test_uncovered_year_falls_back_to_monday_to_friday_and_warns_once(fresh_warn
     with pytest.raises(NotImplementedError):
         chinese_calendar.is_workday(monday)
     # when asking about several of its days
-    with caplog.at_level(logging.WARNING, logger="engine.calendar"):
+    with caplog.at_level(logging.WARNING, logger="engine.core.calendar"):
         results = [is_working_day(monday + timedelta(days=i)) for i in range(7)]
         is_working_day(monday + timedelta(days=30))
     # then Monday-Friday are working days, the weekend is not, and one warning names the year
     assert results == [True] * 5 + [False] * 2
-    warnings = [r for r in caplog.records if r.name == "engine.calendar"]
+    warnings = [r for r in caplog.records if r.name == "engine.core.calendar"]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING
     assert str(year) in warnings[0].getMessage()
@@ -229,11 +228,11 @@ def test_uncovered_year_falls_back_to_monday_to_friday_and_warns_once(fresh_warn
 
 def test_each_uncovered_year_warns_separately(fresh_warnings, caplog):
     # given two uncovered years (one before and one after the data), then one warning each
-    with caplog.at_level(logging.WARNING, logger="engine.calendar"):
+    with caplog.at_level(logging.WARNING, logger="engine.core.calendar"):
         for year in (FIRST_COVERED - 1, LAST_COVERED + 2):
             is_working_day(date(year, 3, 2))
             is_working_day(date(year, 3, 3))
-    assert len([r for r in caplog.records if r.name == "engine.calendar"]) == 2
+    assert len([r for r in caplog.records if r.name == "engine.core.calendar"]) == 2
 
 
 def test_arithmetic_across_the_end_of_the_covered_range_does_not_crash(fresh_warnings):

@@ -6,8 +6,9 @@ from datetime import date, datetime
 
 import pytest
 
-from engine import changes, clock, commands, projects
-from engine.calendar import BUREAU_TZ
+from engine.lifecycle import changes, projects
+from engine.core import clock, commands
+from engine.core.calendar import BUREAU_TZ
 
 APPLICATION = {"title": "茶园土壤湿度传感网络", "abstract": "印刷电容式传感器用于山地茶园灌溉调度。",
                "plan_category": "natural_science", "discipline": "agriculture", "organisation": "某研究所",

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import commands, credit
-from engine.errors import InvalidData
+from engine.core import commands
+from engine.lifecycle import credit
+from engine.core.errors import InvalidData
 
 
 def _record(db, name="张伟", kind="rating", outcome="good", key="p1:rating:person", subject="person"):  # type: ignore[no-untyped-def]

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from engine.calendar import BUREAU_TZ
-from engine.duedates import DueDateError, check_due_setting, due_at, parse_due
+from engine.core.calendar import BUREAU_TZ
+from engine.definitions.duedates import DueDateError, check_due_setting, due_at, parse_due
 
 UTC = timezone.utc
 # Thu 25 Sep 2025 10:00 in Shanghai: three days before the National Day make-up Sunday.

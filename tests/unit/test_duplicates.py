@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from engine import commands, duplicates, projects
+from engine.core import commands
+from engine.lifecycle import duplicates, projects
 
 BASE = {"plan_category": "key_rd", "discipline": "materials", "organisation": "浙江大学",
         "principal_investigator": "张伟", "budget": 100, "period_months": 24}

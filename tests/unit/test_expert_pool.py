@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import commands, expert_pool
-from engine.expert_pool import ConflictContext
-from engine.models import AuditEvent
+from engine.core import commands
+from engine.lifecycle import expert_pool
+from engine.lifecycle.expert_pool import ConflictContext
+from engine.core.models import AuditEvent
 
 APPLICANT_ORG = "浙江大学"
 CONTEXT = ConflictContext.of(APPLICANT_ORG, partners=["杭州电子科技大学"], persons=["张伟", "李娜"])
@@ -181,7 +182,7 @@ def test_an_expert_without_a_user_account_cannot_be_drawn(db):
 
 
 def test_bad_expert_data_is_refused(db):
-    from engine.errors import InvalidData
+    from engine.core.errors import InvalidData
     with pytest.raises(InvalidData) as refused:
         _add(db, name="", title="wizard")
     assert set(refused.value.fields) == {"name", "title"}

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import DefinitionInvalid, InvalidData
-from engine.forms import (FormDefinition, FormField, load_forms_dir, parse_form, schema_for,
-                          validate_submission)
+from engine.core.errors import DefinitionInvalid, InvalidData
+from engine.definitions.forms import FormDefinition, FormField, load_forms_dir, parse_form, schema_for, validate_submission
 
 
 def make_form(*components: dict, form_id: str = "test_form") -> FormDefinition:

@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 
-from engine import commands, integrity
-from engine.errors import Conflict, InvalidData
+from engine.core import commands
+from engine.lifecycle import integrity
+from engine.core.errors import Conflict, InvalidData
 
 ENTRY = {"subject_type": "person", "subject_name": "王某", "grade": "serious",
          "reason": "伪造实验数据 · fabricated experimental data", "penalty_start": "2025-03-01",

@@ -9,9 +9,9 @@ import pytest
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 
-from engine import steps
-from engine.parser import EngineParser
-from engine.state import new_workflow
+from engine.runtime import steps
+from engine.definitions.parser import EngineParser
+from engine.runtime.state import new_workflow
 from tests.conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]

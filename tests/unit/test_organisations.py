@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import commands, organisations
-from engine.errors import InvalidData
+from engine.core import commands
+from engine.lifecycle import organisations
+from engine.core.errors import InvalidData
 
 
 def test_an_organisation_acts_through_its_unit_group_and_its_recommenders_group(db):

@@ -1,4 +1,4 @@
-"""engine.sandbox: untrusted BPMN scripts and expressions run restricted and time-bounded."""
+"""engine.scripting.sandbox: untrusted BPMN scripts and expressions run restricted and time-bounded."""
 from __future__ import annotations
 
 import threading
@@ -11,9 +11,9 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
-from engine import sandbox
-from engine.sandbox import ScriptRejected, ScriptTimeout, check_expression, check_script
-from engine.script_engine import RestrictedEnvironment, make_script_engine
+from engine.scripting import sandbox
+from engine.scripting.sandbox import ScriptRejected, ScriptTimeout, check_expression, check_script
+from engine.scripting.script_engine import RestrictedEnvironment, make_script_engine
 
 FAST = 0.5  # time limit for timeout tests that do not check the default
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.scoring import MEAN, TRIMMED_MEAN, aggregate, rubric_total
+from engine.lifecycle.scoring import MEAN, TRIMMED_MEAN, aggregate, rubric_total
 
 
 def test_fewer_than_five_scores_are_averaged_even_when_trimming_is_configured():

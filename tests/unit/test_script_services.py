@@ -9,10 +9,13 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from engine import clock, commands, instances, organisations, projects, script_services
-from engine.calendar import BUREAU_TZ
-from engine.principals import Actor
-from engine.script_engine import RestrictedEnvironment
+from engine.core import clock, commands
+from engine.runtime import instances
+from engine.lifecycle import organisations, projects
+from engine.scripting import script_services
+from engine.core.calendar import BUREAU_TZ
+from engine.core.principals import Actor
+from engine.scripting.script_engine import RestrictedEnvironment
 
 APPLICATION = {"title": "茶园土壤湿度传感网络", "abstract": "印刷电容式传感器用于山地茶园灌溉调度。",
                "plan_category": "natural_science", "discipline": "agriculture", "organisation": "某研究所",
@@ -40,7 +43,7 @@ def test_outside_a_command_the_services_refuse_to_run():
 
 
 def test_a_bpmn_script_calls_the_services_in_the_commands_transaction(db):
-    from engine import deployment
+    from engine.definitions import deployment
     commands.execute(db, deployment.deploy, [("scripted.bpmn", SCRIPTED)], "t")
     with clock.frozen_at(datetime(2025, 9, 26, 10, tzinfo=BUREAU_TZ)):
         instance = commands.execute(db, instances.start, Actor("wang.wu"), "scripted",
@@ -54,7 +57,7 @@ def test_a_bpmn_script_calls_the_services_in_the_commands_transaction(db):
 
 
 def test_a_script_that_fails_halfway_leaves_nothing_in_the_register_and_retries_cleanly(db):
-    from engine import deployment
+    from engine.definitions import deployment
     commands.execute(db, deployment.deploy, [("scripted.bpmn", SCRIPTED)], "t")
     instance = commands.execute(db, instances.start, Actor("wang.wu"), "scripted",
                                 {"application": APPLICATION, "reason": "x", "wanted": "no_such_status"})

@@ -8,9 +8,9 @@ from pathlib import Path
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 
-from engine.state import STATE_SERIALIZER, dump_state, load_state, new_workflow
+from engine.runtime.state import STATE_SERIALIZER, dump_state, load_state, new_workflow
 
-from engine.parser import EngineParser
+from engine.definitions.parser import EngineParser
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 
@@ -75,8 +75,8 @@ def _apply(store: dict, split) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_finished_tasks_are_stored_once_and_the_document_stops_growing():
-    from engine.state import dump_split
-    from engine.fragments import merge
+    from engine.runtime.state import dump_split
+    from engine.runtime.fragments import merge
     spec, subs, workflow = _started_loop()
     stored: dict = {}
     sizes = []
@@ -99,8 +99,8 @@ def test_finished_tasks_are_stored_once_and_the_document_stops_growing():
 
 
 def test_a_workflow_restored_from_the_document_and_stored_tasks_continues():
-    from engine.state import dump_split, note_stored, restore_state
-    from engine.fragments import merge
+    from engine.runtime.state import dump_split, note_stored, restore_state
+    from engine.runtime.fragments import merge
     spec, subs, workflow = _started_loop()
     stored: dict = {}
     for _ in range(4):

@@ -11,15 +11,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import xmlsafe
-from engine.errors import DefinitionInvalid, Problem
-from engine.xmlsafe import (
-    MAX_DEFINITION_BYTES,
-    bpmn_schema_problems,
-    is_bpmn,
-    is_dmn,
-    parse_xml,
-)
+from engine.definitions import xmlsafe
+from engine.core.errors import DefinitionInvalid, Problem
+from engine.definitions.xmlsafe import MAX_DEFINITION_BYTES, bpmn_schema_problems, is_bpmn, is_dmn, parse_xml
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "bpmn-corpus"
 

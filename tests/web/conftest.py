@@ -88,8 +88,9 @@ def new_page(browser, live_server):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def deployed(db):  # type: ignore[no-untyped-def]
     """The real formal-review process with its forms, plus the expert-scoring fixture."""
-    from engine import commands, deployment
-    from engine.validation import collect_paths
+    from engine.core import commands
+    from engine.definitions import deployment
+    from engine.definitions.validation import collect_paths
     files = collect_paths([str(ROOT / "processes" / "application_formal_review.bpmn")]
                           + [str(ROOT / "forms" / f"{name}.form") for name in FORMAL_REVIEW_FORMS]
                           + [str(HERE / "fixtures")])
@@ -106,7 +107,7 @@ def password_hash() -> str:
 def people(db, deployed, password_hash, monkeypatch):  # type: ignore[no-untyped-def]
     """Everyone signs in with PASSWORD; its (real, salted) hash is computed once per session,
     since scrypt takes 0.4 s and every test needs seven people."""
-    from engine import commands, users
+    from engine.core import commands, users
     monkeypatch.setattr(users, "generate_password_hash", lambda password: password_hash)
     for name, groups in PEOPLE.items():
         commands.execute(db, users.create_user, name, PASSWORD, groups, None, None, name.title(),
@@ -116,18 +117,20 @@ def people(db, deployed, password_hash, monkeypatch):  # type: ignore[no-untyped
 
 
 def actor(name: str) -> Any:
-    from engine.principals import Actor
+    from engine.core.principals import Actor
     return Actor(name, frozenset(PEOPLE[name]))
 
 
 def start_application(db: Any, applicant: str = "zhang", **changes: Any) -> Any:
-    from engine import commands, instances
+    from engine.core import commands
+    from engine.runtime import instances
     return commands.execute(db, instances.start, actor(applicant), "application_formal_review",
                             {**APPLICATION, **changes})
 
 
 def open_task(db: Any, instance_id: int) -> Any:
-    from engine import commands, tasks
+    from engine.core import commands
+    from engine.runtime import tasks
     return commands.query(db, tasks.open_tasks, instance_id)[0]
 
 

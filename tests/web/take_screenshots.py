@@ -20,8 +20,10 @@ def _serve(folder: Path):  # type: ignore[no-untyped-def]
     import flask_migrate
     from werkzeug.serving import make_server
 
-    from engine import commands, demo, deployment
-    from engine.validation import collect_paths
+    from engine.core import commands
+    from engine.demo import demo_data
+    from engine.definitions import deployment
+    from engine.definitions.validation import collect_paths
     from web import create_app
 
     app = create_app({"DATABASE_URL": f"sqlite:///{folder / 'shots.sqlite3'}", "SECRET_KEY": "screenshots",
@@ -30,7 +32,7 @@ def _serve(folder: Path):  # type: ignore[no-untyped-def]
         flask_migrate.upgrade(directory=str(ROOT / "migrations"))
     db = app.extensions["engine_db"]
     commands.execute(db, deployment.deploy, collect_paths([str(ROOT / "processes"), str(ROOT / "forms")]), "demo")
-    demo.load(db)
+    demo_data.load(db)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 import re
 
-from engine import commands, tasks
+from engine.core import commands
+from engine.runtime import tasks
 
 from .conftest import PASSWORD, actor, csrf_from, open_task, start_application
 
@@ -69,7 +70,7 @@ def test_the_applicant_sees_only_the_files_and_notes_shared_with_them(app, clien
     shared = applicant.get(f"/files/{files['修改意见.pdf']}")
     assert shared.status_code == 200 and shared.data == PDF
     # and of the notes on the reviewer's task, only the shared one reaches the applicant
-    from engine import comments
+    from engine.workspace import comments
     seen = [c.body for c, _ in commands.query(db, comments.for_instance, actor("zhang"), instance.id)]
     assert "内部掌握" not in "".join(seen)
 
@@ -83,7 +84,7 @@ def test_the_applicants_own_uploads_are_shared_by_default_and_a_bad_visibility_i
     response = applicant.post(f"/files/instances/{instance.id}", content_type="multipart/form-data", data={
         "csrf_token": token, "file": (io.BytesIO(PDF), "批件.pdf")})
     assert response.status_code == 302
-    from engine.attachments import Attachment
+    from engine.workspace.attachments import Attachment
     [row] = commands.query(db, lambda s: list(s.query(Attachment)))
     assert row.visibility == "applicant"
     # a visibility that does not exist is refused and nothing is added

@@ -11,8 +11,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from engine import commands, users
-from engine.models import ProcessDefinition
+from engine.core import commands, users
+from engine.core.models import ProcessDefinition
 
 from .conftest import PASSWORD, open_task, start_application
 
@@ -156,7 +156,7 @@ def test_waiting_instances_are_migrated_after_a_preview(page, designer, db):
     page.click("#migrate-button")
     expect(page.locator("#migration-report")).to_contain_text("1")
     assert open_task(db, old).candidate_groups == ["experts"]
-    from engine.models import ProcessInstance
+    from engine.core.models import ProcessInstance
     assert commands.query(db, lambda s: s.get(ProcessInstance, old).version) == 2
 
 
@@ -188,7 +188,7 @@ def test_a_test_run_is_stepped_through_as_each_role_without_real_data(page, desi
     expect(page.locator("#trial-state")).to_have_attribute("data-state", "completed")
     expect(page.locator("#trial-log")).to_contain_text("institution_staff")
     # and nothing real was started
-    from engine.models import HumanTask, ProcessInstance
+    from engine.core.models import HumanTask, ProcessInstance
     assert commands.query(db, lambda s: (s.query(ProcessInstance).count(), s.query(HumanTask).count())) == (0, 0)
 
 
@@ -204,7 +204,7 @@ CALLER = (b'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
 
 
 def test_a_changed_process_says_before_deploying_which_callers_get_new_versions_too(page, designer, db):
-    from engine import deployment
+    from engine.definitions import deployment
     # given a deployed process that calls the formal review
     commands.execute(db, deployment.deploy, [("caller_p.bpmn", CALLER)], "test")
     # when the designer changes the formal review and validates the draft

@@ -11,8 +11,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from engine import commands, users
-from engine.models import ProcessDefinition
+from engine.core import commands, users
+from engine.core.models import ProcessDefinition
 
 from .conftest import PASSWORD, open_task, start_application
 

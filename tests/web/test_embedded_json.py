@@ -11,7 +11,9 @@ from html import escape
 import pytest
 from playwright.sync_api import expect
 
-from engine import commands, deployment, instances, tasks
+from engine.core import commands
+from engine.definitions import deployment
+from engine.runtime import instances, tasks
 
 from .conftest import actor, sign_in
 from .test_sign_in_and_protection import sign_in as sign_in_client

@@ -6,9 +6,11 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from engine import clock, commands, follow_up, inbox, saved_filters, tasks
-from engine.errors import Forbidden, InvalidData
-from engine.inbox import InboxQuery
+from engine.core import clock, commands
+from engine.workspace import follow_up, inbox, saved_filters
+from engine.runtime import tasks
+from engine.core.errors import Forbidden, InvalidData
+from engine.workspace.inbox import InboxQuery
 
 from .conftest import actor, open_task, start_application
 
@@ -134,7 +136,7 @@ def test_the_fingerprint_changes_when_a_task_arrives_or_is_claimed(db, people):
 
 def test_a_task_in_a_called_stage_process_shows_that_stage(db, people):
     # given a project whose root process calls one process per stage
-    from engine import instances
+    from engine.runtime import instances
     instance = commands.execute(db, instances.start, actor("zhang"), "two_stages", {"title": "Staged project"})
     # then its first task is listed under the first stage, not under the root process's name
     [row] = search(db, "wang", scope="group", search="Staged").rows

@@ -6,8 +6,8 @@ import json
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from engine.forms import parse_form, validate_submission
-from web.form_render import data_from_request, markdown_lite
+from engine.definitions.forms import parse_form, validate_submission
+from web.pages.form_render import data_from_request, markdown_lite
 from web.i18n import pick
 
 from .conftest import FORMAL_REVIEW_FORMS
@@ -68,7 +68,7 @@ def test_number_options_come_back_as_numbers_and_dynamic_lists_as_objects():
 
 
 def test_a_dynamic_lists_items_are_shown_one_line_each_with_option_labels():
-    from engine.history import display_value
+    from engine.workspace.history import display_value
     definition = parse_form(json.dumps({"id": "t", "components": [
         {"type": "dynamiclist", "path": "team", "label": "Team", "components": [
             {"type": "textfield", "key": "name", "label": "Name"},

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 from playwright.sync_api import expect
 
-from engine import commands, tasks
+from engine.core import commands
+from engine.runtime import tasks
 
 from .conftest import actor, open_task, sign_in, start_application
 

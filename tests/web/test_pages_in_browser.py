@@ -8,7 +8,8 @@ import re
 
 from playwright.sync_api import expect
 
-from engine import commands, tasks
+from engine.core import commands
+from engine.runtime import tasks
 
 from .conftest import actor, open_task, sign_in, start_application
 
@@ -70,7 +71,7 @@ def test_a_reviewer_claims_gets_field_errors_with_the_input_kept_then_completes(
 
 def test_an_expert_cannot_open_another_experts_task(page, people, db):
     # given a scoring task assigned to the expert zhou
-    from engine import instances
+    from engine.runtime import instances
     instance = commands.execute(db, instances.start, actor("zhang"), "expert_scoring", {"expert": "zhou"})
     task = open_task(db, instance.id)
     # when the expert liu opens it by its address

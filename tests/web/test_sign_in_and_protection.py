@@ -33,7 +33,7 @@ def test_a_wrong_password_is_refused_and_repeated_guessing_is_braked(client, peo
     assert "用户名或密码错误" in response.get_data(as_text=True)
     assert client.get("/inbox").status_code == 302
     # when it keeps being wrong, even the right password is refused for a while
-    from engine import clock
+    from engine.core import clock
     with clock.frozen_at(clock.now()):
         for _ in range(3):
             sign_in(client, "zhou", "wrong")
@@ -76,7 +76,7 @@ def test_sign_out_ends_the_session(client, people):
 
 
 def test_an_idle_session_expires(client, people, app):
-    from engine import clock
+    from engine.core import clock
     # given a signed-in user whose last request was longer ago than the idle limit
     sign_in(client, "wang")
     assert client.get("/inbox").status_code == 200
@@ -89,7 +89,7 @@ def test_an_idle_session_expires(client, people, app):
 
 
 def test_a_session_older_than_its_lifetime_expires_even_when_active(client, people, app):
-    from engine import clock
+    from engine.core import clock
     sign_in(client, "wang")
     start = clock.now()
     # active every half hour, never idle, until just before the absolute limit, then past it

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from engine import clock, commands, sign_in, users, web_sessions
+from engine.core import clock, commands, sign_in, users, web_sessions
 
 from .conftest import PASSWORD, csrf_from
 
@@ -331,7 +331,7 @@ def test_users_create_accepts_a_good_password(runner, db):
 
 
 def test_the_engine_applies_the_policy_unless_a_fixture_says_otherwise(db):
-    from engine.errors import InvalidData
+    from engine.core.errors import InvalidData
     with pytest.raises(InvalidData) as error:
         commands.execute(db, users.create_user, "qian", PASSWORD, [])
     assert "password" in error.value.fields

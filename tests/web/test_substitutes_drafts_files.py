@@ -7,11 +7,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import (attachments, comments, commands, drafts, history, inbox, instances, substitutes,
-                    summaries, tasks)
-from engine.errors import Forbidden, InvalidData
-from engine.inbox import InboxQuery
-from engine.models import AuditEvent
+from engine.workspace import attachments, comments, application_drafts, history, inbox, substitutes
+from engine.core import commands, summaries
+from engine.runtime import instances, tasks
+from engine.core.errors import Forbidden, InvalidData
+from engine.workspace.inbox import InboxQuery
+from engine.core.models import AuditEvent
 
 from .conftest import actor, open_task, start_application
 
@@ -107,28 +108,28 @@ def test_the_summary_follows_the_title_through_a_correction(db, people):
 
 
 def test_a_draft_keeps_half_filled_data_and_submitting_it_starts_the_process_and_removes_it(db, people):
-    draft = commands.execute(db, drafts.save, actor("zhang"), "application_formal_review",
+    draft = commands.execute(db, application_drafts.save, actor("zhang"), "application_formal_review",
                              {"title": "Half done", "budget": "12"})
-    assert commands.query(db, drafts.listed, actor("zhang"))[0].title == "Half done"
-    assert commands.query(db, drafts.listed, actor("li")) == []
+    assert commands.query(db, application_drafts.listed, actor("zhang"))[0].title == "Half done"
+    assert commands.query(db, application_drafts.listed, actor("li")) == []
     with pytest.raises(Forbidden):
-        commands.query(db, drafts.get, actor("li"), draft.id)
+        commands.query(db, application_drafts.get, actor("li"), draft.id)
     # an incomplete submit is refused and keeps the draft
     with pytest.raises(InvalidData):
-        commands.execute(db, drafts.submit, actor("zhang"), "application_formal_review", {"title": "Half done"}, draft.id)
-    assert len(commands.query(db, drafts.listed, actor("zhang"))) == 1
+        commands.execute(db, application_drafts.submit, actor("zhang"), "application_formal_review", {"title": "Half done"}, draft.id)
+    assert len(commands.query(db, application_drafts.listed, actor("zhang"))) == 1
     from .conftest import APPLICATION
-    instance = commands.execute(db, drafts.submit, actor("zhang"), "application_formal_review", APPLICATION, draft.id)
+    instance = commands.execute(db, application_drafts.submit, actor("zhang"), "application_formal_review", APPLICATION, draft.id)
     assert instance.state == instances.RUNNING
-    assert commands.query(db, drafts.listed, actor("zhang")) == []
+    assert commands.query(db, application_drafts.listed, actor("zhang")) == []
 
 
 def test_a_draft_refuses_keys_the_start_form_does_not_have_and_non_starters(db, people):
     with pytest.raises(InvalidData) as error:
-        commands.execute(db, drafts.save, actor("zhang"), "application_formal_review", {"is_admin": True})
+        commands.execute(db, application_drafts.save, actor("zhang"), "application_formal_review", {"is_admin": True})
     assert "is_admin" in error.value.fields
     with pytest.raises(Forbidden):
-        commands.execute(db, drafts.save, actor("wang"), "application_formal_review", {"title": "x"})
+        commands.execute(db, application_drafts.save, actor("wang"), "application_formal_review", {"title": "x"})
 
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"

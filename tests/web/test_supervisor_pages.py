@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from engine import archive, clock, commands, deployment, instances, tasks
-from engine.principals import Actor
+from engine.supervision import archive
+from engine.core import clock, commands
+from engine.definitions import deployment
+from engine.runtime import instances, tasks
+from engine.core.principals import Actor
 
 from .conftest import actor, csrf_from, sign_in
 

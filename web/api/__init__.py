@@ -2,11 +2,11 @@
 errors as `{"error": {"code", "message", "fields"?}}` with the status each engine error names."""
 from __future__ import annotations
 
-from flask import Blueprint
+from web.api.blueprint import api
 
-api = Blueprint("api", __name__, url_prefix="/api")
+from web.api import errors, auth, definitions, instances, tasks, supervisor, openapi  # noqa: F401
+from web.api import notifications  # noqa: F401  scheduler (issue 6)
+from web.api import interventions, dashboard, inspection, archive  # noqa: F401  supervisor console (issue 7)
+from web.api import design  # noqa: F401  process designer (issue 5)
 
-from . import errors, auth, definitions, instances, tasks, supervisor, openapi  # noqa: E402,F401
-from . import notifications  # noqa: E402,F401  scheduler (issue 6)
-from . import interventions, dashboard, inspection, archive  # noqa: E402,F401  supervisor console (issue 7)
-from . import design  # noqa: E402,F401  process designer (issue 5)
+__all__ = ["api"]

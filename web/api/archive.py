@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from engine import archive, commands
+from engine.supervision import archive
+from engine.core import commands
 
-from .. import engine_db
-from . import api
-from .auth import load_query
-from .supervisor import supervisor_actor
-from .supervisor_schemas import (ArchivedRecordOut, ArchivePage, ArchivePlanOut,
+from web import engine_db
+from web.api.blueprint import api
+from web.api.auth import load_query
+from web.api.supervisor import supervisor_actor
+from web.api.supervisor_schemas import (ArchivedRecordOut, ArchivePage, ArchivePlanOut,
                                  ArchivePlanQuery, ArchiveQuery)
-from ..retention import archive_after_days, archive_dir
+from web.retention import archive_after_days, archive_dir
 
 
 @api.get("/v1/supervisor/archive")

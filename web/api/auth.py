@@ -9,13 +9,13 @@ from typing import Any
 from flask import Response, g, jsonify, request
 from marshmallow import Schema, ValidationError
 
-from engine import commands, sign_in, users
-from engine.errors import BadRequest, InvalidData, TooManyAttempts, Unauthorized
-from engine.principals import Actor
+from engine.core import commands, sign_in, users
+from engine.core.errors import BadRequest, InvalidData, TooManyAttempts, Unauthorized
+from engine.core.principals import Actor
 
-from .. import engine_db
-from . import api
-from .schemas import TokenRequest, TokenResponse
+from web import engine_db
+from web.api.blueprint import api
+from web.api.schemas import TokenRequest, TokenResponse
 
 
 def load_body(schema: Schema) -> dict[str, Any]:
@@ -82,6 +82,6 @@ def issue_token():  # type: ignore[no-untyped-def]
 
 @api.errorhandler(TooManyAttempts)
 def _too_many(error: TooManyAttempts) -> tuple[Response, int, dict[str, str]]:
-    from .errors import error_body
+    from web.api.errors import error_body
     response, status = error_body(error.code, error.message, error.status)
     return response, status, {"Retry-After": str(error.retry_after)}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from engine import commands, dashboard
+from engine.core import commands
+from engine.supervision import dashboard
 
-from .. import engine_db
-from . import api
-from .auth import load_query
-from .supervisor import supervisor_actor
-from .supervisor_schemas import DashboardOut, HeatmapOut, HeatmapQuery, PeriodQuery
+from web import engine_db
+from web.api.blueprint import api
+from web.api.auth import load_query
+from web.api.supervisor import supervisor_actor
+from web.api.supervisor_schemas import DashboardOut, HeatmapOut, HeatmapQuery, PeriodQuery
 
 
 @api.get("/v1/supervisor/dashboard")

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from engine import commands, deployment
-from engine.errors import BadRequest, Forbidden
+from engine.core import commands
+from engine.definitions import deployment
+from engine.core.errors import BadRequest, Forbidden
 
-from .. import engine_db
-from . import api
-from .auth import current_actor
-from .schemas import DefinitionOut, DeployedOut
+from web import engine_db
+from web.api.blueprint import api
+from web.api.auth import current_actor
+from web.api.schemas import DefinitionOut, DeployedOut
 
 
 @api.get("/v1/process-definitions")

@@ -8,20 +8,20 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from engine import (commands, instance_migration, process_drafts, process_versions, trial_runs,
-                    version_compare)
-from engine.errors import BadRequest, NotFound
-from engine.principals import Actor
-from engine.validation import kind_of
+from engine.core import commands
+from engine.designer import migration, process_drafts, process_versions, trial_runs, version_compare
+from engine.core.errors import BadRequest, NotFound
+from engine.core.principals import Actor
+from engine.definitions.validation import kind_of
 
-from .. import engine_db
-from . import api
-from .auth import current_actor, load_body, load_query
-from .design_schemas import (CompareQuery, ComparisonOut, DraftCreateRequest, DraftOut, FileSaveRequest,
+from web import engine_db
+from web.api.blueprint import api
+from web.api.auth import current_actor, load_body, load_query
+from web.api.design_schemas import (CompareQuery, ComparisonOut, DraftCreateRequest, DraftOut, FileSaveRequest,
                              MigrationPreviewRequest, MigrationReportOut, MigrationRequest, PlanOut,
                              ProcessVersionsOut, TrialCompleteRequest, TrialOut, TrialStartRequest,
                              ValidateQuery, ValidationOut)
-from .schemas import DeployedOut
+from web.api.schemas import DeployedOut
 
 MAX_UPLOAD_FILES = 60
 
@@ -195,7 +195,7 @@ def designer_migration_preview(key: str):  # type: ignore[no-untyped-def]
 
     def _preview(session):  # type: ignore[no-untyped-def]
         ids = _selected(session, actor, key, body)
-        return instance_migration.preview(session, actor, key, body["to_version"], ids)
+        return migration.preview(session, actor, key, body["to_version"], ids)
 
     return jsonify(PlanOut(many=True).dump(commands.query(engine_db(), _preview)))
 
@@ -205,7 +205,7 @@ def designer_migrate(key: str):  # type: ignore[no-untyped-def]
     actor = designer_actor()
     body = load_body(MigrationRequest())
     ids = commands.query(engine_db(), lambda s: _selected(s, actor, key, body))
-    report = instance_migration.migrate_many(engine_db(), actor, ids, body["to_version"], body["reason"])
+    report = migration.migrate_many(engine_db(), actor, ids, body["to_version"], body["reason"])
     return jsonify(MigrationReportOut().dump({
         "to_version": report.to_version, "migrated": report.migrated,
         "failures": [{"instance_id": i, "message": m} for i, m in report.failures]}))
@@ -216,7 +216,7 @@ def _selected(session, actor: Actor, key: str, body: dict[str, Any]) -> list[int
         return list(dict.fromkeys(body["instance_ids"]))
     if body["from_version"] is None:
         raise BadRequest("name the instances (instance_ids) or the version they run on (from_version)")
-    return instance_migration.candidates(session, actor, key, body["from_version"])
+    return migration.candidates(session, actor, key, body["from_version"])
 
 
 # ---- test runs -------------------------------------------------------------------------------

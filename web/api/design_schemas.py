@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from .schemas import Id, StrictSchema
+from web.api.schemas import Id, StrictSchema
 
 
 class DraftCreateRequest(StrictSchema):

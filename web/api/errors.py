@@ -7,9 +7,9 @@ import logging
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import DefinitionInvalid, EngineError, InvalidData
+from engine.core.errors import DefinitionInvalid, EngineError, InvalidData
 
-from . import api
+from web.api.blueprint import api
 
 log = logging.getLogger(__name__)
 

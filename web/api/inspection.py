@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from engine import commands, inspection
+from engine.core import commands
+from engine.supervision import inspection
 
-from .. import engine_db
-from ..security import NOT_A_DOCUMENT
-from . import api
-from .auth import load_query
-from .supervisor import supervisor_actor
-from .supervisor_schemas import AuditPage, AuditQuery, DataHistoryOut, TokenPathOut
+from web import engine_db
+from web.security import NOT_A_DOCUMENT
+from web.api.blueprint import api
+from web.api.auth import load_query
+from web.api.supervisor import supervisor_actor
+from web.api.supervisor_schemas import AuditPage, AuditQuery, DataHistoryOut, TokenPathOut
 
 
 @api.get("/v1/process-instances/<int:instance_id>/audit")

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from engine import commands, instances, interventions
-from engine.errors import Forbidden
+from engine.core import commands
+from engine.runtime import instances
+from engine.supervision import interventions
+from engine.core.errors import Forbidden
 
-from .. import engine_db
-from . import api
-from .auth import actor_in, bearer_token, current_actor, load_body
-from .schemas import ReasonRequest, RetryRequest, StartRequest
-from .serialize import instance_dict
+from web import engine_db
+from web.api.blueprint import api
+from web.api.auth import actor_in, bearer_token, current_actor, load_body
+from web.api.schemas import ReasonRequest, RetryRequest, StartRequest
+from web.api.serialize import instance_dict
 
 _START = StartRequest()  # built once: every start uses it
 

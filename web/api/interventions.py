@@ -9,14 +9,16 @@ from typing import Any
 
 from flask import jsonify
 
-from engine import commands, instances, interventions, selection
+from engine.core import commands
+from engine.runtime import instances
+from engine.supervision import interventions, selection
 
-from .. import engine_db
-from . import api
-from .auth import load_body
-from .serialize import instance_dict, task_dict
-from .supervisor import supervisor_actor
-from .supervisor_schemas import (BulkReportOut, BulkRequest, DataReasonRequest, PreviewOut,
+from web import engine_db
+from web.api.blueprint import api
+from web.api.auth import load_body
+from web.api.serialize import instance_dict, task_dict
+from web.api.supervisor import supervisor_actor
+from web.api.supervisor_schemas import (BulkReportOut, BulkRequest, DataReasonRequest, PreviewOut,
                                  ReassignRequest, RetryFormOut, SkipOut)
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 from flask import jsonify, request, session
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from engine import commands, escalation, notifications, tasks
-from engine.notification_texts import LANGUAGES, language_of
+from engine.core import commands
+from engine.scheduling import escalation
+from engine.notify import notifications
+from engine.runtime import tasks
+from engine.notify.texts import LANGUAGES, language_of
 
-from .. import engine_db
-from . import api
-from .auth import current_actor, load_body, load_query
-from ..converters import BIGINT_MAX
-from .schemas import Id, StrictSchema
+from web import engine_db
+from web.api.blueprint import api
+from web.api.auth import current_actor, load_body, load_query
+from web.converters import BIGINT_MAX
+from web.api.schemas import Id, StrictSchema
 
 
 class NotificationQuery(Schema):

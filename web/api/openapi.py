@@ -11,8 +11,9 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app, jsonify
 
-from ..converters import BIGINT_MAX, INTEGER_MAX
-from . import api, design_schemas as ds, notifications as n, schemas as s, supervisor_schemas as sv
+from web.converters import BIGINT_MAX, INTEGER_MAX
+from web.api.blueprint import api
+from web.api import design_schemas as ds, notifications as n, schemas as s, supervisor_schemas as sv
 
 # (path, method, summary, request schema or None, success status, response schema, many)
 OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [

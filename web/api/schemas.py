@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, post_dump, validate
 
-from ..converters import INTEGER_MAX
+from web.converters import INTEGER_MAX
 
 
 class StrictSchema(Schema):

@@ -5,11 +5,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import access, instances, tasks
-from engine.models import HumanTask, ProcessInstance
-from engine.principals import Actor
+from engine.runtime import access, instances, tasks
+from engine.core.models import HumanTask, ProcessInstance
+from engine.core.principals import Actor
 
-from .schemas import InstanceOut, TaskOut
+from web.api.schemas import InstanceOut, TaskOut
 
 # schema objects hold no per-call state: build them once, not on every answer
 _TASK_OUT, _INSTANCE_OUT = TaskOut(), InstanceOut()

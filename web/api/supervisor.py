@@ -8,21 +8,22 @@ from typing import Any
 from flask import Response, jsonify, request
 from marshmallow import Schema, ValidationError
 
-from engine import attention, commands, exports, supervision
-from engine.errors import InvalidData
-from engine.principals import Actor
+from engine.supervision import attention, exports, queues
+from engine.core import commands
+from engine.core.errors import InvalidData
+from engine.core.principals import Actor
 
-from .. import engine_db
-from . import api
-from .auth import current_actor, load_query
-from .schemas import PageQuery, StuckPage, TaskPage
-from .supervisor_schemas import AttentionPage, AttentionQuery, ExportQuery, normalise_lists
+from web import engine_db
+from web.api.blueprint import api
+from web.api.auth import current_actor, load_query
+from web.api.schemas import PageQuery, StuckPage, TaskPage
+from web.api.supervisor_schemas import AttentionPage, AttentionQuery, ExportQuery, normalise_lists
 
 
 def supervisor_actor() -> Actor:
     """The signed-in caller, who must be a supervisor (401 or 403 otherwise)."""
     actor = current_actor()
-    supervision.require_supervisor(actor)
+    queues.require_supervisor(actor)
     return actor
 
 
@@ -41,7 +42,7 @@ def load_list_query(schema: Schema, lists: tuple[str, ...] = ()) -> dict[str, An
 def overdue_tasks():  # type: ignore[no-untyped-def]
     actor = supervisor_actor()
     query = load_query(PageQuery())
-    rows, total = commands.query(engine_db(), supervision.overdue, actor, query["page"], query["per_page"])
+    rows, total = commands.query(engine_db(), queues.overdue, actor, query["page"], query["per_page"])
     return jsonify(TaskPage().dump({"items": rows, "total": total, **query}))
 
 
@@ -49,7 +50,7 @@ def overdue_tasks():  # type: ignore[no-untyped-def]
 def stuck_instances():  # type: ignore[no-untyped-def]
     actor = supervisor_actor()
     query = load_query(PageQuery())
-    rows, total = commands.query(engine_db(), supervision.stuck, actor, query["page"], query["per_page"])
+    rows, total = commands.query(engine_db(), queues.stuck, actor, query["page"], query["per_page"])
     items = [{"id": r.id, "process_key": r.process_key, "version": r.version, "state": r.state,
               "updated_at": r.updated_at, "next_timer_at": r.next_timer_at,
               "error": {"element_id": r.error_element, "message": r.error_message} if r.error_element else None}

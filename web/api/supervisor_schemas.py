@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from engine import attention, interventions, selection
+from engine.supervision import attention, interventions, selection
 
-from .schemas import Id, Moment, StrictSchema, TaskOut
+from web.api.schemas import Id, Moment, StrictSchema, TaskOut
 
 
 class _Query(Schema):

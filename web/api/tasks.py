@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from engine import access, commands, instances, tasks
+from engine.runtime import access, instances, tasks
+from engine.core import commands
 
-from .. import engine_db
-from . import api
-from .auth import actor_in, bearer_token, current_actor, load_body, load_query
-from .schemas import AssignRequest, CompleteRequest, TaskDetailOut, TaskPage, TaskQuery
-from .serialize import instance_dict, task_dict
+from web import engine_db
+from web.api.blueprint import api
+from web.api.auth import actor_in, bearer_token, current_actor, load_body, load_query
+from web.api.schemas import AssignRequest, CompleteRequest, TaskDetailOut, TaskPage, TaskQuery
+from web.api.serialize import instance_dict, task_dict
 
 # built once: these run on every completion and inbox page (schemas keep no per-call state)
 _COMPLETE, _TASK_QUERY, _TASK_PAGE = CompleteRequest(), TaskQuery(), TaskPage()

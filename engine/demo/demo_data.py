@@ -1,0 +1,313 @@
+"""Demo data for `make run`: organisations, users for every role, an expert pool of 66 experts in
+six disciplines, an integrity list with its history, and projects standing in every stage of the
+lifecycle, each played forward from its past through the real processes (engine.playback), so
+that every inbox has real work and the register shows every status. Idempotent: users,
+organisations, experts and integrity entries are kept when they exist, and projects are only
+played when there are no process instances yet. Every demo user's password is `demo1234`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from werkzeug.security import generate_password_hash
+
+from engine.core import audit, clock, commands, users
+from engine.definitions import deployment
+from engine.lifecycle import expert_pool, integrity, organisations
+from engine.runtime import instances
+from engine.demo import playback
+from engine.core.calendar import BUREAU_TZ
+from engine.core.db import Database
+from engine.core.models import HumanTask, ProcessInstance
+from engine.core.principals import Actor
+
+PASSWORD = "demo1234"
+LIFECYCLE = "project_lifecycle"
+
+ORGANISATIONS = [
+    # code, name, kind, recommending unit (code)
+    ("binjiang", "滨江区科技局", "recommender", None),
+    ("xihu", "西湖区科技局", "recommender", None),
+    ("yuhang", "余杭区科技局", "recommender", None),
+    ("zju", "浙江大学", "university", None),
+    ("zjut", "浙江工业大学", "university", None),
+    ("hdu", "杭州电子科技大学", "university", None),
+    ("hzam", "杭州先进材料研究院", "institute", "binjiang"),
+    ("zjbio", "浙江生物医药实验室", "institute", "xihu"),
+    ("zhixin", "杭州智芯科技有限公司", "enterprise", "binjiang"),
+    ("lvneng", "浙江绿能环境科技有限公司", "enterprise", "yuhang"),
+    ("hz1h", "杭州市第一人民医院", "hospital", "xihu"),
+]
+
+USERS = [
+    # name, display name, groups, organisation
+    ("zhang.wei", "张伟 Zhang Wei", ["applicants"], "杭州先进材料研究院"),
+    ("li.na", "李娜 Li Na", ["applicants"], "浙江生物医药实验室"),
+    ("wang.lei", "王磊 Wang Lei", ["applicants"], "杭州电子科技大学"),
+    ("chen.yu", "陈宇 Chen Yu", ["applicants"], "杭州智芯科技有限公司"),
+    ("liu.fang", "刘芳 Liu Fang", ["applicants"], "浙江绿能环境科技有限公司"),
+    ("zhou.jie", "周杰 Zhou Jie", ["applicants"], "杭州市第一人民医院"),
+    ("huang.min", "黄敏 Huang Min", ["applicants"], "浙江大学"),
+    ("xu.jing", "徐静 Xu Jing", ["recommender.binjiang"], "滨江区科技局"),
+    ("ma.lin", "马琳 Ma Lin", ["recommender.xihu"], "西湖区科技局"),
+    ("zhu.tao", "朱涛 Zhu Tao", ["recommender.yuhang"], "余杭区科技局"),
+    ("he.yun", "何云 He Yun", ["recommender.zju", "recommender.zjut", "recommender.hdu"], "浙江大学"),
+    ("luo.hui", "罗慧 Luo Hui", ["unit.hzam"], "杭州先进材料研究院"),
+    ("song.jia", "宋佳 Song Jia", ["unit.zhixin", "unit.lvneng"], "杭州智芯科技有限公司"),
+    ("tang.li", "唐丽 Tang Li", ["unit.zjbio", "unit.hz1h", "unit.zju", "unit.hdu"], "浙江生物医药实验室"),
+    ("wang.fang", "王芳 Wang Fang", ["institution_staff"], "杭州市科技项目管理服务中心"),
+    ("chen.jing", "陈静 Chen Jing", ["institution_staff"], "杭州市科技项目管理服务中心"),
+    ("gao.feng", "高峰 Gao Feng", ["bureau_staff"], "杭州市科学技术局"),
+    ("lin.xue", "林雪 Lin Xue", ["bureau_staff"], "杭州市科学技术局"),
+    ("deng.min", "邓敏 Deng Min", ["auditors"], "浙江中正会计师事务所"),
+    ("sun.ping", "孙平 Sun Ping", ["evaluators"], "浙江省科技评估中心"),
+    ("liu.yang", "刘洋 Liu Yang", ["experts"], "浙江大学"),
+    ("zhao.min", "赵敏 Zhao Min", ["supervisors"], "杭州市科学技术局"),
+    ("sun.hao", "孙浩 Sun Hao", ["designers"], "杭州市科学技术局"),
+    ("admin", "管理员 Administrator", ["admins", "supervisors", "designers"], "杭州市科学技术局"),
+]
+
+DISCIPLINES = ("it", "biomed", "materials", "manufacturing", "agriculture", "energy")
+EXPERTS_PER_DISCIPLINE = 11
+_SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
+_GIVEN = ["建国", "晓梅", "志强", "丽华", "海涛", "雪松", "文博", "静怡", "国平", "红霞", "伟民", "思远"]
+_EXPERT_ORGS = ["上海交通大学", "复旦大学", "南京大学", "同济大学", "中国计量大学", "宁波大学", "温州医科大学",
+                "浙江农林大学", "浙江理工大学", "中国科学院宁波材料技术与工程研究所", "浙江大学", "杭州电子科技大学"]
+_TITLES = ("professor", "researcher", "senior_engineer", "associate_professor", "chief_physician")
+
+INTEGRITY = [
+    {"subject_type": "person", "subject_name": "钱某某", "grade": "serious",
+     "reason": "在项目结题材料中伪造实验数据 · fabricated data in a final report",
+     "penalty_start": "2025-01-01", "penalty_end": "2028-12-31", "document_no": "杭科监〔2024〕12号"},
+    {"subject_type": "organisation", "subject_name": "杭州某某生物科技有限公司", "grade": "severe",
+     "reason": "虚报冒领财政科研资金 · obtained public research funds by false claims",
+     "penalty_start": "2024-06-01", "penalty_end": None, "document_no": "杭科监〔2024〕5号"},
+    {"subject_type": "person", "subject_name": "孙某", "grade": "general",
+     "reason": "一稿多投 · duplicate submission of a paper", "penalty_start": "2022-01-01",
+     "penalty_end": "2023-12-31", "document_no": "杭科监〔2021〕9号"},
+]
+
+
+@dataclass
+class DemoProject:
+    """One application and where the demo leaves it."""
+
+    applicant: str
+    data: dict[str, Any]
+    days_ago: int
+    stop_at: tuple[str, ...] = ()
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    change: dict[str, Any] | None = None  # a change request filed where the project stopped
+    change_stop: tuple[str, ...] = ()  # where the change request is left waiting, if anywhere
+
+
+def _application(title: str, investigator: str, organisation: str, discipline: str, category: str,
+                 budget: float, months: int, abstract: str, **extra: Any) -> dict[str, Any]:
+    return {"title": title, "plan_category": category, "discipline": discipline, "organisation": organisation,
+            "principal_investigator": investigator, "budget": budget, "period_months": months,
+            "abstract": abstract, "integrity_pledge": True,
+            "team": [{"name": f"{investigator[0]}助理", "member_organisation": organisation, "role": "研究"}]} | extra
+
+
+CAR = _application("智能网联汽车车路协同感知关键技术研究", "陈宇", "杭州智芯科技有限公司", "it", "key_rd", 300, 36,
+                   "面向城市道路车路协同场景，研究多源异构传感器融合感知与边缘计算调度方法，研制路侧感知单元并开展示范应用。")
+PROJECTS = [
+    DemoProject("chen.yu", CAR, 1, ("endorse",)),
+    DemoProject("li.na", _application("基于常规血检的脓毒症早期预警模型", "李娜", "浙江生物医药实验室", "biomed",
+                                      "public_welfare", 80, 24,
+                                      "利用县级医院常规血常规数据构建脓毒症风险预警模型，完成多中心验证并形成临床应用规范。"),
+                4, ("correct_application",),
+                {"formal_review": {"decision": "return", "review_comment": "请补充伦理审查批件 · attach the ethics approval",
+                                   "checks_passed": ["complete"]}}),
+    DemoProject("wang.lei", CAR | {"title": "智能网联汽车车路协同感知关键技术", "principal_investigator": "王磊",
+                                   "organisation": "杭州电子科技大学"}, 3, ("formal_review_duplicates",)),
+    DemoProject("huang.min", _application("高比能固态锂电池界面调控研究", "黄敏", "浙江大学", "energy", "natural_science",
+                                          60, 24, "研究固态电解质与电极界面的离子传输机理，提出界面修饰方法并研制高比能电池样品。"),
+                9, ("invitation",)),
+    DemoProject("zhou.jie", _application("急性缺血性卒中院前智能分诊系统", "周杰", "杭州市第一人民医院", "biomed",
+                                         "public_welfare", 120, 24,
+                                         "建立院前急救卒中识别模型与分诊流程，实现急救车与卒中中心的信息联动，缩短救治时间。"),
+                20, ("bureau_decision_task",)),
+    DemoProject("liu.fang", _application("城镇污水厂低碳运行智能控制技术", "刘芳", "浙江绿能环境科技有限公司", "energy",
+                                         "key_rd", 200, 36,
+                                         "研发污水处理曝气与加药的智能优化控制系统，降低能耗与碳排放，在两座污水厂开展示范。"),
+                26, ("notice_objections",)),
+    DemoProject("zhang.wei", _application("高熵合金激光增材制造工艺研究", "张伟", "杭州先进材料研究院", "materials",
+                                          "natural_science", 120, 24,
+                                          "研究高熵合金激光增材制造的组织调控与性能优化，形成可推广的工艺规范。"),
+                34, ("sign_contract",)),
+    DemoProject("chen.yu", _application("工业视觉缺陷检测边缘计算平台", "陈宇", "杭州智芯科技有限公司", "manufacturing",
+                                        "key_rd", 150, 36,
+                                        "研制面向电子制造产线的视觉缺陷检测边缘计算平台，实现毫秒级检测与模型在线更新。"),
+                405, ("annual_report",), change={"change_kind": "period", "extension_months": 6,
+                                                 "change_description": "实施周期延长 6 个月",
+                                                 "change_reason": "关键芯片供货延迟，产线联调推迟"},
+                change_stop=("change_bureau_decision",)),
+    DemoProject("zhang.wei", _application("轻量化铝基复合材料构件成形技术", "张伟", "杭州先进材料研究院", "materials",
+                                          "public_welfare", 90, 24,
+                                          "开发轻量化铝基复合材料构件的近净成形工艺，完成典型构件试制与性能评价。"),
+                410, ("midterm_check",), change={"change_kind": "team_members", "change_value": "增加成员：赵工程师",
+                                                 "change_description": "增加一名工艺工程师参与试制",
+                                                 "change_reason": "试制工作量增加"}),
+    DemoProject("zhou.jie", _application("老年慢病社区随访数字化管理", "周杰", "杭州市第一人民医院", "biomed",
+                                         "public_welfare", 40, 12,
+                                         "建立社区老年慢病数字化随访平台，实现风险分层管理与家庭医生协同干预。"),
+                430, ("apply_acceptance",)),
+    DemoProject("huang.min", _application("茶园土壤墒情智能感知网络", "黄敏", "浙江大学", "agriculture", "natural_science",
+                                          50, 12, "研制印刷式土壤墒情传感器与低功耗组网技术，实现山地茶园精准灌溉调度。"),
+                470, ("expert_evaluation",)),
+    DemoProject("wang.lei", _application("面向政务服务的大模型知识问答系统", "王磊", "杭州电子科技大学", "it", "soft_science",
+                                         30, 12, "构建政务服务领域知识库与检索增强问答模型，形成可在区县推广的政务问答服务。"),
+                520),
+    DemoProject("li.na", _application("肿瘤免疫治疗疗效预测标志物研究", "李娜", "浙江生物医药实验室", "biomed",
+                                      "natural_science", 70, 12,
+                                      "筛选肿瘤免疫治疗疗效相关的外周血标志物，建立疗效预测模型并开展前瞻性验证。"),
+                500, answers={"acceptance_review": {"completion_rate": 70, "acceptance_score": 75,
+                                                    "acceptance_opinion": playback.TEXT}}),
+    DemoProject("liu.fang", _application("农村分散式污水处理一体化装备", "刘芳", "浙江绿能环境科技有限公司", "energy",
+                                         "public_welfare", 60, 24,
+                                         "研制农村分散式污水一体化处理装备，降低运维成本，在山区村落开展应用示范。"),
+                420, answers={"midterm_check": {"midterm_conclusion": "terminate",
+                                                "midterm_comment": "核心技术路线无法实现，建议终止"}}),
+    DemoProject("huang.min", _application("城市内涝数字孪生预警平台", "黄敏", "浙江大学", "it", "natural_science", 80, 24,
+                                          "构建城市排水管网数字孪生模型，实现内涝风险实时预警与应急调度辅助决策。"),
+                60, answers={"bureau_decision_task": {"bureau_decision": "reserve",
+                                                      "decision_comment": "本年度经费有限，入库储备"}}),
+    DemoProject("liu.fang", _application("光伏组件回收关键材料分离技术", "钱某某", "浙江绿能环境科技有限公司", "energy",
+                                         "natural_science", 50, 24,
+                                         "研究退役光伏组件中银、硅等关键材料的高效分离与回收技术。"), 15),
+]
+
+
+def load(db: Database, projects: list[DemoProject] | None = None) -> list[str]:
+    """Load everything (idempotent); `projects` replaces the demo projects (tests use a few)."""
+    lines = [_ensure_organisation(db, *spec) for spec in ORGANISATIONS]
+    experts = expert_specs()
+    lines += _ensure_users(db, USERS + [(e["username"], f"{e['name']} ({e['organisation']})", ["experts"],
+                                         e["organisation"]) for e in experts if e["username"] != "liu.yang"])
+    lines += _ensure_experts(db, experts)
+    lines += _ensure_integrity_list(db)
+    if commands.query(db, lambda s: s.scalar(select(func.count()).select_from(ProcessInstance))):
+        return lines + ["demo applications already present"]
+    if commands.query(db, deployment.latest_definition, LIFECYCLE, False) is None:
+        return lines + [f"{LIFECYCLE} is not deployed; no demo projects started"]
+    now = clock.now()
+    for project in PROJECTS if projects is None else projects:
+        lines.append(_play(db, project, now))
+    return lines
+
+
+def _ensure_organisation(db: Database, code: str, name: str, kind: str, recommender: str | None) -> str:
+    commands.execute(db, organisations.ensure, code, name, kind, recommender)
+    return f"organisation {code}: {name}"
+
+
+def _ensure_users(db: Database, specs: list[tuple[str, str, list[str], str]]) -> list[str]:
+    """Create the missing demo users in one go. They all share the demo password, so it is hashed
+    once (a scrypt hash takes about 0.3 s; ninety of them would take half a minute)."""
+    def create(session: Any) -> list[str]:
+        existing = set(session.scalars(select(users.User.username)))
+        missing = [spec for spec in specs if spec[0] not in existing]
+        if not missing:
+            return []
+        shared = generate_password_hash(PASSWORD)
+        for name, display, groups, org in missing:
+            user = users.User(username=name, password_hash=shared, display_name=display, email=f"{name}@example.org",
+                              org=org, active=True, created_at=clock.now())
+            user.groups = [users.ensure_group(session, g) for g in groups]
+            session.add(user)
+            audit.record(session, "user_created", "demo", username=name, groups=sorted(groups))
+        return [f"created user {name} ({', '.join(groups)})" for name, _, groups, _ in missing]
+    return commands.execute(db, create) or ["demo users exist"]
+
+
+def expert_specs() -> list[dict[str, Any]]:
+    """66 experts, 11 per discipline, from several organisations, some with declared conflicts."""
+    specs = [{"username": "liu.yang", "name": "刘洋", "organisation": "浙江大学", "title": "professor",
+              "discipline": "it", "other_disciplines": ["manufacturing"]}]
+    n = 0
+    for discipline in DISCIPLINES:
+        for i in range(EXPERTS_PER_DISCIPLINE - (1 if discipline == "it" else 0)):
+            name = _SURNAMES[n % len(_SURNAMES)] + _GIVEN[(n * 7 + i) % len(_GIVEN)]
+            spec = {"username": f"expert.{discipline}{i + 1:02d}", "name": name,
+                    "organisation": _EXPERT_ORGS[(n * 5 + i) % len(_EXPERT_ORGS)],
+                    "title": _TITLES[n % len(_TITLES)], "discipline": discipline,
+                    "other_disciplines": [DISCIPLINES[(DISCIPLINES.index(discipline) + 1) % 6]] if i % 4 == 0 else []}
+            if i % 5 == 1:
+                spec["avoid_units"] = ["杭州智芯科技有限公司"]
+            if i % 7 == 3:
+                spec["avoid_persons"] = ["张伟"]
+            specs.append(spec)
+            n += 1
+    return specs
+
+
+def _ensure_experts(db: Database, specs: list[dict[str, Any]]) -> list[str]:
+    def add(session: Any) -> list[str]:
+        known = set(session.scalars(select(expert_pool.Expert.username)))
+        added = [spec for spec in specs if spec["username"] not in known]
+        for spec in added:
+            expert_pool.add_expert(session, **spec)
+        return [f"expert {spec['username']}: {spec['name']}, {spec['discipline']}" for spec in added]
+    return commands.execute(db, add) or ["expert pool exists"]
+
+
+def _ensure_integrity_list(db: Database) -> list[str]:
+    if commands.query(db, integrity.entries, None, None, True):
+        return ["integrity list exists"]
+    for entry in INTEGRITY:
+        commands.execute(db, integrity.add, "demo", entry)
+    revoked = commands.execute(db, integrity.add, "demo", {
+        "subject_type": "person", "subject_name": "李某", "grade": "general", "reason": "论文署名不当",
+        "penalty_start": "2025-03-01", "penalty_end": "2026-02-28"}).id
+    commands.execute(db, integrity.revoke, "demo", revoked, "经复核认定署名经本人同意，撤销 · overturned on review")
+    return [f"integrity list: {len(INTEGRITY) + 1} entries (one revoked)"]
+
+
+def _answer(project: DemoProject, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def answer(row: HumanTask) -> dict[str, Any] | None:
+        if row.name == "correct_application":
+            return {"title": data["title"], "budget": data["budget"], "abstract": data["abstract"],
+                    "correction_note": "已按意见修改 · corrected as asked"}
+        if row.name in project.answers:
+            return dict(project.answers[row.name])
+        return playback.default_answer(row)
+    return answer
+
+
+def _play(db: Database, project: DemoProject, now: datetime) -> str:
+    """Submit the application `days_ago` days ago (09:30 in the bureau) and play it up to now."""
+    day = (now - timedelta(days=project.days_ago)).astimezone(BUREAU_TZ).replace(hour=9, minute=30, second=0,
+                                                                                  microsecond=0)
+    actor = Actor(project.applicant, frozenset({"applicants"}))
+    with clock.frozen_at(day):
+        instance_id = commands.execute(db, instances.start, actor, LIFECYCLE, project.data).id
+    answer = _answer(project, project.data)
+    played = playback.play(db, instance_id, day + timedelta(hours=1), now, answer, project.stop_at)
+    if project.change is not None and played.state == instances.RUNNING:
+        # file the change request where the project stopped, leaving that task open for its user
+        at = played.at + timedelta(hours=1)
+        _file_change(db, instance_id, project.change, at)
+        keep_open = set(project.stop_at)
+        played = playback.play(db, instance_id, at + timedelta(hours=1), now,
+                               lambda row: None if row.name in keep_open else answer(row), project.change_stop)
+    return f"project {instance_id} ({project.data['title']}): {commands.query(db, lambda s: _where(s, instance_id))}"
+
+
+def _file_change(db: Database, instance_id: int, change: dict[str, Any], at: datetime) -> None:
+    [row] = [r for r in playback.open_tasks(db, instance_id) if r.name == "change_request"]
+    playback.complete(db, row, change, at)
+
+
+def _where(session: Any, instance_id: int) -> str:
+    """Where a demo project stands: its open tasks, or how it ended."""
+    instance = instances.get(session, instance_id)
+    names = {row.name for row in session.scalars(select(HumanTask).where(
+        HumanTask.process_instance_id == instance_id, HumanTask.state == "open"))}
+    waiting = sorted(names - playback.STANDING) or sorted(names)
+    if waiting:
+        return "waiting for " + ", ".join(waiting)
+    return f"{instance.state}, {instances.data_of(instance).get('status')}"

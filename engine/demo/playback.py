@@ -1,0 +1,137 @@
+"""Playing process instances forward in engine time, for demo data and simulations: open user
+tasks are completed with scripted answers by the people they are for, and the scheduler's pass
+fires timers as the clock is moved on. This module owns the answers that fit the lifecycle's forms
+(`ANSWERS`) and the loop that plays an instance until a task is open, it ends, or a time is reached.
+It drives the ordinary commands exactly as users and the scheduler would; the product itself
+never calls it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable
+
+from engine.core import clock, commands
+from engine.runtime import instances, tasks
+from engine.scheduling import scheduler
+from engine.core.db import Database
+from engine.core.errors import Conflict, NotFound
+from engine.core.models import HumanTask
+from engine.core.principals import Actor
+
+TEXT = "按任务书要求完成了本阶段的各项工作，详见附件材料。"
+SCORES = {"innovation": 27, "feasibility": 22, "team_capability": 13, "budget_reasonableness": 13,
+          "expected_benefits": 13}  # 88
+# one valid answer per task of the lifecycle (form keys as in forms/)
+ANSWERS: dict[str, dict[str, Any]] = {
+    "endorse": {"endorsement": "endorse", "endorsement_opinion": "同意推荐 · endorsed"},
+    "formal_review": {"decision": "accept", "checks_passed": ["complete", "eligible"],
+                      "review_comment": "材料齐全，符合申报条件 · complete and eligible"},
+    "formal_review_duplicates": {"decision": "accept", "duplicate_conclusion": "not_duplicate",
+                                 "duplicate_justification": "研究对象与技术路线不同 · different objects and methods",
+                                 "review_comment": "材料齐全 · complete"},
+    "correct_application": {"correction_note": "已按意见修改 · corrected as asked"},
+    "invitation": {"participation": "accept"},
+    "scoring": SCORES | {"expert_opinion": "创新性较强，技术路线可行 · innovative and feasible"},
+    "institution_proposal": {"proposal": "fund", "proposal_comment": "按评审得分排序 · by score"},
+    "bureau_decision_task": {"bureau_decision": "fund", "decision_comment": "局务会研究同意 · approved"},
+    "verify_objection": {"verification_conclusion": "dismissed", "verification_findings": "经核查异议不成立"},
+    "draft_contract": {"contract_no": "HZKJ-2025-0001", "contract_targets": "按申报书完成研究任务并形成成果",
+                       "assessment_indicators": "专利、论文与示范应用"},
+    "sign_contract": {"contract_signed": True, "signatory": "项目负责人"},
+    "check_contract": {"contract_check": "ok", "check_comment": "齐全 · in order"},
+    "countersign_recommender": {"countersigned": True},
+    "countersign_bureau": {"countersigned": True},
+    "annual_report": {"report_progress": TEXT, "report_completion": 40, "report_spending": 30},
+    "annual_review": {"report_assessment": "satisfactory", "report_comment": "进展正常 · on track"},
+    "midterm_report": {"midterm_progress": TEXT, "midterm_completion": 55, "midterm_spending": 50},
+    "midterm_check": {"midterm_conclusion": "continue", "midterm_comment": "进展良好 · good progress"},
+    "rectification": {"rectification_measures": TEXT, "rectification_completed": True},
+    "rectification_check": {"rectification_result": "continue", "rectification_comment": "整改到位 · rectified"},
+    "change_unit_review": {"change_decision": "approve", "change_comment": "同意 · approved"},
+    "change_recommender_review": {"change_decision": "approve", "change_comment": "同意 · approved"},
+    "change_bureau_decision": {"change_decision": "approve", "change_comment": "同意 · approved"},
+    "settlement": {"settlement_summary": TEXT, "funds_spent": 40, "funds_returned": 10},
+    "confirm_termination": {"termination_confirmed": True, "termination_comment": "同意终止 · terminated"},
+    "apply_acceptance": {"acceptance_summary": TEXT, "completion_rate_claimed": 100, "outputs": "专利与论文",
+                         "funds_spent_total": 100},
+    "financial_audit": {"audit_opinion": "unqualified", "eligible_spending": 100, "audit_findings": "支出合规"},
+    "acceptance_review": {"completion_rate": 100, "acceptance_score": 86, "acceptance_opinion": TEXT},
+    "acceptance_rectification": {"acceptance_rectification_measures": TEXT, "acceptance_rectification_done": True},
+    "self_evaluation": {"self_score": 88, "self_summary": TEXT},
+    "expert_evaluation": {"evaluation_score": 86, "evaluation_report": TEXT},
+    "third_party_evaluation": {"evaluation_score": 84, "evaluation_report": TEXT},
+}
+# open for a whole period and completed only when something happens: never auto-completed
+STANDING = frozenset({"change_request", "notice_objections"})
+
+Answer = Callable[[HumanTask], "dict[str, Any] | None"]
+
+
+def actor_for(row: HumanTask) -> Actor:
+    """Someone the task is for: its assignee, or a member of its first candidate group."""
+    if row.assignee:
+        return Actor(row.assignee, frozenset())
+    if row.candidate_users:
+        return Actor(row.candidate_users[0], frozenset())
+    group = row.candidate_groups[0]
+    return Actor(f"{group}.member", frozenset({group}))
+
+
+def default_answer(row: HumanTask) -> dict[str, Any] | None:
+    return None if row.name in STANDING else dict(ANSWERS.get(row.name, {}))
+
+
+def open_tasks(db: Database, instance_id: int) -> list[HumanTask]:
+    return commands.query(db, tasks.open_tasks, instance_id)
+
+
+def complete(db: Database, row: HumanTask, data: dict[str, Any], at: datetime,
+             actor: Actor | None = None) -> None:
+    with clock.frozen_at(at):
+        commands.execute(db, tasks.complete, actor or actor_for(row), row.id, data)
+
+
+def tick(db: Database, at: datetime) -> list[int]:
+    with clock.frozen_at(at):
+        return scheduler.tick(db).fired
+
+
+@dataclass
+class Played:
+    at: datetime  # the engine time reached
+    stopped_at: str | None  # the task left open for a person, if any
+    state: str
+
+
+def play(db: Database, instance_id: int, start: datetime, until: datetime,
+         answer: Answer = default_answer, stop_at: Iterable[str] = (), pace: timedelta = timedelta(days=1)) -> Played:
+    """Work the instance's tasks one `pace` apart from `start`, firing timers on the way, until a
+    task named in `stop_at` is open, the instance is no longer running, or `until` is reached.
+    A task `answer` gives None for is left open (it waits for its timer or for a person)."""
+    stops = set(stop_at)
+    now = start
+    while now <= until:
+        instance = commands.query(db, instances.get, instance_id)
+        if instance.state != instances.RUNNING:
+            return Played(now, None, instance.state)
+        rows = open_tasks(db, instance_id)
+        waiting = [r.name for r in rows if r.name in stops]
+        if waiting:
+            return Played(now, waiting[0], instance.state)
+        answered = [(row, answer(row)) for row in rows]
+        answered = [(row, data) for row, data in answered if data is not None]
+        for row, data in answered:
+            try:
+                complete(db, row, data, now)
+            except (Conflict, NotFound):
+                pass  # an earlier completion in this round closed it (e.g. a seat was handed on)
+        if answered:
+            now += pace
+            tick(db, now)
+            continue
+        due = commands.query(db, instances.get, instance_id).next_timer_at
+        if due is None or due > until:
+            return Played(now, None, instance.state)
+        now = max(now, due) + timedelta(minutes=1)
+        tick(db, now)
+    return Played(now, None, commands.query(db, instances.get, instance_id).state)

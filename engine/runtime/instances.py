@@ -1,0 +1,201 @@
+"""Process-instance commands: start, fire due timers, suspend, resume, terminate and retry.
+Each takes an open session (one transaction, see engine/commands.py), an `Actor` and plain data;
+each loads the workflow, changes it, saves it, re-projects the human tasks and audits."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.util.task import TaskState
+
+from engine.core import audit, clock, commands
+from engine.runtime import projection, steps, store, stuck_instances
+from engine.runtime.state import dump_data, load_data
+from engine.definitions.deployment import form_for, latest_definition
+from engine.core.errors import BadRequest, Conflict, Forbidden, InvalidData, NotFound
+from engine.definitions.forms import validate_submission
+from engine.core.models import ProcessInstance
+from engine.core.principals import Actor
+
+RUNNING, COMPLETED, SUSPENDED, TERMINATED, ERROR = "running", "completed", "suspended", "terminated", "error"
+
+
+def may_start(actor: Actor, meta: dict[str, Any]) -> bool:
+    if not meta.get("restricted_start"):
+        return True
+    return actor.username in meta.get("starter_users", []) or \
+        bool(actor.groups & set(meta.get("starter_groups", [])))
+
+
+def start(session: Session, actor: Actor, process_key: str, data: Any) -> ProcessInstance:
+    definition = latest_definition(session, process_key)
+    if not may_start(actor, definition.meta):
+        raise Forbidden(f"you may not start '{process_key}' (candidate starters only)")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidData("data must be a JSON object", {"data": ["Must be an object."]})
+    form = form_for(session, definition, definition.meta.get("start_form_key"))
+    if form is not None:
+        data = validate_submission(form, data)
+    initiator = definition.meta.get("initiator")
+    if initiator:
+        data = {**data, initiator: actor.username}
+    now = clock.now()
+    instance = ProcessInstance(definition_id=definition.id, definition=definition,
+                               process_key=definition.key, version=definition.version,
+                               state=RUNNING, document="", started_by=actor.username,
+                               started_at=now, updated_at=now)
+    session.add(instance)
+    session.flush()
+    workflow = store.create(definition)
+    workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
+    audit.record(session, "instance_started", actor.username, instance_id=instance.id,
+                 process_key=definition.key, version=definition.version, data=data)
+    advance(session, instance, workflow, actor)
+    stuck_instances.watch(session, instance)
+    return instance
+
+
+def advance(session: Session, instance: ProcessInstance, workflow: Any, actor: Actor) -> None:
+    """Run engine steps, then persist: a BPMN failure marks the instance `error`, keeping what
+    was done before it (the user's completion is never lost)."""
+    failure = steps.run(workflow)
+    live = steps.live_tasks(workflow)
+    failure = failure or steps.depth_guard(live)
+    before = instance.state
+    if failure is not None:
+        instance.state, instance.error_element, instance.error_message = ERROR, failure.element_id, failure.message
+        audit.record(session, "instance_error", actor.username, instance_id=instance.id,
+                     element_id=failure.element_id, message=failure.message)
+    elif workflow.is_completed():
+        instance.state, instance.ended_at = COMPLETED, clock.now()
+        instance.error_element = instance.error_message = None
+    elif instance.state == ERROR:
+        instance.state, instance.error_element, instance.error_message = RUNNING, None, None
+    if instance.state != before and instance.state != ERROR:
+        audit.record(session, f"instance_{instance.state}", actor.username, instance_id=instance.id)
+    save(session, instance, workflow, actor, live)
+
+
+def save(session: Session, instance: ProcessInstance, workflow: Any, actor: Actor,
+         live: list[Any] | None = None) -> None:
+    live = steps.live_tasks(workflow) if live is None else live
+    store.save(instance, workflow)
+    instance.data = dump_data(_current_data(workflow, live))
+    instance.updated_at = clock.now()
+    ready = [t for t in live if t.state == TaskState.READY and t.task_spec.manual]
+    projection.sync(session, instance, workflow, actor.username, ready)
+    session.flush()  # the optimistic revision check happens here: a lost race raises now
+    commands.after_commit(session, lambda: store.remember(instance, workflow))
+
+
+def get(session: Session, instance_id: int) -> ProcessInstance:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} not found")
+    return instance
+
+
+def data_of(instance: ProcessInstance) -> dict[str, Any]:
+    """The process data as of the last command, without loading the workflow."""
+    return load_data(instance.data)
+
+
+def _current_data(workflow: Any, live: list[Any]) -> dict[str, Any]:
+    """Workflow data plus the data of the newest current task (or of the last finished one)."""
+    task = live[-1] if live else (workflow.last_task or workflow.task_tree)
+    return {**workflow.data, **(task.data if task is not None else {})}
+
+
+def fire_timers(session: Session, instance_id: int) -> bool:
+    """Fire whatever timers of one instance are due at the engine clock's `now`."""
+    instance = get(session, instance_id)
+    if instance.state != RUNNING:
+        return False
+    workflow = store.load(instance)
+    workflow.refresh_timers()
+    advance(session, instance, workflow, Actor("scheduler"))
+    audit.record(session, "timers_fired", "scheduler", instance_id=instance.id, at=clock.now().isoformat())
+    return True
+
+
+def due_timer_instances(session: Session, limit: int = 500) -> list[int]:
+    return list(session.scalars(select(ProcessInstance.id).where(
+        ProcessInstance.next_timer_at <= clock.now(), ProcessInstance.state == RUNNING)
+        .order_by(ProcessInstance.next_timer_at).limit(limit)))
+
+
+def _require_supervisor(actor: Actor, reason: Any) -> str:
+    if not actor.is_supervisor:
+        raise Forbidden("only supervisors may do this")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidData("a reason is required", {"reason": ["A reason is required."]})
+    return reason.strip()
+
+
+def suspend(session: Session, actor: Actor, instance_id: int, reason: Any) -> ProcessInstance:
+    reason = _require_supervisor(actor, reason)
+    instance = get(session, instance_id)
+    if instance.state not in (RUNNING, ERROR):
+        raise Conflict(f"instance {instance_id} is {instance.state}; only running instances can be suspended")
+    audit.record(session, "instance_suspended", actor.username, instance_id=instance.id,
+                 reason=reason, before=instance.state)
+    instance.state = SUSPENDED
+    instance.updated_at = clock.now()
+    return instance
+
+
+def resume(session: Session, actor: Actor, instance_id: int, reason: Any) -> ProcessInstance:
+    reason = _require_supervisor(actor, reason)
+    instance = get(session, instance_id)
+    if instance.state != SUSPENDED:
+        raise Conflict(f"instance {instance_id} is {instance.state}, not suspended")
+    instance.state = ERROR if instance.error_element else RUNNING
+    instance.updated_at = clock.now()
+    audit.record(session, "instance_resumed", actor.username, instance_id=instance.id, reason=reason)
+    return instance
+
+
+def terminate(session: Session, actor: Actor, instance_id: int, reason: Any) -> ProcessInstance:
+    reason = _require_supervisor(actor, reason)
+    instance = get(session, instance_id)
+    if instance.state in (COMPLETED, TERMINATED):
+        raise Conflict(f"instance {instance_id} is already {instance.state}")
+    workflow = store.load(instance)
+    workflow.cancel()
+    audit.record(session, "instance_terminated", actor.username, instance_id=instance.id,
+                 reason=reason, before=instance.state)
+    instance.state, instance.ended_at = TERMINATED, clock.now()
+    save(session, instance, workflow, actor)
+    return instance
+
+
+def retry(session: Session, actor: Actor, instance_id: int, data: Any, reason: Any) -> ProcessInstance:
+    """Merge corrected data into the failing task and run it again."""
+    reason = _require_supervisor(actor, reason)
+    if data is not None and not isinstance(data, dict):
+        raise InvalidData("data must be a JSON object", {"data": ["Must be an object."]})
+    instance = get(session, instance_id)
+    if instance.state != ERROR:
+        raise Conflict(f"instance {instance_id} is {instance.state}, not in error")
+    workflow = store.load(instance)
+    failing = _failing_task(workflow, instance.error_element)
+    if failing is None:
+        raise BadRequest(f"the failing task '{instance.error_element}' can no longer be found")
+    failing.data.update(data or {})
+    failing._set_state(TaskState.READY)
+    audit.record(session, "instance_retried", actor.username, instance_id=instance.id,
+                 reason=reason, element_id=instance.error_element, data=data or {})
+    advance(session, instance, workflow, actor)
+    return instance
+
+
+def _failing_task(workflow: Any, element_id: str | None) -> Any:
+    errored = workflow.get_tasks(state=TaskState.ERROR)
+    if errored:
+        return errored[0]
+    candidates = [t for t in workflow.get_tasks(state=TaskState.READY | TaskState.STARTED)
+                  if t.task_spec.bpmn_id == element_id]
+    return candidates[0] if candidates else None

@@ -1,0 +1,153 @@
+"""The human-task projection: after every command, the READY user tasks of the workflow are
+mirrored into `human_tasks` (with resolved assignment and due date) and `task_candidates`
+(one row per candidate principal, so inbox queries are indexed lookups). Tasks that are no
+longer ready and were not completed by a user become `cancelled`."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine.runtime import assignment
+from engine.core import audit, clock
+from engine.definitions import duedates, escalation_policy
+from engine.core.models import HumanTask, ProcessInstance, TaskCandidate
+
+OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
+         actor: str | None, ready_tasks: list[Any] | None = None) -> list[HumanTask]:
+    """Bring the projection in line with the workflow; returns the instance's open tasks.
+    `ready_tasks` saves a walk over the task tree when the caller already has them."""
+    if ready_tasks is None:
+        ready_tasks = ready_user_tasks(workflow)
+    ready = {str(t.id): t for t in ready_tasks} if instance.state == "running" else {}
+    rows = _rows_of(session, instance, list(ready))
+    open_rows, known = [], {row.id for row in rows}
+    for row in rows:
+        if row.id in ready:
+            if row.state == OPEN:
+                open_rows.append(row)
+            continue
+        if row.state != OPEN:
+            continue
+        row.state = CANCELLED
+        row.completed_at = clock.now()
+        escalation_policy.stop(row)
+        _drop_candidates(session, row)
+        audit.record(session, "task_cancelled", actor, instance_id=instance.id, task_id=row.id,
+                     name=row.name)
+    for task_id, task in ready.items():
+        if task_id not in known:
+            open_rows.append(_create(session, instance, workflow, task, actor))
+    return open_rows
+
+
+def _rows_of(session: Session, instance: ProcessInstance, ready_ids: list[str]) -> list[HumanTask]:
+    """The instance's open rows and any earlier row of a ready task (one that a supervisor or a
+    migration made ready again keeps its row), in one query. No autoflush, so that the
+    command's changes reach the database in one flush at the end: rows changed in this session
+    keep their in-memory state (a row closed just now is not open any more), and rows added
+    in this session, not yet in the database, are taken from the session."""
+    with session.no_autoflush:
+        found = {row.id: row for row in session.scalars(select(HumanTask).where(
+            HumanTask.process_instance_id == instance.id,
+            or_(HumanTask.state == OPEN, HumanTask.id.in_(ready_ids))))}
+    for pending in session.new:
+        if isinstance(pending, HumanTask) and pending.process_instance_id == instance.id:
+            found.setdefault(pending.id, pending)
+    return list(found.values())
+
+
+def _create(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, task: Any,
+            actor: str | None) -> HumanTask:
+    spec = task.task_spec
+    evaluate = _evaluator(workflow, task)
+    who = assignment.resolve(spec, evaluate)
+    extensions = getattr(spec, "extensions", None) or {}
+    attributes = extensions.get("attributes", {})
+    properties = extensions.get("properties", {})
+    created = clock.now()
+    due = duedates.due_at(attributes.get("dueDate"), properties.get("dueWorkingDays"), created, evaluate)
+    form = getattr(spec, "form", None)
+    form_key = form.key.rsplit(":", 1)[-1] if form is not None and form.key else None
+    row = HumanTask(id=str(task.id), process_instance_id=instance.id, process_key=instance.process_key,
+                    name=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
+                    state=OPEN, assignee=who.assignee, candidate_groups=who.candidate_groups,
+                    candidate_users=who.candidate_users, form_key=form_key, created_at=created,
+                    due_at=due)
+    escalation_policy.schedule(row, escalation_policy.policy_for(session, instance, properties, spec.bpmn_id))
+    session.add(row)
+    set_candidates(session, row, new=True)
+    audit.record(session, "task_created", actor, instance_id=instance.id, task_id=row.id,
+                 name=row.name, assignee=row.assignee, candidate_groups=row.candidate_groups,
+                 candidate_users=row.candidate_users, due_at=due.isoformat() if due else None)
+    return row
+
+
+def reroute(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, row: HumanTask,
+            task: Any) -> None:
+    """Resolve an open task's routing again from its (new) spec, as after a version migration:
+    title, lane, form and assignment follow the spec; a claim is released."""
+    spec = task.task_spec
+    who = assignment.resolve(spec, _evaluator(workflow, task))
+    form = getattr(spec, "form", None)
+    row.title, row.lane = spec.bpmn_name or spec.bpmn_id, spec.lane
+    row.form_key = form.key.rsplit(":", 1)[-1] if form is not None and form.key else None
+    row.assignee, row.candidate_groups, row.candidate_users = who.assignee, who.candidate_groups, who.candidate_users
+    set_candidates(session, row)
+
+
+def set_candidates(session: Session, row: HumanTask, new: bool = False) -> None:
+    """Index rows for "open tasks I may claim"; the assignee is indexed on the task itself."""
+    if not new:
+        _drop_candidates(session, row)
+    session.add_all(TaskCandidate(task_id=row.id, principal=p) for p in principals_of(row))
+
+
+def principals_of(row: HumanTask) -> list[str]:
+    """The `task_candidates` keys of a task: u:USER for candidate users, g:GROUP for groups."""
+    return sorted({f"u:{u}" for u in row.candidate_users} | {f"g:{g}" for g in row.candidate_groups})
+
+
+def close(session: Session, row: HumanTask, by: str, at: datetime) -> None:
+    row.state = COMPLETED
+    row.completed_at = at
+    row.completed_by = by
+    escalation_policy.stop(row)
+    _drop_candidates(session, row)
+
+
+def _drop_candidates(session: Session, row: HumanTask) -> None:
+    # no autoflush: the pending changes go to the database in the command's one flush, instead
+    # of a flush before every DELETE (SQLAlchemy's flush dominates a small completion)
+    with session.no_autoflush:
+        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+
+
+def _evaluator(workflow: BpmnWorkflow, task: Any):  # type: ignore[no-untyped-def]
+    environment = workflow.script_engine.environment
+    return lambda expression: environment.evaluate(expression, task.data)
+
+
+def open_tasks_of(session: Session, instance_ids: Iterable[int]) -> dict[int, list[HumanTask]]:
+    """The open task rows of many instances, oldest first per instance; the ids go in chunks
+    so that a long list stays under the database's bound-parameter limit."""
+    ids = list(instance_ids)
+    found: dict[int, list[HumanTask]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.scalars(select(HumanTask).where(
+            HumanTask.process_instance_id.in_(ids[start:start + 500]), HumanTask.state == OPEN)
+            .order_by(HumanTask.created_at, HumanTask.id))
+        for row in rows:
+            found.setdefault(row.process_instance_id, []).append(row)
+    return found

@@ -1,0 +1,195 @@
+"""User-task commands (claim, unclaim, assign, complete) and the inbox queries. Permission
+rules: the assignee works the task; an unassigned task may be claimed (or completed directly)
+by its candidates; a claimed task may be released to them (a task assigned directly, with no
+candidates, may not: it would belong to nobody); supervisors may reassign. Queries read only the projection."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.util.task import TaskState
+
+from engine.core import audit, clock
+from engine.runtime import instances, projection, store
+from engine.definitions.deployment import form_for
+from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.definitions.forms import FormDefinition, validate_submission
+from engine.core.models import HumanTask, ProcessInstance, TaskCandidate, User
+from engine.core.principals import Actor
+
+SCOPES = ("assigned", "candidate", "completed")
+
+
+def get(session: Session, task_id: str) -> HumanTask:
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(f"task {task_id} not found")
+    return row
+
+
+def is_candidate(row: HumanTask, actor: Actor) -> bool:
+    return actor.username in row.candidate_users or bool(actor.groups & set(row.candidate_groups))
+
+
+def may_see(session: Session, row: HumanTask, actor: Actor) -> bool:
+    return (actor.is_supervisor or row.assignee == actor.username or row.completed_by == actor.username
+            or is_candidate(row, actor))
+
+
+def may_release(row: HumanTask) -> bool:
+    """Releasing gives a task back to its candidates; one assigned directly (camunda:assignee,
+    no candidate user or group) would be left with nobody who could take it."""
+    return bool(row.candidate_users or row.candidate_groups)
+
+
+def get_visible(session: Session, actor: Actor, task_id: str) -> HumanTask:
+    row = get(session, task_id)
+    if not may_see(session, row, actor):
+        raise Forbidden("this task is not yours")
+    return row
+
+
+def form_of(session: Session, row: HumanTask) -> FormDefinition | None:
+    instance = instances.get(session, row.process_instance_id)
+    return form_for(session, instance.definition, row.form_key)
+
+
+def _require_open(row: HumanTask) -> None:
+    if row.state != projection.OPEN:
+        raise Conflict(f"task {row.id} is no longer open (it is {row.state})")
+
+
+def claim(session: Session, actor: Actor, task_id: str) -> HumanTask:
+    row = get_visible(session, actor, task_id)
+    _require_open(row)
+    if row.assignee == actor.username:
+        return row
+    if row.assignee is not None:
+        raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
+    if not is_candidate(row, actor):
+        raise Forbidden("you are not a candidate for this task")
+    _lock_instance(session, row)
+    row.assignee = actor.username
+    audit.record(session, "task_claimed", actor.username, instance_id=row.process_instance_id,
+                 task_id=row.id)
+    return row
+
+
+def unclaim(session: Session, actor: Actor, task_id: str) -> HumanTask:
+    row = get_visible(session, actor, task_id)
+    _require_open(row)
+    if row.assignee != actor.username and not actor.is_supervisor:
+        raise Forbidden("only the assignee (or a supervisor) may release this task")
+    if not may_release(row):
+        raise Conflict("this task was assigned directly and has no candidates: released, nobody could "
+                       "take it; a supervisor may reassign it")
+    _lock_instance(session, row)
+    before, row.assignee = row.assignee, None
+    audit.record(session, "task_unclaimed", actor.username, instance_id=row.process_instance_id,
+                 task_id=row.id, before=before)
+    return row
+
+
+def assign(session: Session, actor: Actor, task_id: str, assignee: Any) -> HumanTask:
+    if not actor.is_supervisor:
+        raise Forbidden("only supervisors may reassign tasks")
+    if not isinstance(assignee, str) or not assignee.strip():
+        raise InvalidData("assignee is required", {"assignee": ["A user name is required."]})
+    row = get(session, task_id)
+    _require_open(row)
+    if session.scalar(select(User.id).where(User.username == assignee)) is None:
+        raise InvalidData(f"no user named '{assignee}'", {"assignee": ["No such user."]})
+    _lock_instance(session, row)
+    before, row.assignee = row.assignee, assignee
+    audit.record(session, "task_assigned", actor.username, instance_id=row.process_instance_id,
+                 task_id=row.id, before=before, after=assignee)
+    return row
+
+
+def _lock_instance(session: Session, row: HumanTask) -> ProcessInstance:
+    """Bump the instance revision so a concurrent completion or claim loses cleanly."""
+    instance = instances.get(session, row.process_instance_id)
+    instance.updated_at = clock.now()
+    return instance
+
+
+def complete(session: Session, actor: Actor, task_id: str, data: Any) -> tuple[HumanTask, ProcessInstance]:
+    row = get_visible(session, actor, task_id)
+    _require_open(row)
+    if row.assignee not in (None, actor.username):
+        raise Forbidden(f"this task is assigned to {row.assignee}")
+    if row.assignee is None and not is_candidate(row, actor):
+        raise Forbidden("you are not a candidate for this task")
+    instance = instances.get(session, row.process_instance_id)
+    if instance.state != instances.RUNNING:
+        raise Conflict(f"the process instance is {instance.state}; its tasks cannot be completed now")
+    cleaned = _checked_data(session, instance, row, data)
+    workflow = run_waiting_task(instance, row, cleaned)
+    now = clock.now()
+    projection.close(session, row, actor.username, now)
+    audit.record(session, "task_completed", actor.username, instance_id=instance.id, task_id=row.id,
+                 name=row.name, data=cleaned)
+    instances.advance(session, instance, workflow, actor)
+    return row, instance
+
+
+def run_waiting_task(instance: ProcessInstance, row: HumanTask, cleaned: dict[str, Any]) -> Any:
+    """Run the workflow task behind an open task row with already-checked data, and return the
+    workflow (not yet advanced). 409 when the workflow no longer waits there, which the
+    projection cannot know if a timer or a supervisor moved the instance meanwhile."""
+    workflow = store.load(instance)
+    task = workflow.get_task_from_id(UUID(row.id))
+    if task is None or task.state != TaskState.READY or task.task_spec.bpmn_id != row.name:
+        raise Conflict(f"task {row.id} is no longer waiting in the workflow")
+    task.data.update(cleaned)
+    task.run()
+    return workflow
+
+
+def _checked_data(session: Session, instance: ProcessInstance, row: HumanTask, data: Any) -> dict[str, Any]:
+    if data is None:
+        data = {}
+    form = form_for(session, instance.definition, row.form_key)
+    if form is not None:
+        return validate_submission(form, data)
+    if not isinstance(data, dict):
+        raise InvalidData("data must be a JSON object", {"data": ["Must be an object."]})
+    return data
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[HumanTask]
+    total: int
+    page: int
+    per_page: int
+
+
+def list_tasks(session: Session, actor: Actor, scope: str, page: int = 1, per_page: int = 20) -> Page:
+    if scope == "assigned":
+        where = (HumanTask.assignee == actor.username) & (HumanTask.state == projection.OPEN)
+        order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
+    elif scope == "candidate":
+        mine = select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(actor.principals))
+        # coalesce keeps SQLite off the assignee index (which would walk every unassigned row,
+        # closed ones included): the candidate index drives, as in engine/inbox.py
+        where = HumanTask.id.in_(mine) & (func.coalesce(HumanTask.assignee, "") == "")
+        order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
+    elif scope == "completed":
+        where = (HumanTask.completed_by == actor.username) & (HumanTask.state == projection.COMPLETED)
+        order = (HumanTask.completed_at.desc(),)
+    else:
+        raise InvalidData("unknown scope", {"scope": [f"Must be one of: {', '.join(SCOPES)}."]})
+    total = session.scalar(select(func.count()).select_from(HumanTask).where(where)) or 0
+    rows = session.scalars(select(HumanTask).where(where).order_by(*order, HumanTask.id)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return Page(list(rows), total, page, per_page)
+
+
+def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
+    return list(session.scalars(select(HumanTask).where(
+        HumanTask.process_instance_id == instance_id, HumanTask.state == projection.OPEN)
+        .order_by(HumanTask.created_at, HumanTask.id)))

@@ -1,0 +1,300 @@
+"""The functions BPMN scripts, conditions, timer and due-date expressions may call: the domain
+rules (project register, expert draws, scores, integrity, duplicates, credit, changes) and
+working-day arithmetic, as a small set of safe functions. This module owns that surface and its
+contract with the sandbox: every function checks its arguments, runs in the database session of
+the engine command being executed (bound for the command's duration by `engine.commands.execute`
+through a ContextVar, so a script's effects commit or roll back with the command), and returns
+only JSON values (task data is JSON). Script authors see the names in `GLOBALS`; a function that
+is not listed there does not exist for them."""
+from __future__ import annotations
+
+import contextlib
+from datetime import date, datetime
+from typing import Any, Callable, Iterator
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy.orm import Session
+
+from engine.lifecycle import changes, credit, duplicates, expert_pool, integrity, organisations, projects, scoring
+from engine.core import clock, commands
+from engine.core.calendar import BUREAU_TZ, add_working_days
+
+ACTOR = "process"
+# script services work in the running command's session (commands.execute binds it)
+bound = commands.running_in
+
+
+@contextlib.contextmanager
+def atomic() -> Iterator[None]:
+    """A script's database effects stand or fall with the script (a savepoint): one that fails
+    halfway leaves nothing behind, so a supervisor's retry runs it again from a clean slate."""
+    session = commands.current_session()
+    if session is None:
+        yield
+        return
+    with session.begin_nested():
+        yield
+
+
+def _db() -> Session:
+    session = commands.current_session()
+    if session is None:
+        raise RuntimeError("this function works only while the engine runs a command "
+                           "(it needs the command's database session)")
+    return session
+
+
+def _moment(value: Any) -> datetime:
+    """A date-time from what a script holds: None (now), an ISO string, a date or datetime."""
+    if value is None:
+        return clock.now().astimezone(BUREAU_TZ)
+    if isinstance(value, str):
+        text = value.strip()
+        value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=BUREAU_TZ)
+    if isinstance(value, date):
+        return datetime.combine(value, projects.MILESTONE_HOUR, tzinfo=BUREAU_TZ)
+    raise ValueError(f"expected a date or date-time, got {value!r}")
+
+
+def _whole(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise ValueError(f"{what} must be a whole number, not {value!r}")
+    return int(value)
+
+
+# --- time ------------------------------------------------------------------------------------
+
+def working_days_after(n: Any, start: Any = None) -> str:
+    """ISO date-time `n` working days after `start` (default: now), same time of day, on China's
+    official calendar. For timer events: <timeDate>working_days_after(5)</timeDate>."""
+    return add_working_days(_moment(start), _whole(n, "the number of working days")).isoformat()
+
+
+def months_after(n: Any, start: Any = None) -> str:
+    """ISO date-time `n` calendar months after `start` (default: now); a date means 09:00."""
+    return (_moment(start) + relativedelta(months=_whole(n, "the number of months"))).isoformat()
+
+
+def today() -> str:
+    return projects.today().isoformat()
+
+
+# --- the project register --------------------------------------------------------------------
+
+def submission_check(application: Any) -> dict[str, Any]:
+    """May this application be submitted now? {allowed, reasons, organisation}."""
+    if not isinstance(application, dict):
+        raise ValueError("submission_check needs the application's data (an object)")
+    session = _db()
+    reasons: list[str] = []
+    organisation = organisations.info(session, str(application.get("organisation") or ""))
+    if organisation is None:
+        reasons.append(f"申报单位未在本系统注册 · the organisation '{application.get('organisation')}' "
+                       "is not registered with the bureau")
+    investigator = str(application.get("principal_investigator") or "")
+    reasons += projects.project_refusals(session, investigator)
+    findings = integrity.check(session, [(investigator, "investigator")],
+                               [(str(application.get("organisation") or ""), "organisation")])
+    reasons += [f.to_dict()["message"] for f in findings]
+    return {"allowed": not reasons, "reasons": reasons, "organisation": organisation}
+
+
+def register_application(application: Any, applicant: Any = None) -> dict[str, Any]:
+    """Enter the application in the register (and the duplicate index); returns its facts."""
+    if not isinstance(application, dict):
+        raise ValueError("register_application needs the application's data (an object)")
+    session = _db()
+    project = projects.register(session, application, applicant if isinstance(applicant, str) else None)
+    duplicates.index(session, project)
+    return project.facts()
+
+
+def update_application(project_id: Any, application: Any) -> dict[str, Any]:
+    if not isinstance(application, dict):
+        raise ValueError("update_application needs the corrected data (an object)")
+    session = _db()
+    project = projects.update_application(session, project_id, application)
+    duplicates.index(session, project)
+    return project.facts()
+
+
+def project_facts(project_id: Any) -> dict[str, Any]:
+    return projects.get(_db(), project_id).facts()
+
+
+def set_project_status(project_id: Any, status: Any, reason: Any = None, facts: Any = None) -> dict[str, Any]:
+    if facts is not None and not isinstance(facts, dict):
+        raise ValueError("facts must be an object")
+    return projects.set_status(_db(), project_id, status, reason if isinstance(reason, str) else None,
+                               facts).facts()
+
+
+def establish_project(project_id: Any, funding: Any, start: Any = None) -> dict[str, Any]:
+    """The contract is signed: the period starts (default: today) and funding is fixed."""
+    if isinstance(funding, bool) or not isinstance(funding, (int, float)) or funding <= 0:
+        raise ValueError(f"funding must be a positive amount, not {funding!r}")
+    return projects.establish(_db(), project_id, float(funding), _moment(start).date()).facts()
+
+
+def release_funding(project_id: Any, ratio: Any) -> float:
+    return projects.release_funding(_db(), project_id, ratio)
+
+
+def suspend_funding(project_id: Any, suspended: Any = True) -> dict[str, Any]:
+    return projects.suspend_funding(_db(), project_id, bool(suspended)).facts()
+
+
+def next_milestone(project_id: Any) -> dict[str, Any]:
+    """{kind: annual_report | midterm | end, year, on, at}: what comes next in execution."""
+    return projects.next_milestone(_db(), project_id)
+
+
+def milestone_done(project_id: Any, milestone: Any) -> dict[str, Any]:
+    if not isinstance(milestone, dict):
+        raise ValueError("milestone must be the object next_milestone gave")
+    return projects.milestone_done(_db(), project_id, milestone).facts()
+
+
+def rank_in_batch(project_id: Any) -> dict[str, Any]:
+    return projects.rank_in_batch(_db(), project_id)
+
+
+def note_project(project_id: Any, event: Any) -> dict[str, Any]:
+    """Add an event (e.g. "acceptance_reminder") to the project's timeline."""
+    if not isinstance(event, str) or not event.strip():
+        raise ValueError("event must name what happened")
+    project = projects.get(_db(), project_id)
+    projects.note(project, event.strip())
+    return project.facts()
+
+
+# --- checks shown to reviewers -----------------------------------------------------------------
+
+def integrity_check(project_id: Any) -> dict[str, Any]:
+    """{blocked, findings}: blocked when the investigator or the organisation is in a penalty
+    period; team members and partner units in one are findings for the reviewer."""
+    session = _db()
+    project = projects.get(session, project_id)
+    persons = [(project.investigator, "investigator")] + [(n, "team_member") for n in project.team or []]
+    orgs = [(project.organisation, "organisation")] + [(n, "partner_unit") for n in project.partners or []]
+    findings = [f.to_dict() for f in integrity.check(session, persons, orgs)]
+    blocked = any(f["role"] in ("investigator", "organisation") for f in findings)
+    return {"blocked": blocked, "findings": findings}
+
+
+def similar_applications(project_id: Any, limit: Any = 5) -> dict[str, Any]:
+    """{matches: [...], max_score}: the most similar registered applications and projects."""
+    session = _db()
+    project = projects.get(session, project_id)
+    matches = [m.to_dict() for m in duplicates.similar_projects(session, project, _whole(limit, "limit"))]
+    return {"matches": matches, "max_score": max((m["score"] for m in matches), default=0.0)}
+
+
+def credit_history(project_id: Any) -> dict[str, Any]:
+    """The investigator's and the organisation's credit records, for reviewers."""
+    session = _db()
+    project = projects.get(session, project_id)
+    return credit.summary(credit.history(session, [project.investigator], [project.organisation]))
+
+
+def record_credit(project_id: Any, kind: Any, outcome: Any = None, score: Any = None, note: Any = None) -> int:
+    """Write the fact on the investigator's and the organisation's credit records (once)."""
+    session = _db()
+    project = projects.get(session, project_id)
+    for subject_type, name in ((integrity.PERSON, project.investigator),
+                               (integrity.ORGANISATION, project.organisation)):
+        credit.record(session, subject_type=subject_type, subject_name=name, kind=kind, outcome=outcome,
+                      score=score, project_id=project.id, project_title=project.title, note=note,
+                      source_key=f"project:{project.id}:{kind}:{subject_type}", actor=ACTOR)
+    return 2
+
+
+# --- expert review ---------------------------------------------------------------------------------
+
+def draw_experts(project_id: Any, purpose: Any, mode: Any, size: Any, backups: Any,
+                 seed: Any = None, fresh: Any = True) -> dict[str, Any]:
+    """Draw a panel and ranked backups for this project. `purpose` names the review and round
+    (e.g. "establishment_review:1"); with `fresh`, experts of the same review's earlier rounds
+    are not drawn again. Returns {draw_id, seed, seats}."""
+    session = _db()
+    project = projects.get(session, project_id)
+    if not isinstance(purpose, str) or not purpose.strip():
+        raise ValueError("purpose must name the review, e.g. 'establishment_review:1'")
+    review = purpose.split(":", 1)[0]
+    earlier = expert_pool.drawn_expert_ids(session, project.id, f"project:{project.id}:{review}:") if fresh else set()
+    context = expert_pool.ConflictContext.of(project.organisation, project.partners or [],
+                                             [project.investigator, *(project.team or [])], earlier)
+    record = expert_pool.draw(session, purpose=f"project:{project.id}:{purpose}", discipline=project.discipline,
+                              mode=mode, size=_whole(size, "size"), backups=_whole(backups, "backups"),
+                              context=context, seed=seed if isinstance(seed, str) and seed else None,
+                              project_id=project.id, actor=ACTOR)
+    return {"draw_id": record.id, "seed": record.seed, "seats": expert_pool.seats(session, record.id)}
+
+
+PARTICIPATION = {"accept": None, "decline_conflict": expert_pool.CONFLICT,
+                 "decline_unavailable": expert_pool.DECLINED}
+
+
+def expert_replied(draw_id: Any, seat: Any, participation: Any, note: Any = None) -> dict[str, Any]:
+    """The seat's expert accepted, or declined (a backup takes the seat). Returns the seat."""
+    slot = _slot(seat)
+    if participation not in PARTICIPATION:
+        raise ValueError(f"participation is one of {', '.join(PARTICIPATION)}, not {participation!r}")
+    if participation == "accept":
+        return expert_pool.accept(_db(), draw_id, slot)
+    return expert_pool.replace(_db(), draw_id, slot, PARTICIPATION[participation],
+                               note if isinstance(note, str) else None)
+
+
+def expert_timed_out(draw_id: Any, seat: Any) -> dict[str, Any]:
+    """The seat's expert missed the deadline: a backup takes the seat. Returns the seat."""
+    return expert_pool.replace(_db(), draw_id, _slot(seat), expert_pool.TIMED_OUT)
+
+
+def expert_scored(draw_id: Any, seat: Any, score: Any) -> dict[str, Any]:
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 100:
+        raise ValueError(f"a score is a number from 0 to 100, not {score!r}")
+    return expert_pool.record_score(_db(), draw_id, _slot(seat), score)
+
+
+def _slot(seat: Any) -> int:
+    slot = seat.get("slot") if isinstance(seat, dict) else seat
+    return _whole(slot, "the seat")
+
+
+def aggregate_scores(scores: Any, method: Any = scoring.TRIMMED_MEAN, trim_from: Any = scoring.TRIM_FROM) -> dict[str, Any]:
+    """{score, method, count, used, dropped} from a list of 0-100 scores."""
+    if not isinstance(scores, (list, tuple)):
+        raise ValueError("scores must be a list of numbers")
+    return scoring.aggregate(list(scores), method, _whole(trim_from, "trim_from")).to_dict()
+
+
+# --- change requests ---------------------------------------------------------------------------
+
+def request_change(project_id: Any, kind: Any, details: Any = None, by: Any = None) -> dict[str, Any]:
+    """Record a change request; {status: refused, refusals: [...]} when it breaks a rule."""
+    return changes.request(_db(), project_id, kind, details if isinstance(details, dict) else {},
+                           by if isinstance(by, str) else None).to_dict()
+
+
+def review_change(change_id: Any, level: Any, decision: Any, comment: Any = None) -> dict[str, Any]:
+    return changes.review(_db(), change_id, str(level), decision, ACTOR,
+                          comment if isinstance(comment, str) else None).to_dict()
+
+
+def conclude_change(change_id: Any, approved: Any) -> dict[str, Any]:
+    """Approve (and apply to the register) or reject a change request."""
+    return changes.conclude(_db(), change_id, bool(approved)).to_dict()
+
+
+GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
+    working_days_after, months_after, today,
+    submission_check, register_application, update_application, project_facts, set_project_status,
+    establish_project, release_funding, suspend_funding, next_milestone, milestone_done, rank_in_batch,
+    note_project,
+    integrity_check, similar_applications, credit_history, record_credit,
+    draw_experts, expert_replied, expert_timed_out, expert_scored, aggregate_scores,
+    request_change, review_change, conclude_change,
+)}

@@ -1,0 +1,9 @@
+"""The supervisor console's engine services: what needs attention (errors, overdue and
+unassignable tasks, quiet instances, late timers), the queues of the API, the dashboard's figures,
+an instance's full inspection, interventions with a reason (one at a time or in bulk over a
+selection), exports and the archive of long-ended instances.
+
+May import: every package below it (core to workspace)."""
+
+# the modules web/ may import; the rest are this package's internals
+__all__ = ['attention', 'queues', 'dashboard', 'inspection', 'interventions', 'selection', 'exports', 'archive']

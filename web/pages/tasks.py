@@ -1,0 +1,205 @@
+"""The task page: the task's form rendered from its form-js definition (server-side), the
+project's key facts and earlier decisions beside it, attachments, comments and the personal
+follow-up date; claim, release and (for a substitute) take over. Completing goes through the
+engine's `tasks.complete`, which checks the data against the pinned form: on 422 the page comes
+back with what the user typed and each bad field named; on 409 (completed or reassigned
+meanwhile) the user gets a clear message and nothing is lost silently."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from engine.runtime import access, instances, projection, tasks
+from engine.workspace import attachments, comments, follow_up, history, substitutes
+from engine.core import commands, summaries
+from engine.definitions import stages
+from engine.definitions.deployment import form_for
+from engine.core.errors import Conflict, Forbidden, InvalidData
+from engine.definitions.forms import FormDefinition
+from engine.core.models import HumanTask, ProcessInstance
+from engine.core.principals import Actor
+
+from web import engine_db
+from web.auth import current_actor
+from web.pages.form_render import data_from_request, labels_by_name, render_nodes
+from web.i18n import safe_next
+from web.pages.common import engine_error_page, protected
+
+task_pages = protected(Blueprint("task_pages", __name__, url_prefix="/tasks"))
+
+
+def visible_task(session: Session, actor: Actor, task_id: str) -> tuple[HumanTask, str | None]:
+    """The task and, when the actor sees it only as a substitute, whom they cover for."""
+    row = tasks.get(session, task_id)
+    if tasks.may_see(session, row, actor):
+        return row, None
+    absent = substitutes.covered_for(session, actor, row) if row.state == projection.OPEN else None
+    if absent is None:
+        raise Forbidden("this task is not yours")
+    return row, absent
+
+
+@dataclass
+class TaskView:
+    task: HumanTask
+    instance: ProcessInstance
+    project: str
+    stage: str
+    form: FormDefinition | None
+    values: dict[str, Any]
+    facts: list[history.Shown]
+    decisions: list[history.Entry]
+    files: list[Any]
+    notes: list[Any]
+    follow_up_on: Any
+    on_behalf_of: str | None
+    may_work: bool
+    may_claim: bool
+    may_release: bool
+    may_upload: bool
+    staff: bool = False
+    is_applicant: bool = False
+
+
+def _view(session: Session, actor: Actor, task_id: str) -> TaskView:
+    row, absent = visible_task(session, actor, task_id)
+    instance = instances.get(session, row.process_instance_id)
+    seen = access.view_of(session, actor, instance, row)  # what of the instance this viewer may see
+    is_open = row.state == projection.OPEN and instance.state == instances.RUNNING
+    data = seen.data(instances.data_of(instance)) if row.state == projection.OPEN else {}
+    form = form_for(session, instance.definition, row.form_key)
+    summary = summaries.get(session, instance.id)
+    return TaskView(
+        task=row, instance=instance, project=summary.title if summary else "",
+        stage=stages.stage_of(session, instance.definition_id, instance.definition.content_hash, row.name,
+                              instance.definition.name or instance.process_key), form=form,
+        values={k: data[k] for k in (form.keys if form else ()) if k in data},
+        facts=history.key_facts(session, instance, data, seen), decisions=history.decisions(session, seen, instance),
+        files=attachments.visible_to(session, seen), notes=comments.for_task(session, seen, row.id),
+        follow_up_on=follow_up.dates_for(session, actor.username, [row.id]).get(row.id),
+        on_behalf_of=absent,
+        may_work=is_open and row.assignee == actor.username,
+        may_claim=is_open and row.assignee is None and absent is None and tasks.is_candidate(row, actor),
+        may_release=is_open and row.assignee == actor.username and tasks.may_release(row),
+        may_upload=absent is None and attachments.may_upload(session, actor, instance, row), staff=seen.staff,
+        is_applicant=seen.role == access.APPLICANT)
+
+
+def _render(view: TaskView, values: dict[str, Any] | None = None,
+            errors: dict[str, list[str]] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    nodes = render_nodes(view.form, values if values is not None else view.values, errors,
+                         readonly=not view.may_work) if view.form else []
+    return render_template("tasks/page.html", view=view, nodes=nodes, errors=errors or {},
+                           labels=labels_by_name(nodes)), status
+
+
+@task_pages.get("/<task_id>")
+def show(task_id: str):  # type: ignore[no-untyped-def]
+    return _render(commands.query(engine_db(), _view, current_actor(), task_id))
+
+
+@task_pages.post("/<task_id>/complete")
+def complete(task_id: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    view = commands.query(engine_db(), _view, actor, task_id)
+    data = data_from_request(view.form, request.form) if view.form else {}
+    try:
+        commands.execute(engine_db(), tasks.complete, actor, task_id, data)
+    except InvalidData as error:
+        return _render(view, _typed(view, data), error.fields, 422)
+    except Conflict as error:
+        return engine_error_page(error)
+    flash(_("Done: “%(task)s” is completed.", task=_title(view.task.title)), "success")
+    return redirect(url_for("inbox.index"))
+
+
+def _typed(view: TaskView, data: dict[str, Any]) -> dict[str, Any]:
+    """What the user typed, to show again (the fields they left out stay as they were)."""
+    return {**view.values, **data}
+
+
+def _title(title: str) -> str:
+    from web.i18n import pick
+    return pick(title)
+
+
+def _back(task_id: str) -> str:
+    return safe_next(request.form.get("next"), url_for("task_pages.show", task_id=task_id))
+
+
+@task_pages.post("/<task_id>/claim")
+def claim(task_id: str):  # type: ignore[no-untyped-def]
+    commands.execute(engine_db(), tasks.claim, current_actor(), task_id)
+    flash(_("The task is yours now."), "success")
+    return redirect(url_for("task_pages.show", task_id=task_id))
+
+
+@task_pages.post("/<task_id>/unclaim")
+def unclaim(task_id: str):  # type: ignore[no-untyped-def]
+    commands.execute(engine_db(), tasks.unclaim, current_actor(), task_id)
+    flash(_("The task went back to its group."), "success")
+    return redirect(safe_next(request.form.get("next"), url_for("inbox.index")))
+
+
+@task_pages.post("/<task_id>/take-over")
+def take_over(task_id: str):  # type: ignore[no-untyped-def]
+    try:
+        row = commands.execute(engine_db(), substitutes.take_over, current_actor(), task_id)
+    except Forbidden as error:
+        flash(_take_over_refusal(error), "error")
+        return redirect(url_for("inbox.index"))
+    flash(_("You took over this task as a substitute; the audit log records it."), "success")
+    return redirect(url_for("task_pages.show", task_id=row.id))
+
+
+def _take_over_refusal(error: Forbidden) -> str:
+    if "party of this project" in error.message:
+        return _("You are a party of this project (its applicant or its unit’s people): you may not work "
+                 "its tasks as a substitute.")
+    if "none of the groups" in error.message:
+        return _("You are in none of the groups this task needs, so you cannot take it over.")
+    return _("You are not standing in for anyone this task belongs to.")
+
+
+@task_pages.post("/<task_id>/follow-up")
+def set_follow_up(task_id: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    value = "" if request.form.get("clear") else request.form.get("follow_up_on", "")
+    try:
+        commands.execute(engine_db(), follow_up.set_date, actor, task_id, value, _may_see(actor))
+        flash(_("Follow-up date saved.") if value else _("Follow-up date removed."), "success")
+    except InvalidData:
+        flash(_("The follow-up date must be a date (YYYY-MM-DD), at most three years ahead."), "error")
+    return redirect(_back(task_id))
+
+
+@task_pages.post("/<task_id>/comments")
+def add_comment(task_id: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    try:
+        commands.execute(engine_db(), comments.add, actor, task_id, request.form.get("body"), _may_see(actor),
+                         request.form.get("visibility") or None)
+        flash(_("Comment added."), "success")
+    except InvalidData as error:
+        flash(_("The comment was not added: %(why)s", why=_comment_problem(error)), "error")
+    return redirect(_back(task_id) + "#comments")
+
+
+def _comment_problem(error: InvalidData) -> str:
+    if "empty" in error.message:
+        return _("write something first.")
+    if "visibility" in error.fields:
+        return _("choose who may see it.")
+    return _("at most %(n)s characters.", n=comments.MAX_LENGTH)
+
+
+def _may_see(actor: Actor):  # type: ignore[no-untyped-def]
+    """Visibility for follow-ups and comments: the task rules, or covering as a substitute."""
+    def check(session: Session, row: HumanTask) -> bool:
+        return tasks.may_see(session, row, actor) or (
+            row.state == projection.OPEN and substitutes.covered_for(session, actor, row) is not None)
+    return check
