@@ -145,3 +145,16 @@ def test_web_imports_only_what_the_engine_packages_make_public():
                 if target != f"engine.{package}" and target.split(".")[2] not in public:
                     internal.append(f"{path.relative_to(ROOT)}: {target}")
     assert sorted(set(internal)) == []
+
+
+def test_the_engine_and_its_test_database_need_no_flask():
+    import subprocess
+    import sys
+    # given a fresh interpreter, when the engine's services and the test suite's Flask-free
+    # database helpers are imported, then Flask has not been imported along the way
+    code = ("import sys; import engine.schema, engine.runtime.tasks, engine.workspace.inbox, "
+            "engine.supervision.attention, engine.designer.process_drafts, engine.demo.demo_data; "
+            "from tests.conftest import migrate; "
+            "assert not [m for m in sys.modules if m == 'flask' or m.startswith('flask')], 'flask imported'")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -1,8 +1,12 @@
 """Who is acting: the `Actor` every command receives, and the few role rules that are not in
-the BPMN (designers deploy, supervisors see and act on everything, admins manage users)."""
+the BPMN (designers deploy, supervisors see and act on everything, admins manage users), each
+checked in one place (`require_supervisor`, `require_designer`, `required_reason`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from engine.core.errors import Forbidden, InvalidData
 
 DESIGNERS, SUPERVISORS, ADMINS = "designers", "supervisors", "admins"
 
@@ -31,3 +35,27 @@ class Actor:
 
 
 SYSTEM = Actor("system", frozenset({SUPERVISORS}))
+
+
+MAX_REASON = 2000
+
+
+def require_supervisor(actor: Actor, doing: str = "do this") -> None:
+    """403 unless the actor is a supervisor: every supervisor read and intervention starts here."""
+    if not actor.is_supervisor:
+        raise Forbidden(f"only supervisors may {doing}")
+
+
+def require_designer(actor: Actor, doing: str = "do this") -> None:
+    """403 unless the actor is a process designer."""
+    if not actor.is_designer:
+        raise Forbidden(f"only members of 'designers' may {doing}")
+
+
+def required_reason(reason: Any) -> str:
+    """The trimmed reason an intervention must give (it is kept in the audit log); 422 without."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidData("a reason is required", {"reason": ["Say why (it is kept in the audit log)."]})
+    if len(reason) > MAX_REASON:
+        raise InvalidData("the reason is too long", {"reason": [f"At most {MAX_REASON} characters."]})
+    return reason.strip()

@@ -1,5 +1,5 @@
 """Process-instance commands: start, fire due timers, suspend, resume, terminate and retry.
-Each takes an open session (one transaction, see engine/commands.py), an `Actor` and plain data;
+Each takes an open session (one transaction, see engine/core/commands.py), an `Actor` and plain data;
 each loads the workflow, changes it, saves it, re-projects the human tasks and audits."""
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
 from engine.core import audit, clock, commands
-from engine.runtime import projection, steps, store, stuck_instances
+from engine.runtime import engine_steps, projection, store, stuck_instances
 from engine.runtime.state import dump_data, load_data
 from engine.definitions.deployment import form_for, latest_definition
 from engine.core.errors import BadRequest, Conflict, Forbidden, InvalidData, NotFound
 from engine.definitions.forms import validate_submission
 from engine.core.models import ProcessInstance
-from engine.core.principals import Actor
+from engine.core.principals import Actor, require_supervisor, required_reason
 
 RUNNING, COMPLETED, SUSPENDED, TERMINATED, ERROR = "running", "completed", "suspended", "terminated", "error"
 
@@ -61,9 +61,9 @@ def start(session: Session, actor: Actor, process_key: str, data: Any) -> Proces
 def advance(session: Session, instance: ProcessInstance, workflow: Any, actor: Actor) -> None:
     """Run engine steps, then persist: a BPMN failure marks the instance `error`, keeping what
     was done before it (the user's completion is never lost)."""
-    failure = steps.run(workflow)
-    live = steps.live_tasks(workflow)
-    failure = failure or steps.depth_guard(live)
+    failure = engine_steps.run(workflow)
+    live = engine_steps.live_tasks(workflow)
+    failure = failure or engine_steps.depth_guard(live)
     before = instance.state
     if failure is not None:
         instance.state, instance.error_element, instance.error_message = ERROR, failure.element_id, failure.message
@@ -81,7 +81,7 @@ def advance(session: Session, instance: ProcessInstance, workflow: Any, actor: A
 
 def save(session: Session, instance: ProcessInstance, workflow: Any, actor: Actor,
          live: list[Any] | None = None) -> None:
-    live = steps.live_tasks(workflow) if live is None else live
+    live = engine_steps.live_tasks(workflow) if live is None else live
     store.save(instance, workflow)
     instance.data = dump_data(_current_data(workflow, live))
     instance.updated_at = clock.now()
@@ -128,11 +128,8 @@ def due_timer_instances(session: Session, limit: int = 500) -> list[int]:
 
 
 def _require_supervisor(actor: Actor, reason: Any) -> str:
-    if not actor.is_supervisor:
-        raise Forbidden("only supervisors may do this")
-    if not isinstance(reason, str) or not reason.strip():
-        raise InvalidData("a reason is required", {"reason": ["A reason is required."]})
-    return reason.strip()
+    require_supervisor(actor)
+    return required_reason(reason)
 
 
 def suspend(session: Session, actor: Actor, instance_id: int, reason: Any) -> ProcessInstance:

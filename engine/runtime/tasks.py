@@ -18,7 +18,7 @@ from engine.definitions.deployment import form_for
 from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.definitions.forms import FormDefinition, validate_submission
 from engine.core.models import HumanTask, ProcessInstance, TaskCandidate, User
-from engine.core.principals import Actor
+from engine.core.principals import Actor, require_supervisor
 
 SCOPES = ("assigned", "candidate", "completed")
 
@@ -93,19 +93,27 @@ def unclaim(session: Session, actor: Actor, task_id: str) -> HumanTask:
     return row
 
 
-def assign(session: Session, actor: Actor, task_id: str, assignee: Any) -> HumanTask:
-    if not actor.is_supervisor:
-        raise Forbidden("only supervisors may reassign tasks")
+def assign(session: Session, actor: Actor, task_id: str, assignee: Any, reason: str | None = None) -> HumanTask:
+    """Supervisors give an open task to an active user (the one way of reassigning: the API's
+    assign and the console's intervention, which adds its reason, both come here)."""
+    require_supervisor(actor, "reassign tasks")
     if not isinstance(assignee, str) or not assignee.strip():
         raise InvalidData("assignee is required", {"assignee": ["A user name is required."]})
+    assignee = assignee.strip()
     row = get(session, task_id)
     _require_open(row)
-    if session.scalar(select(User.id).where(User.username == assignee)) is None:
+    user = session.scalar(select(User).where(User.username == assignee))
+    if user is None:
         raise InvalidData(f"no user named '{assignee}'", {"assignee": ["No such user."]})
-    _lock_instance(session, row)
+    if not user.active:
+        raise InvalidData(f"'{assignee}' is deactivated", {"assignee": ["This user is deactivated."]})
+    instance = _lock_instance(session, row)
+    if instance.state not in (instances.RUNNING, instances.SUSPENDED):
+        raise Conflict(f"the process instance is {instance.state}")
     before, row.assignee = row.assignee, assignee
+    extra = {"reason": reason, "intervention": True} if reason is not None else {}
     audit.record(session, "task_assigned", actor.username, instance_id=row.process_instance_id,
-                 task_id=row.id, before=before, after=assignee)
+                 task_id=row.id, before=before, after=assignee, **extra)
     return row
 
 
@@ -175,7 +183,7 @@ def list_tasks(session: Session, actor: Actor, scope: str, page: int = 1, per_pa
     elif scope == "candidate":
         mine = select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(actor.principals))
         # coalesce keeps SQLite off the assignee index (which would walk every unassigned row,
-        # closed ones included): the candidate index drives, as in engine/inbox.py
+        # closed ones included): the candidate index drives, as in engine/workspace/inbox.py
         where = HumanTask.id.in_(mine) & (func.coalesce(HumanTask.assignee, "") == "")
         order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
     elif scope == "completed":

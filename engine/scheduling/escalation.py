@@ -1,6 +1,6 @@
 """The scheduler's reminder and escalation steps for overdue user tasks, acting on the
-due-dated moments the policy (engine/escalation_policy.py) put on each task. Each step happens
-exactly once (engine/leases.py), is audited, and after downtime the missed steps are taken in
+due-dated moments the policy (engine/definitions/escalation_policy.py) put on each task. Each step happens
+exactly once (engine/core/leases.py), is audited, and after downtime the missed steps are taken in
 order in the next pass; a reminder whose task is already overdue is dropped, the overdue notice
 says more."""
 from __future__ import annotations
@@ -10,14 +10,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from sqlalchemy import Text, cast, delete, select, update
+from sqlalchemy import Text, cast, select, update
 from sqlalchemy.orm import Session
 
 from engine.core import bulk, clock, leases
 from engine.runtime import projection
 from engine.core.calendar import add_working_days
 from engine.definitions.escalation_policy import HISTORY_ACTIONS, SCHEDULER, Policy
-from engine.core.models import AuditEvent, HumanTask, ProcessInstance, TaskCandidate
+from engine.core.models import AuditEvent, HumanTask, ProcessInstance
 from engine.notify.texts import local_time
 from engine.notify.notifications import Batch, Directory
 
@@ -180,7 +180,7 @@ def escalate_overdue(session: Session, limit: int = 500, exclude: Iterable[str] 
     bulk.update_rows(session, HumanTask.__table__, "id", [row.changes(False) for row in kept])
     bulk.update_rows(session, HumanTask.__table__, "id", [row.changes(True) for row in moved])
     if moved:
-        _rewrite_candidates(session, moved)
+        projection.set_candidates_of_many(session, moved)
         # like a supervisor's reassignment: a completion racing it loses cleanly (409)
         instance_ids = sorted({r.process_instance_id for r in moved})
         session.execute(update(ProcessInstance).where(bulk.among(session, ProcessInstance.id, instance_ids))
@@ -201,14 +201,6 @@ def _with_instances_locked(session: Session, rows: list[Task]) -> list[Task]:
     locked = set(session.scalars(select(ProcessInstance.id).where(
         bulk.among(session, ProcessInstance.id, sorted(acting))).with_for_update(skip_locked=True)))
     return [r for r in rows if r.escalation_level == 0 or r.process_instance_id in locked]
-
-
-def _rewrite_candidates(session: Session, rows: list[Task]) -> None:
-    """projection.set_candidates for a whole batch: one DELETE, one bulk insert."""
-    session.execute(delete(TaskCandidate).where(bulk.among(session, TaskCandidate.task_id, [r.id for r in rows]))
-                    .execution_options(synchronize_session=False))
-    bulk.insert_rows(session, TaskCandidate.__table__,
-                     [{"task_id": r.id, "principal": p} for r in rows for p in projection.principals_of(r)])
 
 
 def _overdue(row: Task, policy: Policy, directory: Directory, batch: Batch, done: Done) -> None:

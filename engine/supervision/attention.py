@@ -31,7 +31,7 @@ from engine.core.errors import InvalidData
 from engine.core.models import Group, HumanTask, Membership, ProcessInstance, TaskCandidate, User
 from engine.core.principals import Actor
 from engine.core.summaries import InstanceSummary
-from engine.supervision.queues import require_supervisor
+from engine.core.principals import require_supervisor
 
 KINDS = ("error", "overdue", "unassignable", "quiet", "timer")
 SORTS = ("age", "-age", "kind", "process", "title", "element", "instance")
@@ -115,7 +115,7 @@ def attention(session: Session, actor: Actor, filters: Filters = Filters(), page
 
 def collect(session: Session, actor: Actor, filters: Filters = Filters()) -> tuple[list[Item], dict[str, int]]:
     """All matching items, sorted, and the count per kind (with every filter but the kind)."""
-    require_supervisor(actor)
+    require_supervisor(actor, "see this")
     filters = filters.checked()
     now = clock.now()
     everything: list[Item] = []

@@ -38,7 +38,7 @@ from engine.definitions.deployment import latest_definition
 from engine.core.errors import InvalidData, NotFound
 from engine.core.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from engine.core.principals import Actor
-from engine.supervision.queues import require_supervisor
+from engine.core.principals import require_supervisor
 
 # the dashboard joins completions to their creation by task id, and reads a period by action
 Index("ix_audit_events_task_id", AuditEvent.task_id)
@@ -83,7 +83,7 @@ def percentile(values: Iterable[float], q: float) -> float | None:
 
 def dashboard(session: Session, actor: Actor, since: datetime | None = None,
               until: datetime | None = None, process_key: str | None = None) -> dict[str, Any]:
-    require_supervisor(actor)
+    require_supervisor(actor, "see this")
     period = Period.of(since, until)
     closures = _closures(session, period, process_key)
     return {
@@ -309,7 +309,7 @@ def heatmap(session: Session, actor: Actor, process_key: str, version: int | Non
     counted on the root's call activity of that stage, so the root's diagram shows where the
     programme stands; with `stage` (a called process key) the heatmap is that stage's own
     diagram, counting the root process's instances that wait inside it."""
-    require_supervisor(actor)
+    require_supervisor(actor, "see this")
     definition = _definition(session, process_key, version)
     calls = stages.stage_calls(definition)
     shown = definition

@@ -19,7 +19,7 @@ from engine.runtime import instances, store
 from engine.workspace import progress
 from engine.core.models import AuditEvent, ProcessInstance
 from engine.core.principals import Actor
-from engine.supervision.queues import require_supervisor
+from engine.core.principals import require_supervisor
 
 DATA_ACTIONS = {"instance_started": "data", "task_completed": "data", "task_skipped": "data",
                 "instance_retried": "data"}
@@ -27,7 +27,7 @@ MAX_EVENTS = 5000
 
 
 def _instance(session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
-    require_supervisor(actor)
+    require_supervisor(actor, "see this")
     return instances.get(session, instance_id)
 
 

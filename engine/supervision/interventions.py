@@ -22,51 +22,28 @@ from engine.definitions import elements
 from engine.runtime import instances, projection, tasks
 from engine.core.db import Database
 from engine.definitions.deployment import form_for
-from engine.core.errors import Conflict, EngineError, Forbidden, InvalidData
+from engine.core.errors import Conflict, EngineError, InvalidData
 from engine.definitions.forms import FormDefinition, validate_submission
 from engine.core.models import AuditEvent, HumanTask, ProcessInstance, User
-from engine.core.principals import Actor
+from engine.core.principals import Actor, require_supervisor, required_reason
 
 log = logging.getLogger(__name__)
 
 ACTIONS = ("suspend", "resume", "terminate", "retry", "reassign", "skip")
 MAX_BULK = 10_000
-MAX_REASON = 2000
 
 
 def require(actor: Actor, reason: Any) -> str:
     """403 for non-supervisors; 422 without a reason. Returns the trimmed reason."""
-    if not actor.is_supervisor:
-        raise Forbidden("only supervisors may intervene")
-    if not isinstance(reason, str) or not reason.strip():
-        raise InvalidData("a reason is required", {"reason": ["Say why (it is kept in the audit log)."]})
-    if len(reason) > MAX_REASON:
-        raise InvalidData("the reason is too long", {"reason": [f"At most {MAX_REASON} characters."]})
-    return reason.strip()
+    require_supervisor(actor, "intervene")
+    return required_reason(reason)
 
 
 # ---- single interventions ------------------------------------------------------------------------
 
 def reassign(session: Session, actor: Actor, task_id: str, assignee: Any, reason: Any) -> HumanTask:
-    reason = require(actor, reason)
-    if not isinstance(assignee, str) or not assignee.strip():
-        raise InvalidData("assignee is required", {"assignee": ["A user name is required."]})
-    assignee = assignee.strip()
-    row = tasks.get(session, task_id)
-    _require_open(row)
-    user = session.scalar(select(User).where(User.username == assignee))
-    if user is None:
-        raise InvalidData(f"no user named '{assignee}'", {"assignee": ["No such user."]})
-    if not user.active:
-        raise InvalidData(f"'{assignee}' is deactivated", {"assignee": ["This user is deactivated."]})
-    instance = instances.get(session, row.process_instance_id)
-    if instance.state not in (instances.RUNNING, instances.SUSPENDED):
-        raise Conflict(f"the process instance is {instance.state}")
-    instance.updated_at = clock.now()  # bumps the revision: a racing completion loses cleanly
-    before, row.assignee = row.assignee, assignee
-    audit.record(session, "task_assigned", actor.username, instance_id=row.process_instance_id,
-                 task_id=row.id, before=before, after=assignee, reason=reason, intervention=True)
-    return row
+    """tasks.assign with the intervention's reason, audited as an intervention."""
+    return tasks.assign(session, actor, task_id, assignee, require(actor, reason))
 
 
 def _require_open(row: HumanTask) -> None:
@@ -143,8 +120,7 @@ class RetryForm:
 
 
 def retry_form(session: Session, actor: Actor, instance_id: int) -> RetryForm:
-    if not actor.is_supervisor:
-        raise Forbidden("only supervisors may intervene")
+    require_supervisor(actor, "intervene")
     instance = instances.get(session, instance_id)
     if instance.state != instances.ERROR:
         raise Conflict(f"instance {instance_id} is {instance.state}, not in error")

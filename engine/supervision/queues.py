@@ -3,6 +3,8 @@ overdue open tasks, and stuck instances (in error, or running without progress f
 working days as the scheduler waits before marking an instance stuck)."""
 from __future__ import annotations
 
+from functools import partial
+
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select
@@ -12,21 +14,14 @@ from engine.core import clock
 from engine.definitions import escalation_policy
 from engine.runtime import projection
 from engine.core.calendar import quiet_cutoff
-from engine.core.errors import Forbidden
 from engine.core.models import HumanTask, ProcessInstance
-from engine.core.principals import Actor
+from engine.core.principals import Actor, require_supervisor
 
 # the same default as the scheduler's stuck mark and the attention list (working days)
 STUCK_AFTER_WORKING_DAYS = escalation_policy.STUCK_AFTER_DEFAULT
 
 
-def require_supervisor(actor: Actor) -> None:
-    """Every supervisor read and intervention starts here: 403 for everyone else."""
-    if not actor.is_supervisor:
-        raise Forbidden("only supervisors may see this")
-
-
-_require = require_supervisor
+_require = partial(require_supervisor, doing="see this")
 
 
 def overdue(session: Session, actor: Actor, page: int = 1, per_page: int = 50) -> tuple[list[HumanTask], int]:

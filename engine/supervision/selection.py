@@ -18,7 +18,7 @@ from engine.core.errors import InvalidData
 from engine.core.models import HumanTask, ProcessInstance
 from engine.core.principals import Actor
 from engine.core.summaries import InstanceSummary
-from engine.supervision.queues import require_supervisor
+from engine.core.principals import require_supervisor
 
 STATES = ("running", "suspended", "error", "completed", "terminated")
 MAX_SELECTED = 10_000
@@ -59,7 +59,7 @@ def _check(selection: InstanceFilter) -> None:
 
 
 def resolve(session: Session, actor: Actor, selection: InstanceFilter) -> list[int]:
-    require_supervisor(actor)
+    require_supervisor(actor, "see this")
     _check(selection)
     stmt = select(ProcessInstance.id).where(*_conditions(selection))
     if selection.q:

@@ -5,7 +5,8 @@ from flask import jsonify, request
 
 from engine.core import commands
 from engine.definitions import deployment
-from engine.core.errors import BadRequest, Forbidden
+from engine.core.errors import BadRequest
+from engine.core.principals import require_designer
 
 from web import engine_db
 from web.api.blueprint import api
@@ -23,8 +24,7 @@ def list_definitions():  # type: ignore[no-untyped-def]
 @api.post("/v1/process-definitions")
 def deploy_definitions():  # type: ignore[no-untyped-def]
     actor = current_actor()
-    if not actor.is_designer:
-        raise Forbidden("only members of 'designers' may deploy")
+    require_designer(actor, "deploy")
     uploads = request.files.getlist("files")
     if not uploads:
         raise BadRequest("send the files as multipart/form-data in the field 'files'")

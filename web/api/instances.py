@@ -6,7 +6,7 @@ from flask import jsonify
 from engine.core import commands
 from engine.runtime import instances
 from engine.supervision import interventions
-from engine.core.errors import Forbidden
+from engine.core.principals import require_supervisor
 
 from web import engine_db
 from web.api.blueprint import api
@@ -40,7 +40,7 @@ def _read(instance_id: int) -> dict:
     actor = current_actor()
 
     def _reader(session):  # type: ignore[no-untyped-def]
-        # engine/access.py refuses a caller with no part and keeps to what theirs may see
+        # engine/runtime/access.py refuses a caller with no part and keeps to what theirs may see
         return instance_dict(session, instances.get(session, instance_id), actor)
 
     return commands.query(engine_db(), _reader)
@@ -48,8 +48,7 @@ def _read(instance_id: int) -> dict:
 
 def _supervisor_action(instance_id: int, action):  # type: ignore[no-untyped-def]
     actor = current_actor()
-    if not actor.is_supervisor:
-        raise Forbidden("only supervisors may do this")
+    require_supervisor(actor)  # before the body is read: a refusal says nothing about the body
     body = load_body(ReasonRequest())
     commands.execute(engine_db(), action, actor, instance_id, body["reason"])
     return jsonify(_read(instance_id))
@@ -73,8 +72,7 @@ def terminate_instance(instance_id: int):  # type: ignore[no-untyped-def]
 @api.post("/v1/process-instances/<int:instance_id>/retry")
 def retry_instance(instance_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
-    if not actor.is_supervisor:
-        raise Forbidden("only supervisors may do this")
+    require_supervisor(actor)  # before the body is read: a refusal says nothing about the body
     body = load_body(RetryRequest())
     # the checked retry: corrected values pass the failing step's form like a reviewer's input
     commands.execute(engine_db(), interventions.retry, actor, instance_id, body["data"], body["reason"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from engine.core.principals import MAX_REASON
 from engine.supervision import attention, interventions, selection
 
 from web.api.schemas import Id, Moment, StrictSchema, TaskOut
@@ -72,12 +73,12 @@ class AttentionPage(Schema):
 
 class ReassignRequest(StrictSchema):
     assignee = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=interventions.MAX_REASON))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON))
 
 
 class DataReasonRequest(StrictSchema):
     data = fields.Dict(load_default=dict)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=interventions.MAX_REASON))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON))
 
 
 class RetryFormOut(Schema):
@@ -111,7 +112,7 @@ class SelectionIn(StrictSchema):
 
 class BulkRequest(StrictSchema):
     action = fields.String(required=True, validate=validate.OneOf(interventions.ACTIONS))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=interventions.MAX_REASON))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON))
     assignee = fields.String(load_default=None, validate=validate.Length(min=1, max=80))
     element = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
     data = fields.Dict(load_default=dict)

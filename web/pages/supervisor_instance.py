@@ -7,18 +7,16 @@ values typed; nothing is changed."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.core import commands, summaries
-from engine.supervision import inspection, interventions
-from engine.runtime import instances, tasks
+from engine.core import commands
 from engine.core.errors import Conflict, InvalidData
 from engine.definitions.forms import FormDefinition
-from engine.core.models import HumanTask, ProcessInstance
+from engine.runtime import tasks
+from engine.supervision import instance_detail, interventions
 
 from web import engine_db
 from web.auth import current_actor
@@ -27,41 +25,10 @@ from web.pages.common import engine_error_page
 from web.pages.supervisor import supervisor
 
 
-@dataclass
-class TaskBox:
-    task: HumanTask
-    form: FormDefinition | None
-    nodes: list[Any] = field(default_factory=list)
-    errors: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass
-class InstanceDetail:
-    instance: ProcessInstance
-    title: str
-    tasks: list[TaskBox]
-    retry: interventions.RetryForm | None
-    events: list[Any]
-    events_total: int
-    history: dict[str, Any]
-    path: dict[str, Any]
-
-
-def _detail(session, actor, instance_id: int) -> InstanceDetail:  # type: ignore[no-untyped-def]
-    instance = instances.get(session, instance_id)
-    summary = summaries.get(session, instance_id)
-    boxes = [TaskBox(t, tasks.form_of(session, t)) for t in tasks.open_tasks(session, instance_id)]
-    retry = interventions.retry_form(session, actor, instance_id) if instance.state == instances.ERROR else None
-    events, total = inspection.timeline(session, actor, instance_id)
-    return InstanceDetail(instance, summary.title if summary else "", boxes, retry, events, total,
-                          inspection.data_history(session, actor, instance_id),
-                          inspection.token_path(session, actor, instance_id))
-
-
 def _render(instance_id: int, errors: dict[str, dict[str, list[str]]] | None = None,
             values: dict[str, dict[str, Any]] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     errors, values = errors or {}, values or {}
-    detail = commands.query(engine_db(), _detail, current_actor(), instance_id)
+    detail = commands.query(engine_db(), instance_detail.instance_detail, current_actor(), instance_id)
     for box in detail.tasks:
         if box.form is not None:
             box.errors = errors.get(box.task.id, {})

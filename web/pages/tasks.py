@@ -6,22 +6,15 @@ back with what the user typed and each bad field named; on 409 (completed or rea
 meanwhile) the user gets a clear message and nothing is lost silently."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
 
-from engine.runtime import access, instances, projection, tasks
-from engine.workspace import attachments, comments, follow_up, history, substitutes
-from engine.core import commands, summaries
-from engine.definitions import stages
-from engine.definitions.deployment import form_for
+from engine.core import commands
 from engine.core.errors import Conflict, Forbidden, InvalidData
-from engine.definitions.forms import FormDefinition
-from engine.core.models import HumanTask, ProcessInstance
-from engine.core.principals import Actor
+from engine.runtime import tasks
+from engine.workspace import comments, follow_up, substitutes, task_page
 
 from web import engine_db
 from web.auth import current_actor
@@ -32,64 +25,7 @@ from web.pages.common import engine_error_page, protected
 task_pages = protected(Blueprint("task_pages", __name__, url_prefix="/tasks"))
 
 
-def visible_task(session: Session, actor: Actor, task_id: str) -> tuple[HumanTask, str | None]:
-    """The task and, when the actor sees it only as a substitute, whom they cover for."""
-    row = tasks.get(session, task_id)
-    if tasks.may_see(session, row, actor):
-        return row, None
-    absent = substitutes.covered_for(session, actor, row) if row.state == projection.OPEN else None
-    if absent is None:
-        raise Forbidden("this task is not yours")
-    return row, absent
-
-
-@dataclass
-class TaskView:
-    task: HumanTask
-    instance: ProcessInstance
-    project: str
-    stage: str
-    form: FormDefinition | None
-    values: dict[str, Any]
-    facts: list[history.Shown]
-    decisions: list[history.Entry]
-    files: list[Any]
-    notes: list[Any]
-    follow_up_on: Any
-    on_behalf_of: str | None
-    may_work: bool
-    may_claim: bool
-    may_release: bool
-    may_upload: bool
-    staff: bool = False
-    is_applicant: bool = False
-
-
-def _view(session: Session, actor: Actor, task_id: str) -> TaskView:
-    row, absent = visible_task(session, actor, task_id)
-    instance = instances.get(session, row.process_instance_id)
-    seen = access.view_of(session, actor, instance, row)  # what of the instance this viewer may see
-    is_open = row.state == projection.OPEN and instance.state == instances.RUNNING
-    data = seen.data(instances.data_of(instance)) if row.state == projection.OPEN else {}
-    form = form_for(session, instance.definition, row.form_key)
-    summary = summaries.get(session, instance.id)
-    return TaskView(
-        task=row, instance=instance, project=summary.title if summary else "",
-        stage=stages.stage_of(session, instance.definition_id, instance.definition.content_hash, row.name,
-                              instance.definition.name or instance.process_key), form=form,
-        values={k: data[k] for k in (form.keys if form else ()) if k in data},
-        facts=history.key_facts(session, instance, data, seen), decisions=history.decisions(session, seen, instance),
-        files=attachments.visible_to(session, seen), notes=comments.for_task(session, seen, row.id),
-        follow_up_on=follow_up.dates_for(session, actor.username, [row.id]).get(row.id),
-        on_behalf_of=absent,
-        may_work=is_open and row.assignee == actor.username,
-        may_claim=is_open and row.assignee is None and absent is None and tasks.is_candidate(row, actor),
-        may_release=is_open and row.assignee == actor.username and tasks.may_release(row),
-        may_upload=absent is None and attachments.may_upload(session, actor, instance, row), staff=seen.staff,
-        is_applicant=seen.role == access.APPLICANT)
-
-
-def _render(view: TaskView, values: dict[str, Any] | None = None,
+def _render(view: task_page.TaskView, values: dict[str, Any] | None = None,
             errors: dict[str, list[str]] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     nodes = render_nodes(view.form, values if values is not None else view.values, errors,
                          readonly=not view.may_work) if view.form else []
@@ -99,13 +35,13 @@ def _render(view: TaskView, values: dict[str, Any] | None = None,
 
 @task_pages.get("/<task_id>")
 def show(task_id: str):  # type: ignore[no-untyped-def]
-    return _render(commands.query(engine_db(), _view, current_actor(), task_id))
+    return _render(commands.query(engine_db(), task_page.task_view, current_actor(), task_id))
 
 
 @task_pages.post("/<task_id>/complete")
 def complete(task_id: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
-    view = commands.query(engine_db(), _view, actor, task_id)
+    view = commands.query(engine_db(), task_page.task_view, actor, task_id)
     data = data_from_request(view.form, request.form) if view.form else {}
     try:
         commands.execute(engine_db(), tasks.complete, actor, task_id, data)
@@ -117,7 +53,7 @@ def complete(task_id: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("inbox.index"))
 
 
-def _typed(view: TaskView, data: dict[str, Any]) -> dict[str, Any]:
+def _typed(view: task_page.TaskView, data: dict[str, Any]) -> dict[str, Any]:
     """What the user typed, to show again (the fields they left out stay as they were)."""
     return {**view.values, **data}
 
@@ -170,7 +106,7 @@ def set_follow_up(task_id: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
     value = "" if request.form.get("clear") else request.form.get("follow_up_on", "")
     try:
-        commands.execute(engine_db(), follow_up.set_date, actor, task_id, value, _may_see(actor))
+        commands.execute(engine_db(), follow_up.set_date, actor, task_id, value, task_page.sees_or_covers(actor))
         flash(_("Follow-up date saved.") if value else _("Follow-up date removed."), "success")
     except InvalidData:
         flash(_("The follow-up date must be a date (YYYY-MM-DD), at most three years ahead."), "error")
@@ -181,7 +117,7 @@ def set_follow_up(task_id: str):  # type: ignore[no-untyped-def]
 def add_comment(task_id: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
     try:
-        commands.execute(engine_db(), comments.add, actor, task_id, request.form.get("body"), _may_see(actor),
+        commands.execute(engine_db(), comments.add, actor, task_id, request.form.get("body"), task_page.sees_or_covers(actor),
                          request.form.get("visibility") or None)
         flash(_("Comment added."), "success")
     except InvalidData as error:
@@ -195,11 +131,3 @@ def _comment_problem(error: InvalidData) -> str:
     if "visibility" in error.fields:
         return _("choose who may see it.")
     return _("at most %(n)s characters.", n=comments.MAX_LENGTH)
-
-
-def _may_see(actor: Actor):  # type: ignore[no-untyped-def]
-    """Visibility for follow-ups and comments: the task rules, or covering as a substitute."""
-    def check(session: Session, row: HumanTask) -> bool:
-        return tasks.may_see(session, row, actor) or (
-            row.state == projection.OPEN and substitutes.covered_for(session, actor, row) is not None)
-    return check
