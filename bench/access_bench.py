@@ -1,4 +1,4 @@
-"""Access benchmark: what engine/access.py adds to reading an instance, on the real lifecycle in
+"""Access benchmark: what engine/runtime/access.py adds to reading an instance, on the real lifecycle in
 the middle of its expert review (five experts drawn, one has scored). For each role it times
 `GET /process-instances/{id}`'s engine work (the instance's data and open tasks) with the access
 view (`access.view_of` + the filtered data and tasks) against the bare answer without it, and one

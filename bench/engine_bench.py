@@ -7,7 +7,7 @@ Per completion, on a chain of 16 user tasks (bench/fixtures/bench_chain.bpmn, sm
            script engine; nothing is saved.
   (b)      the engine on SQLite: `commands.execute(db, tasks.complete, actor, task_id, {})`,
            i.e. permission checks, load, step, serialization, projection, audit, commit.
-  (b-cold) the same with the per-process workflow cache (engine/store.py) emptied before each
+  (b-cold) the same with the per-process workflow cache (engine/runtime/store.py) emptied before each
            completion, so every command also deserializes the instance document.
   (c)      the engine on PostgreSQL (skipped when it is not reachable or with --no-postgres).
   (d)      POST /api/v1/tasks/{id}/complete to the real Flask app (werkzeug server in a thread,
@@ -69,7 +69,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine.core import clock, commands, users
 from engine.definitions import deployment
-from engine.runtime import fragments, instances, projection, store, tasks
+from engine.runtime import finished_tasks, instances, projection, store, tasks
 from engine.definitions.parser import EngineParser
 from engine.runtime.state import new_workflow
 from engine.core.principals import Actor  # noqa: E402
@@ -215,7 +215,7 @@ class EngineDriver:
     def document_size(self, handle: int) -> tuple[int, int]:
         """Bytes of the instance document, and of its finished tasks stored apart."""
         def sizes(session: Any) -> tuple[int, int]:
-            document, stored = fragments.read_state(session, handle)
+            document, stored = finished_tasks.read_state(session, handle)
             return len(document), sum(len(b) for _w, _t, b in stored)
         return commands.query(self.db, sizes)
 
@@ -320,7 +320,7 @@ def profile_late(engine: EngineDriver, handle: int, reps: int, top: int = 20) ->
 
 
 def _short_paths(text: str) -> str:
-    # keep the package part of each path (SpiffWorkflow/workflow.py, engine/store.py): bare file
+    # keep the package part of each path (SpiffWorkflow/workflow.py, engine/runtime/store.py): bare file
     # names are ambiguous, full paths make every line wrap
     import site
     import sysconfig

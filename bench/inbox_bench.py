@@ -53,7 +53,7 @@ def build(url: str):  # type: ignore[no-untyped-def]
 def fill(db, template, open_tasks: int, closed_tasks: int, instances_count: int = 2000) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import insert, select
 
-    from engine.runtime import fragments
+    from engine.runtime import finished_tasks
     from engine.core.models import HumanTask, ProcessInstance, TaskCandidate
     from engine.core.summaries import InstanceSummary
 
@@ -63,7 +63,7 @@ def fill(db, template, open_tasks: int, closed_tasks: int, instances_count: int 
         existing = session.scalar(select(ProcessInstance.id).order_by(ProcessInstance.id.desc()).limit(1))
         if existing == template.id:
             row = session.get(ProcessInstance, template.id)
-            whole = fragments.whole_document(session, row)  # copies get every task inline
+            whole = finished_tasks.whole_document(session, row)  # copies get every task inline
             session.execute(insert(ProcessInstance), [dict(
                 definition_id=row.definition_id, process_key=row.process_key, version=row.version,
                 state="running", revision=1, document=whole, started_by=f"applicant{i}",

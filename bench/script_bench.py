@@ -1,4 +1,4 @@
-"""Benchmark: what running scripts in a worker process (engine/script_worker.py) costs.
+"""Benchmark: what running scripts in a worker process (engine/scripting/script_worker.py) costs.
 
 Per script run, in the worker (`script_engine.RestrictedEnvironment`, what the engine uses) against
 in-process (`sandbox.LocalEnvironment`, what ran before and what runs inside the worker), median

@@ -4,7 +4,7 @@ a new module defines models."""
 from __future__ import annotations
 
 from engine.core import models
-from engine.runtime import fragments  # noqa: F401
+from engine.runtime import finished_tasks  # noqa: F401
 from engine.core import summaries
 from engine.workspace import substitutes, follow_up, comments, attachments, application_drafts, saved_filters  # noqa: F401,E501  web UI (issue 4)
 from engine.notify import notifications

@@ -1,6 +1,6 @@
 // Lints BPMN files with bpmnlint (its recommended rules and ours, lint/bpmnlint-plugin-scitech).
 // Reads {"filename": "<xml>", ...} as JSON on stdin, prints [{file, rule, id, message, category}]
-// as JSON on stdout; one process for all files of a draft. Called by engine/bpmnlint.py.
+// as JSON on stdout; one process for all files of a draft. Called by engine/designer/bpmnlint.py.
 'use strict';
 const { BpmnModdle } = require('bpmn-moddle');
 const Linter = require('bpmnlint/lib/linter');

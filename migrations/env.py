@@ -1,5 +1,6 @@
-"""Alembic environment: migrates the database of the running Flask app (its engine `Database`),
-or of $DATABASE_URL when Alembic is run on its own."""
+"""Alembic environment: migrates the engine given in the config's attributes (tests), else the
+database of the running Flask app (its engine `Database`), else $DATABASE_URL when Alembic is
+run on its own."""
 from __future__ import annotations
 
 from alembic import context
@@ -9,6 +10,9 @@ from engine.schema import Base
 
 
 def _engine():  # type: ignore[no-untyped-def]
+    given = context.config.attributes.get("engine")  # a caller without Flask (tests) passes its own
+    if given is not None:
+        return given
     try:
         from flask import current_app
         return current_app.extensions["engine_db"].engine

@@ -1,5 +1,6 @@
 """Shared fixtures: one migrated database per test session (SQLite in a temp folder, or
-$DATABASE_URL, e.g. PostgreSQL in CI), emptied before every test; the Flask app and clients;
+$DATABASE_URL, e.g. PostgreSQL in CI), emptied before every test and built without Flask (engine
+tests need nothing of the web app); the Flask app on the same Database, and its clients;
 users; an API client that signs in through the real token endpoint."""
 from __future__ import annotations
 
@@ -24,21 +25,30 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str):  # type: ignore[no-untyped-def]
-    import flask_migrate
+def db(database_url: str):  # type: ignore[no-untyped-def]
+    """The engine's Database, migrated, without Flask: engine tests need nothing of the web app."""
+    from engine.core.db import Database
+    database = Database(database_url)
+    migrate(database)
+    yield database
+    database.engine.dispose()
 
-    from web import create_app
-    application = create_app({"DATABASE_URL": database_url, "TESTING": True,
-                              "SECRET_KEY": "test-secret"})
-    with application.app_context():
-        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
-    yield application
-    application.extensions["engine_db"].engine.dispose()
+
+def migrate(database: Any, revision: str = "head") -> None:
+    """Alembic's upgrade of migrations/ on this Database (what `flask db upgrade` runs)."""
+    from alembic import command
+    from alembic.config import Config
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["engine"] = database.engine
+    command.upgrade(config, revision)
 
 
 @pytest.fixture(scope="session")
-def db(app):  # type: ignore[no-untyped-def]
-    return app.extensions["engine_db"]
+def app(db, database_url: str):  # type: ignore[no-untyped-def]
+    from web import create_app
+    return create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret",
+                       "ENGINE_DATABASE": db})
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(config or {})
-    db = Database(app.config["DATABASE_URL"])
+    # a caller that already has the engine's Database (tests, a worker) shares it with the app
+    db = app.config.get("ENGINE_DATABASE") or Database(app.config["DATABASE_URL"])
     app.extensions["engine_db"] = db
     Migrate(app, db, directory=str(ROOT / "migrations"))
 

@@ -1,6 +1,6 @@
 """Signing in and out of the web pages and the signed-in session. Sign-in goes through the
-engine's throttled password check (engine/sign_in.py, shared with the API token endpoint); each
-sign-in begins a server-side session record (engine/web_sessions.py) whose random id the session
+engine's throttled password check (engine/core/sign_in.py, shared with the API token endpoint); each
+sign-in begins a server-side session record (engine/core/web_sessions.py) whose random id the session
 cookie carries, resumed on every page request, so that the absolute and idle limits hold and
 signing out, a password change or deactivation really ends it. The cookie is HttpOnly,
 SameSite=Lax, Secure over HTTPS (or always, with SESSION_COOKIE_SECURE=1), and lives as long as the

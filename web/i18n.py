@@ -117,7 +117,7 @@ def due_text(due_at: datetime | None) -> tuple[str, str]:
     return text, "due-soon" if days <= 2 else "due-ok"
 
 
-# engine/forms.py (marshmallow) messages -> translatable templates
+# engine/definitions/forms.py (marshmallow) messages -> translatable templates
 _ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^This field is required\.$"), _l("This field is required.")),
     (re.compile(r"^Shorter than minimum length (?P<a>\d+)\.$"), _l("At least %(a)s characters.")),
@@ -140,7 +140,7 @@ _ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Must match the pattern .*$"), _l("Not in the expected format.")),
     (re.compile(r"^Unknown field\.$"), _l("Unknown field.")),
     (re.compile(r"^Not a valid boolean\.$"), _l("Not a valid yes/no value.")),
-    # engine/substitutes.py
+    # engine/workspace/substitutes.py
     (re.compile(r"^(?P<a>\S+) shares no working group with (?P<b>\S+), so could not do their tasks\.$"),
      _l("%(a)s shares no working group with %(b)s, so could not do their tasks.")),
     (re.compile(r"^(?P<a>\S+) is a party of project #(?P<b>\d+) \(its applicant or its unit's people\) "

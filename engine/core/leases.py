@@ -7,7 +7,7 @@ Two mechanisms, one per kind of work:
   transaction. On PostgreSQL the due rows are selected `FOR UPDATE SKIP LOCKED`: a second
   scheduler skips the rows the first holds and takes the next ones, and once the first commits
   the rows are no longer due. On SQLite every write transaction starts with `BEGIN IMMEDIATE`
-  (engine/db.py), the database's single-writer lock: a second scheduler waits for the lock and
+  (engine/core/db.py), the database's single-writer lock: a second scheduler waits for the lock and
   then finds the rows already advanced. Either way the claim and the step commit together, so a
   crash leaves the row due and the step is done by the next pass, never twice.
 - Work that leaves the database (an SMTP delivery) cannot sit inside a transaction, so it takes a

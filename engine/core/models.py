@@ -189,7 +189,7 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(80))
-    # reminders and escalation (engine/escalation_policy.py): the policy resolved when the task was
+    # reminders and escalation (engine/definitions/escalation_policy.py): the policy resolved when the task was
     # created, the step reached (0 none, 1 overdue notice sent, 2 escalation action taken) and
     # when the scheduler has to act next; NULL once there is nothing left to do
     escalation_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -236,5 +236,5 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]
     removed_by: Mapped[str | None] = mapped_column(String(80))
-    # `applicant` or `internal` (engine/access.py decides who sees which)
+    # `applicant` or `internal` (engine/runtime/access.py decides who sees which)
     visibility: Mapped[str] = mapped_column(String(16), default="internal", server_default="internal")

@@ -1,7 +1,7 @@
 """Users, groups and API tokens: creating users (groups on demand), setting and changing
-passwords under the password policy (engine/passwords.py; werkzeug's salted hashes), deactivating
+passwords under the password policy (engine/core/passwords.py; werkzeug's salted hashes), deactivating
 accounts, and issuing and resolving bearer tokens, of which only a SHA-256 digest is stored.
-Signing in with a password is engine/sign_in.py (with its throttle)."""
+Signing in with a password is engine/core/sign_in.py (with its throttle)."""
 from __future__ import annotations
 
 import hashlib

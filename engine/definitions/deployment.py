@@ -15,10 +15,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from engine.core import audit, clock
+from engine.core import audit, clock, commands
+from engine.core.db import Database
 from engine.definitions.specs import dump_specs, load_specs
 from engine.core.errors import DefinitionInvalid, NotFound, Problem
 from engine.definitions.forms import FormDefinition, parse_form
@@ -64,6 +66,19 @@ def known_from_db(session: Session) -> Known:
 
 def validate(session: Session, files: list[tuple[str, bytes]]) -> Bundle:
     return validate_sources(files, known_from_db(session))
+
+
+def validate_where_possible(db: Database, files: list[tuple[str, bytes]]) -> tuple[Bundle, bool]:
+    """Validate against what is deployed when there is a migrated database, else the files on
+    their own (checking files needs no database on a fresh machine; references to forms or
+    processes deployed earlier then cannot be resolved). Says which it was."""
+    try:
+        migrated = inspect(db.engine).has_table(FormVersion.__tablename__)
+    except OperationalError:  # no server, or a file that cannot be opened
+        migrated = False
+    if not migrated:
+        return validate_sources(files), False
+    return commands.query(db, validate, files), True
 
 
 def deploy(session: Session, files: list[tuple[str, bytes]], actor: str | None) -> list[Deployed]:

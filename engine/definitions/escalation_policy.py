@@ -1,7 +1,7 @@
 """The reminder and escalation policy of user tasks: its BPMN extension properties, their
 defaults and their meaning, resolved once when a task is created, and the due-dated moments it
 puts on a task (`next_reminder_at`, `next_escalation_at`). The scheduler's steps that act on
-those moments are engine/escalation.py; validation checks the properties at deploy time here.
+those moments are engine/scheduling/escalation.py; validation checks the properties at deploy time here.
 
 A task's policy is resolved from its own `camunda:properties`, else the process's
 (`bpmn:process` extension properties: the defaults for every task of that process), else the

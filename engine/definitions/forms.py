@@ -219,7 +219,7 @@ def _flatten(components: list, filename: str, problems: list[Problem], path: str
             yield where, comp
 
 
-VISIBILITIES = ("applicant", "experts", "internal", "confidential")  # engine/access.py gives their meaning
+VISIBILITIES = ("applicant", "experts", "internal", "confidential")  # engine/runtime/access.py gives their meaning
 
 
 def _check_visibility(comp: dict, key: str, filename: str, problems: list[Problem]) -> None:

@@ -355,7 +355,7 @@ def _build_specs(parser: EngineParser, bundle: Bundle) -> None:
 def process_meta(node: Any) -> dict[str, Any]:
     """Process-level conventions: who may start it, the initiator variable, the start form."""
     meta: dict[str, Any] = {"name": node.get("name") or node.get("id")}
-    # read by the scheduler (engine/escalation_policy.py) without reparsing the stored file
+    # read by the scheduler (engine/definitions/escalation_policy.py) without reparsing the stored file
     meta["properties"] = _properties(node)
     groups = node.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups")
     users = node.get(f"{{{CAMUNDA_NS}}}candidateStarterUsers")

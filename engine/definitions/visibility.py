@@ -1,5 +1,5 @@
 """The names of declared visibility that designers write in a process's extension properties
-(who may see what: engine/access.py applies them), and their deploy-time check, so that a
+(who may see what: engine/runtime/access.py applies them), and their deploy-time check, so that a
 misspelt rule is refused at deploy rather than silently read as the default."""
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 (lint/bpmnlint-plugin-scitech: every user task has a form, a role and a due date; names in both
 languages), run by Node.js (lint/lint.cjs, one process per call) over a draft's BPMN files.
 Findings are advice shown beside the validation findings in the editor; the deployment pipeline
-(engine/validation.py) alone decides what may be deployed. Without Node.js or the installed
+(engine/definitions/validation.py) alone decides what may be deployed. Without Node.js or the installed
 packages, linting says it is unavailable instead of failing the validation."""
 from __future__ import annotations
 

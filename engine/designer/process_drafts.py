@@ -54,7 +54,7 @@ class Validation:
     valid: bool
     problems: list[Problem]
     processes: list[str]
-    # bpmnlint's advice (engine/bpmnlint.py): never a reason to refuse a deployment
+    # bpmnlint's advice (engine/designer/bpmnlint.py): never a reason to refuse a deployment
     lint: list[bpmnlint.Finding] = field(default_factory=list)
     lint_unavailable: str | None = None
     # deployed processes that embed what the draft changes, and would get new versions too

@@ -22,7 +22,7 @@ from sqlalchemy import JSON, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from SpiffWorkflow.util.task import TaskState
 
-from engine.runtime import assignment, steps
+from engine.runtime import assignment, engine_steps
 from engine.core import clock
 from engine.definitions import deployment
 from engine.definitions.specs import dump_specs, load_specs
@@ -183,7 +183,7 @@ def _thrown_away(session: Session) -> Iterator[None]:
 
 def _advance(session: Session, trial: TrialRun, workflow: Any) -> None:
     with _thrown_away(session):
-        failure = steps.run(workflow)
+        failure = engine_steps.run(workflow)
     if failure is not None:
         trial.state, trial.error = "error", f"{failure.element_id or ''}: {failure.message}".strip(": ")
     elif workflow.is_completed():

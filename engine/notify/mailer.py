@@ -1,8 +1,8 @@
-"""Delivering the outbox (engine/notifications.py) over SMTP, with retries. Settings come from
+"""Delivering the outbox (engine/notify/notifications.py) over SMTP, with retries. Settings come from
 the web app's configuration (SMTP_HOST, SMTP_PORT, MAIL_FROM, and optionally SMTP_USERNAME,
 SMTP_PASSWORD, SMTP_STARTTLS, MAIL_LANGUAGE, APP_URL), which reads them from the environment.
 
-A pass leases a batch of due e-mails (engine/leases.py), sends them over one SMTP connection
+A pass leases a batch of due e-mails (engine/core/leases.py), sends them over one SMTP connection
 outside any transaction, and records each outcome only if it still holds the lease. A temporary
 failure (connection refused, timeout, a 4xx reply such as 451) keeps the e-mail queued with a
 growing delay; a permanent one (a 5xx reply, an address the server refuses) marks it failed

@@ -1,6 +1,6 @@
 """Notifications: what the scheduler tells people, in the app and by e-mail. This module owns the
 `notifications` table (one row per user and event, with an unread state for the in-app list and
-its unread count), the `mail_outbox` table (e-mails waiting to be delivered, see engine/mailer.py)
+its unread count), the `mail_outbox` table (e-mails waiting to be delivered, see engine/notify/mailer.py)
 and the rule that turns the first into the second.
 
 Every notification is in the app at once. Its e-mail goes out either with the next scheduler
@@ -63,7 +63,7 @@ class Notification(Base):
 
 
 class OutboxMessage(Base):
-    """One e-mail to one user; delivered (and retried) by engine/mailer.py."""
+    """One e-mail to one user; delivered (and retried) by engine/notify/mailer.py."""
 
     __tablename__ = "mail_outbox"
     __table_args__ = (

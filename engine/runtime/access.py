@@ -51,7 +51,7 @@ For routes (what an authorisation test can expect): `view_of` raises Forbidden (
 actor has a part: supervisors and admins always; others as the instance's starter, the assignee
 or completer of any of its tasks, or a candidate of an open one (being a party alone opens
 nothing). A task page or answer also counts the task the caller may see (`tasks.may_see`, or a
-substitute covering for its people, engine/substitutes.py). `/files/N` is 403 for a non-staff
+substitute covering for its people, engine/workspace/substitutes.py). `/files/N` is 403 for a non-staff
 viewer unless the file is `applicant`-visible or their own; `GET /process-instances/{id}` and
 `GET /tasks/{id}` answer 200 with the fields and tasks above, in the contract's shape."""
 from __future__ import annotations

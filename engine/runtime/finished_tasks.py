@@ -1,7 +1,7 @@
 """Finished tasks of an instance's workflow, stored once each. A completed or cancelled task no
 longer changes, so its serialization is written to `workflow_fragments` when it finishes and
 never again; the instance's document keeps only the workflow's header and its unfinished tasks.
-A completion then writes what it changed, not the whole history (engine/store.py puts the two
+A completion then writes what it changed, not the whole history (engine/runtime/store.py puts the two
 together on load; docs/architecture.md has the figures). A task that changes after all (an
 instance migration gives tasks new specs) is written again; a task that leaves the tree loses
 its row. Documents written before this table existed hold every task and load as they are."""

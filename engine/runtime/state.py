@@ -1,6 +1,6 @@
 """An instance's workflow state without its spec: SpiffWorkflow's own state layout, serialized
 with each finished task's JSON memoized on the workflow, and split into the document (header
-and unfinished tasks) and the finished tasks stored once (engine/fragments.py)."""
+and unfinished tasks) and the finished tasks stored once (engine/runtime/finished_tasks.py)."""
 from __future__ import annotations
 
 import json
@@ -52,7 +52,7 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     return _dump(workflow, lambda flow, _key: _tasks_json(flow))
 
 
-# the states whose tasks are stored apart, once (engine/fragments.py); ERROR is not among them,
+# the states whose tasks are stored apart, once (engine/runtime/finished_tasks.py); ERROR is not among them,
 # since a retry makes an errored task ready again
 FRAGMENT_STATES = TaskState.COMPLETED | TaskState.CANCELLED
 _STALE = ()  # a stamp no task has: the stored fragment must be rewritten
@@ -73,7 +73,7 @@ def dump_split(workflow: BpmnWorkflow) -> Split:
     """Like `dump_state`, but finished tasks leave the document: those not stored yet (or
     changed since) are returned to be stored once. `_engine_saved` on the workflow object
     records what the store holds (task id -> stamp); a command that fails drops the object
-    (engine/store.py), so the record never outlives a rolled-back transaction."""
+    (engine/runtime/store.py), so the record never outlives a rolled-back transaction."""
     saved: dict[Any, tuple[Any, ...]] = workflow.__dict__.setdefault("_engine_saved", {})
     split = Split("")
     split.document = _dump(workflow, lambda flow, key: _split_tasks(flow, key, saved, split))

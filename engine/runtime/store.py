@@ -1,6 +1,6 @@
 """Loading and saving an instance's workflow. The state is SpiffWorkflow's own serialization of
 the task tree (without the spec, which lives on the definition), in two parts: the instance's
-document holds the header and the unfinished tasks, engine/fragments.py the finished tasks, each
+document holds the header and the unfinished tasks, engine/finished_tasks.py the finished tasks, each
 stored once, so that a save writes what changed, not the history. A small per-process cache
 keeps recently saved workflows in memory keyed by the instance's revision, so the common
 complete-after-load path skips deserialisation; the optimistic revision check keeps it honest.
@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy.orm import Session
 
-from engine.runtime import fragments
+from engine.runtime import finished_tasks
 from engine.runtime.state import dump_split, forget_stored, new_workflow, note_stored, restore_state
 from engine.definitions.deployment import SPECS
 from engine.core.models import ProcessDefinition, ProcessInstance
@@ -62,8 +62,8 @@ def load(instance: ProcessInstance) -> BpmnWorkflow:
     if cached is not None:
         return cached
     spec, subprocess_specs = SPECS.get(instance.definition)
-    document, stored = fragments.read_state(_session(instance), instance.id)
-    workflow = restore_state(fragments.merge(document, stored), spec, subprocess_specs)
+    document, stored = finished_tasks.read_state(_session(instance), instance.id)
+    workflow = restore_state(finished_tasks.merge(document, stored), spec, subprocess_specs)
     note_stored(workflow, [task_id for _wf, task_id, _body in stored],
                 [body for _wf, _task_id, body in stored])
     return workflow
@@ -71,14 +71,14 @@ def load(instance: ProcessInstance) -> BpmnWorkflow:
 
 def save(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
     split = dump_split(workflow)
-    fragments.write(_session(instance), instance.id, split.added, split.changed, split.gone)
+    finished_tasks.write(_session(instance), instance.id, split.added, split.changed, split.gone)
     instance.document = split.document
     instance.next_timer_at = next_timer(workflow)
 
 
 def store_afresh(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
     """The next save stores every task again (its specs changed under it: a migration)."""
-    fragments.drop_all(_session(instance), instance.id)
+    finished_tasks.drop_all(_session(instance), instance.id)
     forget_stored(workflow)
 
 

@@ -8,7 +8,7 @@ deliver the outbox over SMTP. Every step selects its work through an indexed due
 (`next_timer_at`, `next_reminder_at`, `next_escalation_at`, `check_at`, `email_after`,
 `next_attempt_at`), so a pass costs what is due, not what exists; it works in batches, one
 transaction each, until nothing is due, so a pass after downtime catches up, taking each missed
-step once, in order. Two schedulers may run at once (engine/leases.py).
+step once, in order. Two schedulers may run at once (engine/core/leases.py).
 
 A batch that fails is done again row by row, each in a savepoint, so one bad row is reported
 and skipped for this pass instead of blocking the rest.

@@ -8,7 +8,7 @@ builtins dict, guards for attribute/item/iteration access, a per-run deadline ch
 cooperative: a single long C call (`sum` of lists, `str` of a huge nesting) ignores them and,
 holding the GIL, would stall every thread of the server. So `RestrictedEnvironment`, the one
 SpiffWorkflow's script engine uses, runs every script and every expression that is not
-provably bounded (see `is_bounded_expression`) in a worker process (engine/script_worker.py)
+provably bounded (see `is_bounded_expression`) in a worker process (engine/scripting/script_worker.py)
 that is killed past its limit and has an OS memory limit; `LocalEnvironment` is what runs inside
 that worker, and in the server only for bounded expressions. `check_expression` /
 `check_script` serve deploy-time validation."""
@@ -817,7 +817,7 @@ def _non_scalar_children(container: Any) -> list[tuple[Any, bool]]:
 class LocalEnvironment(BasePythonScriptEngineEnvironment):
     """TaskDataEnvironment's semantics, with restricted compilation and bounded execution, in
     the current process. Runs everything inside a script worker; in the server only what
-    `RestrictedEnvironment` (engine/script_engine.py) decides is bounded."""
+    `RestrictedEnvironment` (engine/scripting/script_engine.py) decides is bounded."""
 
     def __init__(self, environment_globals: dict[str, Any] | None = None,
                  time_limit: float | None = None) -> None:

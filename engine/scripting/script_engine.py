@@ -1,5 +1,5 @@
 """SpiffWorkflow's script engine as the engine runs it: scripts and expressions in the sandbox
-(engine/sandbox.py) with the script services as their only domain functions, a script's
+(engine/scripting/sandbox.py) with the script services as their only domain functions, a script's
 service writes undone when it fails, and bare ISO 8601 timer literals (what Camunda Modeler
 users write) taken as strings rather than evaluated."""
 from __future__ import annotations
@@ -30,7 +30,7 @@ def is_timer_literal(expression: str) -> bool:
 
 class RestrictedEnvironment(LocalEnvironment):
     """What the engine uses: every script, and every expression that is not provably bounded,
-    runs in a worker process (engine/script_worker.py), with this environment's globals
+    runs in a worker process (engine/scripting/script_worker.py), with this environment's globals
     available there (callables as calls back into this process, in the calling thread, so
     script services use the command's transaction). Task data values that are not plain data
     are not sent, and stay as they are."""

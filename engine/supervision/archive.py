@@ -26,10 +26,10 @@ from sqlalchemy import BigInteger, Index, Integer, String, Table, delete, func, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.core import audit, clock, commands, leases
-from engine.runtime import fragments, instances
+from engine.runtime import finished_tasks, instances
 from engine.core.db import Database
 from engine.core.errors import Conflict, InvalidData, NotFound
-from engine.runtime.fragments import WorkflowFragment
+from engine.runtime.finished_tasks import WorkflowFragment
 from engine.core.models import AuditEvent, Base, HumanTask, ProcessInstance
 from engine.core.principals import Actor
 from engine.core.summaries import InstanceSummary
@@ -233,7 +233,7 @@ def _line(session: Session, instance: ProcessInstance) -> dict[str, Any]:
     summary = session.get(InstanceSummary, instance.id)
     [row] = _rows(session, instances_table, instances_table.c.id, [instance.id])
     try:
-        row["document"] = fragments.whole_document(session, instance)
+        row["document"] = finished_tasks.whole_document(session, instance)
     except ValueError:  # an unreadable document is archived as it is, with its fragments
         related["workflow_fragments"] = _rows(session, WorkflowFragment.__table__,
                                               WorkflowFragment.__table__.c.instance_id, [instance.id])

@@ -52,7 +52,7 @@ def mine(session: Session, actor: Actor, state: str = "", page: int = 1,
     rows = session.execute(base.order_by(ProcessInstance.updated_at.desc(), ProcessInstance.id.desc())
                            .offset((page - 1) * per_page).limit(per_page)).all()
     waiting = open_tasks_of(session, [row[0].id for row in rows])
-    # what of the open tasks the applicant may see (no other people's expert tasks): engine/access.py
+    # what of the open tasks the applicant may see (no other people's expert tasks): engine/runtime/access.py
     return [Application(i.id, title or "", i.process_key,
                         current_stage(session, i, content_hash, waiting.get(i.id, []), name),
                         i.state, i.started_at, i.updated_at, i.ended_at,

@@ -5,7 +5,7 @@ database keeps the metadata (original name, type, size, SHA-256, who and when). 
 checked for size, for an allowed extension and for content that matches it (a .pdf must start
 like a PDF), so a renamed executable is refused. Who may upload: whoever may work an open task
 of the instance, or its applicant while it runs. Each file carries a visibility (`applicant` or
-`internal`) chosen when added; who may list and download it is decided by engine/access.py.
+`internal`) chosen when added; who may list and download it is decided by engine/runtime/access.py.
 Files are never overwritten; removal is for the uploader while the task is open, and audited."""
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def listed(session: Session, instance_id: int) -> list[Attachment]:
 
 
 def visible_to(session: Session, view: "access.View") -> list[Attachment]:
-    """The instance's current files this viewer may see (engine/access.py decides)."""
+    """The instance's current files this viewer may see (engine/runtime/access.py decides)."""
     return [row for row in listed(session, view.instance.id) if view.sees_item(row.visibility, row.uploaded_by)]
 
 

@@ -2,7 +2,7 @@
 applicant, the approval follows on Monday"). A comment is on whoever may see its task
 (assignee, candidates, whoever completed it, supervisors) and carries a visibility, `applicant`
 or `internal`, chosen when written: non-staff see only shared ones and their own
-(engine/access.py). Comments are never edited or deleted: they are part of the record, and audited."""
+(engine/runtime/access.py). Comments are never edited or deleted: they are part of the record, and audited."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,7 +30,7 @@ class Comment(Base):
     author: Mapped[str] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
-    # `applicant` or `internal` (engine/access.py decides who sees which)
+    # `applicant` or `internal` (engine/runtime/access.py decides who sees which)
     visibility: Mapped[str] = mapped_column(String(16), default="internal", server_default="internal")
 
 

@@ -1,6 +1,6 @@
 """The history of one instance as people read it, built from the append-only audit log: the
 timeline, the decisions taken on its tasks and the application's key facts. What a viewer may
-see of it (which events, who acted, which fields) is decided by engine/access.py: staff see the
+see of it (which events, who acted, which fields) is decided by engine/runtime/access.py: staff see the
 full timeline, an applicant the decisions meant for them without who decided, an expert the
 project materials and their own work, never another expert's. Values of choice fields are shown
 with their option labels from the form version the instance is pinned to."""
@@ -45,7 +45,7 @@ class Entry:
 
 def is_staff_view(session: Session, actor: Actor, instance: ProcessInstance) -> bool:
     """Staff (supervisors, admins, whoever works the instance and is not a party of the project
-    nor only one of its experts) see everything; see engine/access.py."""
+    nor only one of its experts) see everything; see engine/runtime/access.py."""
     return access.view_of(session, actor, instance).staff
 
 

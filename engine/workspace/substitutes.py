@@ -8,7 +8,7 @@ too. Supervisors may name a substitute for anyone; everyone else only for themse
 Who may be a substitute: only a colleague who could do the work, i.e. who shares a working
 group with the absent user (not a generic one such as `applicants` or `experts`, whose members
 never do each other's tasks), and never a party of the project a task belongs to (its applicant
-or its unit's people, engine/access.py). Naming checks both against the absent user's groups and
+or its unit's people, engine/runtime/access.py). Naming checks both against the absent user's groups and
 their directly assigned open tasks; taking a task over checks both again, at that moment, for
 that task: the substitute must be in one of the groups the task needs (its candidate groups, or
 for a task without any, a working group of the absent user) and no party of its project."""

@@ -1,7 +1,7 @@
 """reminders, escalations and notifications (issue 6)
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0001
 """
 from datetime import datetime, timezone
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import engine.core.models
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 

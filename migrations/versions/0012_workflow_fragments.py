@@ -1,4 +1,4 @@
-"""finished tasks stored once each (engine/fragments.py), so that a save writes what changed;
+"""finished tasks stored once each (engine/runtime/finished_tasks.py), so that a save writes what changed;
 an instance's open task rows found by (instance, state), without reading its closed ones
 
 Documents written before hold every task and load as they are; their finished tasks move to
@@ -60,7 +60,7 @@ def downgrade() -> None:
 
 def _parents_first(tasks: dict, root: str) -> dict:
     """SpiffWorkflow restores a task's data as a change against its parent's: parents first.
-    (engine/fragments.py does the same; a migration keeps its own copy so that it still runs
+    (engine/runtime/finished_tasks.py does the same; a migration keeps its own copy so that it still runs
     the same way after the engine's code has moved on.)"""
     ordered: dict = {}
     stack = [root]

@@ -1,6 +1,6 @@
-"""sign-in that holds: server-side records of browser sessions (engine/web_sessions.py), so that
+"""sign-in that holds: server-side records of browser sessions (engine/core/web_sessions.py), so that
 signing out, a password change or deactivation ends them, and the failed sign-ins the throttle
-counts (engine/sign_in.py), shared by every server process
+counts (engine/core/sign_in.py), shared by every server process
 
 Revision ID: 0013
 Revises: 0012

@@ -1,4 +1,4 @@
-"""attachments and comments carry a visibility (`applicant` or `internal`, engine/access.py)
+"""attachments and comments carry a visibility (`applicant` or `internal`, engine/runtime/access.py)
 
 Existing rows: what the instance's starter (the applicant) added becomes `applicant`, since it is
 theirs and the applicant's pages already showed it to them; everything else becomes `internal`.

@@ -1,4 +1,4 @@
-"""engine/access.py, as each role that found a leak would meet it, on the real lifecycle midway
+"""engine/runtime/access.py, as each role that found a leak would meet it, on the real lifecycle midway
 through its expert review: what an expert still scoring, the applicant, a unit colleague, a
 recommending unit and the institution see of the data, the tasks and the timeline."""
 from __future__ import annotations

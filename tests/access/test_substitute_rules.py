@@ -1,4 +1,4 @@
-"""Substitutes (engine/substitutes.py with engine/access.py's parties), as the applicant who was
+"""Substitutes (engine/workspace/substitutes.py with engine/runtime/access.py's parties), as the applicant who was
 named substitute and then completed a check of his own project: only a colleague who could do the
 work may be named, never a party of the project, and taking a task over checks both again."""
 from __future__ import annotations

@@ -29,7 +29,7 @@ from tests.lifecycle.world import APPLICATION, STAFF, Driver, build_world, sh
 PASSWORD = "matrix-Pw-2026!"  # long and uncommon: passes any password policy
 
 ROLES = ("anonymous", "applicant", "owner", "expert", "staff", "supervisor", "designer", "admin", "integration")
-# the groups each role has, as engine/demo_data.py gives them to the demo people
+# the groups each role has, as engine/demo/demo_data.py gives them to the demo people
 GROUPS: dict[str, list[str]] = {
     "applicant": ["applicants"],
     "owner": ["applicants"],

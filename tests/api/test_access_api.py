@@ -1,4 +1,4 @@
-"""The API keeps to what engine/access.py allows, as the roles that found the leaks: the
+"""The API keeps to what engine/runtime/access.py allows, as the roles that found the leaks: the
 applicant reading their own application and task, an expert reading their own scoring task and
 the instance, midway through the real lifecycle's expert review."""
 from __future__ import annotations

@@ -127,6 +127,24 @@ def test_cli_validate_prints_file_line_and_element_and_exits_1(runner, tmp_path)
     assert "unknown_form.bpmn:" in result.output and "[review]" in result.output
 
 
+def test_cli_validate_on_a_fresh_machine_checks_the_files_on_their_own_and_says_so(tmp_path):
+    import subprocess
+    import sys
+    # given no migrated database (a fresh machine: the SQLite file does not exist yet)
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}", "PATH": "/usr/bin:/bin"}
+    flask = [sys.executable, "-m", "flask", "--app", "web", "processes", "validate"]
+    # when the real processes and forms are validated, then they are valid, with a note
+    good = subprocess.run(flask + [str(ROOT / "processes"), str(ROOT / "forms")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert good.returncode == 0, good.stderr
+    assert "file(s) valid" in good.stdout and "no migrated database here" in good.stderr
+    assert "Traceback" not in good.stderr
+    # and a stage that calls processes not among the files is refused with the element named
+    alone = subprocess.run(flask + [str(ROOT / "processes" / "project_lifecycle.bpmn")], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert alone.returncode == 1 and "neither in these files nor deployed" in alone.stderr + alone.stdout
+
+
 def test_cli_deploy_and_list_the_real_processes(runner):
     result = runner.invoke(args=["processes", "deploy", str(ROOT / "processes"), str(ROOT / "forms")])
     assert result.exit_code == 0, result.output

@@ -183,7 +183,7 @@ def test_bpmnlint_gives_advice_with_the_bureaus_own_rules_but_never_blocks(db):
     assert _versions(db) == [1]
 
 
-def test_migration_0006_matches_the_designer_models(db):
+def test_the_migrations_match_the_designer_models(db):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from engine.core import clock, commands
-from engine.runtime import fragments, instances, store, tasks
+from engine.runtime import finished_tasks, instances, store, tasks
 from engine.scheduling import scheduler
 from engine.core.errors import Conflict, Forbidden, InvalidData
 from engine.core.models import AuditEvent, HumanTask, ProcessInstance
@@ -37,7 +37,7 @@ def _snapshot(db, instance_id: int) -> tuple:
                                 .order_by(HumanTask.id)).all()
         audits = session.scalar(select(text("count(*)")).select_from(AuditEvent))
         return row.revision, row.state, row.document, tuple(human), audits, \
-            tuple(sorted(fragments.read_state(session, instance_id)[1]))
+            tuple(sorted(finished_tasks.read_state(session, instance_id)[1]))
     return commands.query(db, read)
 
 
@@ -287,7 +287,7 @@ def test_finished_tasks_are_stored_once_and_a_cold_load_puts_the_instance_back_t
         if round_ % 4 == 3:
             store.CACHE.clear()  # as after a restart: the workflow comes from the database
         commands.execute(db, tasks.complete, ALICE, task.id, {"finished": round_ == 11})
-        stored.append(len(commands.query(db, fragments.read_state, instance_id)[1]))
+        stored.append(len(commands.query(db, finished_tasks.read_state, instance_id)[1]))
         documents.append(commands.query(db, lambda s: len(s.get(ProcessInstance, instance_id).document)))
     # then the instance ran every round, across the cold loads
     instance = commands.query(db, instances.get, instance_id)

@@ -375,8 +375,8 @@ def test_time_spent_in_a_script_service_does_not_count_against_the_scripts_limit
 SERVER = """
 import sys, threading, time
 sys.path.insert(0, {root!r})
-from engine import script_worker
-from engine.script_engine import RestrictedEnvironment
+from engine.scripting import script_worker
+from engine.scripting.script_engine import RestrictedEnvironment
 # the first script runs in a request thread that then ends: the worker must outlive the thread
 thread = threading.Thread(target=RestrictedEnvironment().execute, args=("y = 1", {{}}))
 thread.start(); thread.join()

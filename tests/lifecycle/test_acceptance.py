@@ -7,19 +7,12 @@ import pytest
 
 from engine.core import commands
 from engine.lifecycle import credit
-from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, SUPERVISOR, Driver, build_world,
-                                   make_project, sh, stage_data)
+from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, SUPERVISOR, Driver, make_project, sh, stage_data)
 
 APPLY = {"acceptance_summary": "全面完成任务书规定的研究内容", "completion_rate_claimed": 100,
          "outputs": "发明专利 2 项，工艺规范 1 套", "funds_spent_total": 118}
 AUDIT = {"audit_opinion": "unqualified", "eligible_spending": 118, "audit_findings": "支出合规"}
 OPINION = "专家组认真审阅了验收材料，形成意见如下"
-
-
-@pytest.fixture
-def world(db):  # type: ignore[no-untyped-def]
-    build_world(db)
-    return db
 
 
 def _start(db) -> Driver:  # type: ignore[no-untyped-def]

@@ -10,17 +10,10 @@ from engine.core import commands
 from engine.lifecycle import credit, integrity, projects
 from engine.core.calendar import working_days_between
 from engine.core.errors import InvalidData
-from tests.lifecycle.world import (APPLICANT, APPLICATION, ORG, RECOMMENDER, Driver, build_world,
-                                   make_project, sh)
+from tests.lifecycle.world import (APPLICANT, APPLICATION, ORG, RECOMMENDER, Driver, make_project, sh)
 
 CORRECTION = {"title": "高熵合金激光增材制造工艺规范研究", "budget": 100, "correction_note": "补充了伦理审查材料",
               "abstract": "研究高熵合金激光增材制造的组织调控与性能优化，并补充伦理与安全审查。"}
-
-
-@pytest.fixture
-def world(db):  # type: ignore[no-untyped-def]
-    build_world(db)
-    return db
 
 
 def _submit(db, when=sh(2026, 3, 2), data=None) -> Driver:  # type: ignore[no-untyped-def]

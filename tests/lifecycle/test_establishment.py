@@ -7,17 +7,10 @@ import pytest
 
 from engine.core import commands
 from engine.lifecycle import credit
-from tests.lifecycle.world import (APPLICANT, BUREAU, RECOMMENDER, STAFF, SUPERVISOR, Driver, build_world,
-                                   make_project, sh, stage_data)
+from tests.lifecycle.world import (APPLICANT, BUREAU, RECOMMENDER, STAFF, SUPERVISOR, Driver, make_project, sh, stage_data)
 
 DRAFT = {"contract_no": "HZKJ-2026-001", "contract_targets": "完成工艺规范与样件试制",
          "assessment_indicators": "发明专利 2 项"}
-
-
-@pytest.fixture
-def world(db):  # type: ignore[no-untyped-def]
-    build_world(db)
-    return db
 
 
 def _start(db, funding=120.0, when=sh(2026, 4, 1)) -> Driver:  # type: ignore[no-untyped-def]

@@ -13,16 +13,10 @@ from engine.lifecycle import expert_pool, integrity
 from engine.core.calendar import working_days_between
 from engine.core.errors import InvalidData
 from tests.conftest import ROOT
-from tests.lifecycle.world import (APPLICATION, BUREAU, EXPERT, GOOD_SCORES, STAFF, Driver, build_world, sh)
+from tests.lifecycle.world import (APPLICATION, BUREAU, EXPERT, GOOD_SCORES, STAFF, Driver, sh)
 
 OBJECTION = {"objector_name": "刘某", "objector_id_number": "330106198001011234", "objector_phone": "13800000000",
              "objection_content": "申报材料中的专利与本人专利雷同，请核查。", "written_statement_received": True}
-
-
-@pytest.fixture
-def world(db):  # type: ignore[no-untyped-def]
-    build_world(db)
-    return db
 
 
 def _accepted(db, when=sh(2026, 3, 2), data=None) -> Driver:  # type: ignore[no-untyped-def]

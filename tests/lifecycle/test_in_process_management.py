@@ -7,19 +7,12 @@ import pytest
 
 from engine.lifecycle import changes, credit
 from engine.core import commands
-from tests.lifecycle.world import (APPLICANT, BUREAU, RECOMMENDER, STAFF, SUPERVISOR, UNIT, Driver, build_world,
-                                   make_project, sh, stage_data)
+from tests.lifecycle.world import (APPLICANT, BUREAU, RECOMMENDER, STAFF, SUPERVISOR, UNIT, Driver, make_project, sh, stage_data)
 
 REPORT = {"report_progress": "完成了年度计划的全部实验内容", "report_completion": 40, "report_spending": 30}
 MIDTERM = {"midterm_progress": "完成中期目标，样件已试制成功", "midterm_completion": 55, "midterm_spending": 60}
 RECTIFIED = {"rectification_measures": "补齐实验记录并调整技术路线", "rectification_completed": True}
 SETTLEMENT = {"settlement_summary": "完成部分研究内容，剩余经费退回", "funds_spent": 50, "funds_returned": 22}
-
-
-@pytest.fixture
-def world(db):  # type: ignore[no-untyped-def]
-    build_world(db)
-    return db
 
 
 def _start(db, months=36, start="2026-01-05") -> Driver:  # type: ignore[no-untyped-def]

@@ -7,16 +7,9 @@ import pytest
 
 from engine.core import commands
 from engine.lifecycle import credit
-from tests.lifecycle.world import (APPLICANT, APPLICATION, EVALUATOR, EXPERT, SUPERVISOR, Driver, build_world,
-                                   make_project, sh, stage_data)
+from tests.lifecycle.world import (APPLICANT, APPLICATION, EVALUATOR, EXPERT, SUPERVISOR, Driver, make_project, sh, stage_data)
 
 SELF = {"self_score": 88, "self_summary": "绩效目标全部完成，成果已在企业应用"}
-
-
-@pytest.fixture
-def world(db):  # type: ignore[no-untyped-def]
-    build_world(db)
-    return db
 
 
 def _start(db, funding=120.0) -> Driver:  # type: ignore[no-untyped-def]

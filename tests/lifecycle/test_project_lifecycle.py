@@ -6,13 +6,7 @@ import pytest
 
 from engine.core import commands
 from engine.lifecycle import credit, expert_pool
-from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, STAFF, Driver, build_world, sh)
-
-
-@pytest.fixture
-def world(db):  # type: ignore[no-untyped-def]
-    build_world(db)
-    return db
+from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, STAFF, Driver, sh)
 
 
 def test_an_application_goes_through_every_stage_to_its_rating(world):

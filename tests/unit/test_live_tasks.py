@@ -1,4 +1,4 @@
-"""The current tasks of a workflow (`engine.steps.live_tasks`) are found without SpiffWorkflow's
+"""The current tasks of a workflow (`engine.runtime.engine_steps.live_tasks`) are found without SpiffWorkflow's
 whole-tree walk, but must be exactly the tasks, in exactly the order, that the walk gives:
 the projection creates task rows and picks the newest data in that order."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 
-from engine.runtime import steps
+from engine.runtime import engine_steps
 from engine.definitions.parser import EngineParser
 from engine.runtime.state import new_workflow
 from tests.conftest import SHARED
@@ -19,7 +19,7 @@ SPIFF_MODELS = SHARED / "bpmn-corpus" / "spiffworkflow"
 
 
 def _walk(workflow) -> list:  # type: ignore[no-untyped-def]
-    return [task.id for task in workflow.get_tasks(state=steps.LIVE)]
+    return [task.id for task in workflow.get_tasks(state=engine_steps.LIVE)]
 
 
 def _corpus_workflows():  # type: ignore[no-untyped-def]
@@ -47,7 +47,7 @@ def test_live_tasks_equal_spiffworkflows_walk_at_every_step_of_the_corpus_models
     for workflow in _corpus_workflows():
         for _ in range(40):
             # then the live tasks are the walk's, in the walk's order
-            assert [task.id for task in steps.live_tasks(workflow)] == _walk(workflow)
+            assert [task.id for task in engine_steps.live_tasks(workflow)] == _walk(workflow)
             compared += 1
             several += len(_walk(workflow)) > 1
             ready = [t for t in workflow.get_tasks(state=TaskState.READY)]
@@ -77,6 +77,6 @@ def test_a_subprocess_comes_before_the_children_of_the_task_that_runs_it():
     except Exception:  # noqa: BLE001
         pass
     # then the stage's task and the call activity are found as the walk finds them
-    live = steps.live_tasks(workflow)
+    live = engine_steps.live_tasks(workflow)
     assert workflow.subprocesses and len(live) >= 2
     assert [task.id for task in live] == _walk(workflow)

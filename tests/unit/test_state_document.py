@@ -63,7 +63,7 @@ def test_a_loaded_document_continues_where_it_stopped():
 
 
 def _apply(store: dict, split) -> None:  # type: ignore[no-untyped-def]
-    """What engine/fragments.write does to the table, on a dictionary."""
+    """What engine/runtime/finished_tasks.write does to the table, on a dictionary."""
     for task_id in split.gone:
         del store[task_id]
     for workflow_key, task_id, body in split.added:
@@ -76,7 +76,7 @@ def _apply(store: dict, split) -> None:  # type: ignore[no-untyped-def]
 
 def test_finished_tasks_are_stored_once_and_the_document_stops_growing():
     from engine.runtime.state import dump_split
-    from engine.runtime.fragments import merge
+    from engine.runtime.finished_tasks import merge
     spec, subs, workflow = _started_loop()
     stored: dict = {}
     sizes = []
@@ -100,7 +100,7 @@ def test_finished_tasks_are_stored_once_and_the_document_stops_growing():
 
 def test_a_workflow_restored_from_the_document_and_stored_tasks_continues():
     from engine.runtime.state import dump_split, note_stored, restore_state
-    from engine.runtime.fragments import merge
+    from engine.runtime.finished_tasks import merge
     spec, subs, workflow = _started_loop()
     stored: dict = {}
     for _ in range(4):

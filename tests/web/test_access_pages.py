@@ -1,5 +1,5 @@
 """Files and comments carry a visibility chosen when added, and the pages and downloads keep to
-it (engine/access.py), as the applicant who found internal files on their own task page: a
+it (engine/runtime/access.py), as the applicant who found internal files on their own task page: a
 reviewer's internal file and note stay internal, the shared ones reach the applicant."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The inbox query (engine/inbox.py) as a specification: scopes, filters, search, sorting,
+"""The inbox query (engine/workspace/inbox.py) as a specification: scopes, filters, search, sorting,
 paging, counts, follow-up dates and saved filters, all read from the projection."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """API authentication: POST /api/v1/auth/token exchanges a user name and password for a bearer
-token, under the same throttle as the web sign-in (engine/sign_in.py: 429 with Retry-After);
+token, under the same throttle as the web sign-in (engine/core/sign_in.py: 429 with Retry-After);
 `current_actor()` resolves the Authorization header of every other call (401 if absent
 or bad). Also the small helpers every view uses to load a JSON body through a schema."""
 from __future__ import annotations

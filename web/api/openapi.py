@@ -107,7 +107,7 @@ def _operation(summary: str, request: Any, status: int, response: Any, many: boo
                                                                             {"type": "string"})})
     if not path.endswith("/auth/token"):
         op["security"] = [{"bearer": []}]
-    else:  # the sign-in throttle (engine/sign_in.py)
+    else:  # the sign-in throttle (engine/core/sign_in.py)
         op["responses"]["429"] = {
             "description": "Too many failed sign-ins from this address (for this name): wait Retry-After seconds",
             "headers": {"Retry-After": {"schema": {"type": "integer"}}},

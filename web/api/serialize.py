@@ -20,7 +20,7 @@ def task_dict(row: HumanTask | access.TaskLine) -> dict[str, Any]:
 
 
 def instance_dict(session: Session, instance: ProcessInstance, actor: Actor, with_data: bool = True) -> dict[str, Any]:
-    """The instance as `actor` may see it: the data fields and open tasks engine/access.py allows."""
+    """The instance as `actor` may see it: the data fields and open tasks engine/runtime/access.py allows."""
     view = access.view_of(session, actor, instance)
     error = None
     if instance.state == instances.ERROR or instance.error_element:

@@ -93,7 +93,11 @@ def _print_problems(problems: list) -> None:  # type: ignore[type-arg]
 @click.argument("paths", nargs=-1, required=True)
 def validate(paths: tuple[str, ...]) -> None:
     files = _read_files(paths)
-    bundle = commands.query(engine_db(), deployment.validate, files)
+    bundle, against_database = deployment.validate_where_possible(engine_db(), files)
+    if not against_database:
+        click.echo("note: no migrated database here, so the files were checked on their own; forms and "
+                   "processes they use must be among them (run `flask --app web db upgrade` to check "
+                   "against what is deployed)", err=True)
     if bundle.problems:
         _print_problems(bundle.problems)
         _fail(f"{len(bundle.problems)} problem(s) in {len(files)} file(s)")

@@ -1,7 +1,7 @@
 """`flask --app web supervisor ...`: the supervisor console's commands for operators.
 
 - `archive [--older-than-days N] [--dry-run] [--batch-size B]`: history retention, with a
-  progress bar (see engine/archive.py);
+  progress bar (see engine/supervision/archive.py);
 - `attention [--kind K ...] [--format table|csv|xlsx] [--output FILE]`: the attention list;
 - `bulk ACTION --as SUPERVISOR --reason R [filters] [--dry-run] [--yes]`: a bulk intervention
   on a filtered selection, previewed first, with a progress bar and a report of each failure."""

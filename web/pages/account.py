@@ -1,8 +1,8 @@
 """The user's own settings: substitutes and their password. A user going on leave names a
-colleague and a period; meanwhile their tasks reach the substitute (see engine/substitutes.py).
+colleague and a period; meanwhile their tasks reach the substitute (see engine/workspace/substitutes.py).
 Supervisors may name a substitute for someone else (a sudden absence). Naming and revoking are
 audited. Changing the password needs the current one and a new one, typed twice, that meets the
-password policy (engine/passwords.py); it ends every session of the user, this one is begun anew."""
+password policy (engine/core/passwords.py); it ends every session of the user, this one is begun anew."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for

@@ -2,7 +2,7 @@
 by me; sort, filter, search, pagination, saved filters and bulk claim / release. The table is
 an htmx partial: filters and sorting swap only the table, and a light poll (a fingerprint of the
 scope's open rows) refreshes it when a task arrives, so a new task appears without reloading the
-page. All reads go through engine/inbox.py (the indexed projection)."""
+page. All reads go through engine/workspace/inbox.py (the indexed projection)."""
 from __future__ import annotations
 
 from typing import Any
