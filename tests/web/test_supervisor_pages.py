@@ -21,14 +21,14 @@ from .conftest import actor, csrf_from, sign_in
 
 from tests.lifecycle.world import APPLICATION, Driver, build_world, sh
 
-GRANT = Path(__file__).resolve().parent.parent / "supervisor" / "fixtures"
+GRANT = Path(__file__).resolve().parent.parent / "supervision" / "fixtures"
 OFFICER = Actor("wang", frozenset({"officers"}))
 BOSS = actor("zhao")
 
 
 @pytest.fixture
 def grants(people, db, make_user):  # type: ignore[no-untyped-def]
-    """The grant process (tests/supervisor/fixtures) deployed beside the formal review."""
+    """The grant process (tests/supervision/fixtures) deployed beside the formal review."""
     files = [(p.name, p.read_bytes()) for p in sorted(GRANT.iterdir()) if p.suffix in (".bpmn", ".form")]
     commands.execute(db, deployment.deploy, files, "test")
     return db
