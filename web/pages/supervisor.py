@@ -109,7 +109,12 @@ def _bulk_request() -> interventions.BulkRequest:
 
 def _selected_ids() -> list[int]:
     if request.form.get("scope") == "filter":
-        query = json.loads(request.form.get("filter") or "{}")
+        try:
+            query = json.loads(request.form.get("filter") or "{}")
+        except ValueError:
+            query = None
+        if not isinstance(query, dict) or not all(isinstance(v, (str, type(None))) for v in query.values()):
+            raise InvalidData("the filter is invalid", {"filter": [_("Choose the selection again from the list.")]})
         with_args = attention.Filters(
             kinds=(query["kind"],) if query.get("kind") in attention.KINDS else attention.KINDS,
             process_key=query.get("process") or None, element=query.get("element") or None,
