@@ -33,7 +33,7 @@ from engine.runtime.finished_tasks import WorkflowFragment
 from engine.core.models import AuditEvent, Base, HumanTask, ProcessInstance
 from engine.core.principals import Actor
 from engine.core.summaries import InstanceSummary
-from engine.supervision.queues import require_supervisor
+from engine.core.principals import require_supervisor
 
 FORMAT = "scitech-archive/1"
 ENDED = ("completed", "terminated")
@@ -306,6 +306,12 @@ def search(session: Session, actor: Actor, criteria: Search = Search(), page: in
 
 def read(session: Session, actor: Actor, directory: Path, archive_id: int) -> dict[str, Any]:
     """The archived record of one instance, as written (its digest checked)."""
+    return archived(session, actor, directory, archive_id)[1]
+
+
+def archived(session: Session, actor: Actor, directory: Path,
+             archive_id: int) -> tuple[ArchivedInstance, dict[str, Any]]:
+    """The archive row of one instance and its record, as written (its digest checked)."""
     require_supervisor(actor)
     row = session.get(ArchivedInstance, archive_id)
     if row is None:
@@ -321,4 +327,4 @@ def read(session: Session, actor: Actor, directory: Path, archive_id: int) -> di
         raise NotFound(f"the archive file {row.file} cannot be read: {error.strerror}") from error
     if hashlib.sha256(data).hexdigest() != row.sha256:
         raise Conflict(f"the archive file {row.file} was changed since it was written")
-    return json.loads(data)
+    return row, json.loads(data)

@@ -41,8 +41,5 @@ def archive_plan():  # type: ignore[no-untyped-def]
 def archive_record(archive_id: int):  # type: ignore[no-untyped-def]
     actor = supervisor_actor()
 
-    def _reader(session):  # type: ignore[no-untyped-def]
-        record = archive.read(session, actor, archive_dir(), archive_id)
-        return {"archive": session.get(archive.ArchivedInstance, archive_id), "record": record}
-
-    return jsonify(ArchivedRecordOut().dump(commands.query(engine_db(), _reader)))
+    row, record = commands.query(engine_db(), archive.archived, actor, archive_dir(), archive_id)
+    return jsonify(ArchivedRecordOut().dump({"archive": row, "record": record}))

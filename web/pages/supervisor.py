@@ -222,9 +222,5 @@ def archive_page():  # type: ignore[no-untyped-def]
 
 @supervisor.get("/archive/<int:archive_id>")
 def archived_page(archive_id: int):  # type: ignore[no-untyped-def]
-    def _read(session):  # type: ignore[no-untyped-def]
-        record = archive.read(session, current_actor(), archive_dir(), archive_id)
-        return session.get(archive.ArchivedInstance, archive_id), record
-
-    row, record = commands.query(engine_db(), _read)
+    row, record = commands.query(engine_db(), archive.archived, current_actor(), archive_dir(), archive_id)
     return render_template("supervisor/archived.html", row=row, record=record)
