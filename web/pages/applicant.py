@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from engine.workspace import applications as engine_applications, application_drafts, inbox as engine_inbox
+from engine.workspace import applicant_page, application_drafts, applications as engine_applications
 from engine.core import commands
 from engine.definitions import deployment
 from engine.runtime import instances
@@ -36,14 +36,9 @@ def applications():  # type: ignore[no-untyped-def]
     state = state if state in engine_applications.STATES else ""
     page = int_arg("page", 1)
 
-    def _read(session: Session):  # type: ignore[no-untyped-def]
-        mine, total = engine_applications.mine(session, actor, state, page, 20)
-        waiting = engine_inbox.search(session, actor, engine_inbox.InboxQuery(scope="assigned", per_page=50))
-        return mine, total, waiting, application_drafts.listed(session, actor), engine_applications.startable(session, actor)
-
-    mine, total, waiting, draft_list, startable = commands.query(engine_db(), _read)
-    return render_template("applicant/list.html", mine=mine, pager=Pager(page, 20, total), state=state,
-                           waiting=waiting.rows, drafts=draft_list, startable=startable,
+    view = commands.query(engine_db(), applicant_page.applicant_view, actor, state, page)
+    return render_template("applicant/list.html", mine=view.mine, pager=Pager(page, applicant_page.PER_PAGE, view.total),
+                           state=state, waiting=view.waiting, drafts=view.drafts, startable=view.startable,
                            states=engine_applications.STATES)
 
 

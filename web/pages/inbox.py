@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from engine.core import commands
-from engine.workspace import inbox as engine_inbox, saved_filters, substitutes
+from engine.workspace import inbox as engine_inbox, inbox_page, saved_filters
 from engine.runtime import tasks
 from engine.core.errors import EngineError
 
@@ -63,18 +63,12 @@ def index():  # type: ignore[no-untyped-def]
     query = query_from_args(request.args)
     actor = current_actor()
 
-    def _read(session):  # type: ignore[no-untyped-def]
-        result = engine_inbox.search(session, actor, query)
-        return (result, engine_inbox.task_names(session, actor, query.scope),
-                engine_inbox.fingerprint(session, actor, query.scope) if query.scope != "completed" else "",
-                saved_filters.listed(session, actor), substitutes.covering(session, actor),
-                engine_inbox.counts(session, actor), engine_inbox.process_names(session))
-
-    result, names, fingerprint, saved, covering, counts, processes = commands.query(engine_db(), _read)
-    g.inbox_counts = counts  # the menu shows the same counts
+    view = commands.query(engine_db(), inbox_page.inbox_view, actor, query)
+    result = view.result
+    g.inbox_counts = view.counts  # the menu shows the same counts
     context = dict(query=query, result=result, pager=Pager(result.page, result.per_page, result.total),
-                   task_names=names, process_names=processes, fingerprint=fingerprint, saved=saved, covering=covering,
-                   counts=counts, inbox_url=inbox_url, sort_url=sort_url,
+                   task_names=view.task_names, process_names=view.process_names, fingerprint=view.fingerprint,
+                   saved=view.saved, covering=view.covering, counts=view.counts, inbox_url=inbox_url, sort_url=sort_url,
                    poll_seconds=current_app.config["INBOX_POLL_SECONDS"], here=request.full_path.rstrip("?"))
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
         return render_template("inbox/_table.html", oob_counts=True, **context)
