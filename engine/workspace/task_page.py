@@ -84,3 +84,21 @@ def sees_or_covers(actor: Actor):  # type: ignore[no-untyped-def]
         return tasks.may_see(session, row, actor) or (
             row.state == projection.OPEN and substitutes.covered_for(session, actor, row) is not None)
     return check
+
+
+@dataclass
+class TaskDetail:
+    """A task as the API shows it to this caller: its line (assignees hidden where access says
+    so), its form and the data it shows (open tasks only)."""
+    task: Any
+    row: HumanTask
+    form: FormDefinition | None
+    data: dict[str, Any]
+
+
+def task_detail(session: Session, actor: Actor, task_id: str) -> TaskDetail:
+    row = tasks.get_visible(session, actor, task_id)
+    instance = instances.get(session, row.process_instance_id)
+    seen = access.view_of(session, actor, instance, row)
+    data = seen.data(instances.data_of(instance)) if row.state == projection.OPEN else {}
+    return TaskDetail(seen.task_line(row) or row, row, tasks.form_of(session, row), data)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from engine.runtime import access, instances, tasks
+from engine.runtime import tasks
+from engine.workspace import task_page
 from engine.core import commands
 
 from web import engine_db
@@ -29,17 +30,11 @@ def list_tasks():  # type: ignore[no-untyped-def]
 def get_task(task_id: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
 
-    def _reader(session):  # type: ignore[no-untyped-def]
-        row = tasks.get_visible(session, actor, task_id)
-        form = tasks.form_of(session, row)
-        instance = instances.get(session, row.process_instance_id)
-        view = access.view_of(session, actor, instance, row)
-        data = view.data(instances.data_of(instance)) if row.state == "open" else {}
-        return TaskDetailOut().dump({**task_dict(view.task_line(row) or row), "form": form.raw if form else None,
-                                     "data": data, "created_at": row.created_at,
-                                     "due_at": row.due_at, "completed_at": row.completed_at})
-
-    return jsonify(commands.query(engine_db(), _reader))
+    detail = commands.query(engine_db(), task_page.task_detail, actor, task_id)
+    row = detail.row
+    return jsonify(TaskDetailOut().dump({**task_dict(detail.task), "form": detail.form.raw if detail.form else None,
+                                         "data": detail.data, "created_at": row.created_at,
+                                         "due_at": row.due_at, "completed_at": row.completed_at}))
 
 
 def _task_command(task_id: str, command, *args):  # type: ignore[no-untyped-def]
