@@ -57,6 +57,20 @@ def init_app(app: Flask, api_blueprint) -> None:  # type: ignore[no-untyped-def]
     csrf.init_app(app)
     csrf.exempt(api_blueprint)
     app.after_request(_headers)
+    app.before_request(_refuse_nul_characters)
     proxies = int(app.config.get("PROXY_FIX") or os.environ.get("PROXY_FIX") or 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+
+
+def _refuse_nul_characters() -> None:
+    """No field of ours holds a NUL character, and PostgreSQL cannot store or even compare one:
+    a request carrying it (in the query, a form or a JSON body) is malformed, refused before any
+    view reads it, so it never reaches the database as a 500."""
+    from flask import abort, request
+    values = [*request.args.keys(), *request.args.values()]
+    if request.method != "GET" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values) or (
+            request.is_json and b"\\u0000" in (request.get_data(cache=True) or b"")):
+        abort(400, description="the request holds a NUL character, which no field accepts")
