@@ -8,6 +8,8 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from engine.definitions import decision_tables
+
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 USER_TASK_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate",
                         "followUpDate", "priority")
@@ -27,3 +29,10 @@ class EngineUserTaskParser(UserTaskParser):
 class EngineParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
                                full_tag("userTask"): (EngineUserTaskParser, UserTask)}
+
+    def get_engine(self, decision_ref, node):  # type: ignore[no-untyped-def]
+        """The decision table with its FEEL translated and every hit policy
+        (engine/definitions/decision_tables.py)."""
+        table = super().get_engine(decision_ref, node).decision_table
+        dmn = self.dmn_parsers[decision_ref]
+        return decision_tables.engine_for(table, dmn.node, dmn.filename)

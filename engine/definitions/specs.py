@@ -10,6 +10,9 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+
+from engine.definitions.decision_tables import BusinessRuleTaskConverter
 
 def make_registry(config: dict[Any, Any]) -> Any:
     """SpiffWorkflow's registry plus the plain values scripts may leave in task data."""
@@ -22,7 +25,8 @@ def make_registry(config: dict[Any, Any]) -> Any:
 
 
 
-_SPEC_REGISTRY = make_registry(CAMUNDA_CONFIG)
+# decision tables restore into our engine, with every hit policy (decision_tables.py)
+_SPEC_REGISTRY = make_registry({**CAMUNDA_CONFIG, BusinessRuleTask: BusinessRuleTaskConverter})
 SPEC_SERIALIZER = BpmnWorkflowSerializer(_SPEC_REGISTRY)
 
 

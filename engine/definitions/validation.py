@@ -16,7 +16,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.definitions import duedates, escalation_policy, visibility, xmlsafe
+from engine.definitions import decision_tables, duedates, escalation_policy, visibility, xmlsafe
 from engine.scripting import sandbox
 from engine.definitions.parser import CAMUNDA_NS, EngineParser
 from engine.scripting.script_engine import is_timer_literal
@@ -138,6 +138,8 @@ def _load_sources(files: list[tuple[str, bytes]], bundle: Bundle) -> None:
         if kind == "dmn" and not xmlsafe.is_dmn(tree):
             bundle.problems.append(Problem(filename, "not a DMN document"))
             continue
+        if kind == "dmn":
+            bundle.problems.extend(decision_tables.problems(tree, filename))
         if kind == "bpmn":
             bundle.problems.extend(xmlsafe.bpmn_schema_problems(tree, filename))
             bundle.problems.extend(_attributes_spiff_requires(tree, filename))
