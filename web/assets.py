@@ -30,6 +30,15 @@ ASSETS: dict[str, str] = {
     "bpmn-properties-panel.js": "bpmn-js-properties-panel/dist/bpmn-js-properties-panel.umd.js",
     "properties-panel.css": "@bpmn-io/properties-panel/dist/assets/properties-panel.css",
     "camunda-moddle.json": "camunda-bpmn-moddle/resources/camunda.json",
+    # the designer's decision-table editor
+    "dmn-modeler.js": "dmn-js/dist/dmn-modeler.production.min.js",
+    "dmn-js-diagram.css": "dmn-js/dist/assets/diagram-js.css",
+    "dmn-js-shared.css": "dmn-js/dist/assets/dmn-js-shared.css",
+    "dmn-js-drd.css": "dmn-js/dist/assets/dmn-js-drd.css",
+    "dmn-js-decision-table.css": "dmn-js/dist/assets/dmn-js-decision-table.css",
+    "dmn-js-decision-table-controls.css": "dmn-js/dist/assets/dmn-js-decision-table-controls.css",
+    "dmn-js-literal-expression.css": "dmn-js/dist/assets/dmn-js-literal-expression.css",
+    "dmn-font.css": "dmn-js/dist/assets/dmn-font/css/dmn-embedded.css",
 }
 
 assets = Blueprint("assets", __name__)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from xml.sax.saxutils import quoteattr
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,33 @@ from engine.definitions.validation import kind_of
 from engine.definitions.xmlsafe import MAX_DEFINITION_BYTES
 
 MAX_FILES = 60
+_DECISION_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,80}$")
+# what the designer's "new decision table" starts from: FEEL declared, one input, one output, one
+# rule that matches anything, and the diagram shape dmn-js needs to show the decision
+BLANK_DECISION = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" \
+xmlns:dmndi="https://www.omg.org/spec/DMN/20191111/DMNDI/" xmlns:dc="http://www.omg.org/spec/DMN/20180521/DC/" \
+id="Definitions_{id}" name={name} namespace="http://scitech.example/dmn" \
+expressionLanguage="https://www.omg.org/spec/DMN/20191111/FEEL/" exporter="scitech-workflow designer (dmn-js)">
+  <decision id="{id}" name={name}>
+    <decisionTable id="Table_{id}" hitPolicy="UNIQUE">
+      <input id="Input_1" label="input">
+        <inputExpression id="InputExpression_1" typeRef="string"><text>input</text></inputExpression>
+      </input>
+      <output id="Output_1" label="output" name="output" typeRef="string"/>
+      <rule id="Rule_1">
+        <inputEntry id="InputEntry_1_1"><text>-</text></inputEntry>
+        <outputEntry id="OutputEntry_1_1"><text>""</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+  <dmndi:DMNDI>
+    <dmndi:DMNDiagram id="DMNDiagram_{id}">
+      <dmndi:DMNShape id="DMNShape_{id}" dmnElementRef="{id}"><dc:Bounds height="80" width="180" x="160" y="100"/></dmndi:DMNShape>
+    </dmndi:DMNDiagram>
+  </dmndi:DMNDI>
+</definitions>
+"""
 _FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,150}\.(bpmn|dmn|form)$", re.IGNORECASE)
 
 
@@ -141,6 +169,21 @@ def save_file(session: Session, actor: Actor, draft_id: int, filename: str, text
     audit.record(session, "process_draft_saved", actor.username, draft_id=draft.id, file=filename,
                  bytes=len(text.encode("utf-8")))
     return draft
+
+
+def new_decision(session: Session, actor: Actor, draft_id: int, decision_id: Any, name: Any) -> str:
+    """Add a blank FEEL decision table `<decision_id>.dmn` to the draft; its file name."""
+    if not isinstance(decision_id, str) or not _DECISION_ID.match(decision_id.strip()):
+        raise InvalidData("the decision id is not usable", {"decision_id": [
+            "Start with a letter; then letters, digits, '_' or '-' (at most 81)."]})
+    decision_id = decision_id.strip()
+    filename = f"{decision_id}.dmn"
+    draft = _for_change(session, actor, draft_id, None)
+    if filename in draft.files:
+        raise InvalidData(f"the draft already has {filename}", {"decision_id": ["Already in this draft."]})
+    text = BLANK_DECISION.format(id=decision_id, name=quoteattr(_name(name or decision_id)))
+    save_file(session, actor, draft_id, filename, text)
+    return filename
 
 
 def remove_file(session: Session, actor: Actor, draft_id: int, filename: str,

@@ -340,6 +340,8 @@ RULES: list[Rule] = [
     Rule("designer.editor", "GET", DESIGNERS, args=DRAFT_FILE),
     Rule("designer.download", "GET", DESIGNERS, args=DRAFT_FILE),
     Rule("designer.upload", "POST", DESIGNERS, args=DRAFT, fresh=FRESH_DRAFT, body=_simple_files, multipart=True),
+    Rule("designer.new_decision", "POST", DESIGNERS, args=DRAFT, fresh=FRESH_DRAFT,
+         body=lambda w, role: {"decision_id": "matrix_table", "name": "matrix"}),
     Rule("designer.save", "POST", DESIGNERS, args=DRAFT_FILE,
          fresh=lambda w: FRESH_DRAFT(w) | {"filename": "simple_review.bpmn"},
          body=lambda w, role: {"content": SIMPLE_BPMN.replace("Review", "Look")}),

@@ -1,7 +1,8 @@
 """The process designer's pages (designers only; everyone else gets the 403 page): the catalogue
 of deployed processes with their versions, who deployed each, when and how many instances run
 on it; drafts (new, from a deployed version, from uploaded files); the BPMN modeler (bpmn-js
-with the Camunda properties panel) and the form editor (form-js) saving into a draft, with a
+with the Camunda properties panel), the decision-table editor (dmn-js; a new blank FEEL table
+too) and the form editor (form-js) saving into a draft, with a
 preview of the form as reviewers will see it; validation with each finding listed and marked on
 the diagram; deployment of a draft; the comparison of two versions; the migration of running
 instances (choose, preview, confirm with a reason, report); and test runs of a draft stepped
@@ -149,10 +150,20 @@ def editor(draft_id: int, filename: str):  # type: ignore[no-untyped-def]
     if filename not in draft.files:
         abort(404)
     kind = kind_of(filename)
-    template = {"bpmn": "designer/modeler.html", "form": "designer/form_editor.html"}.get(kind or "")
+    template = {"bpmn": "designer/modeler.html", "form": "designer/form_editor.html",
+                "dmn": "designer/dmn_editor.html"}.get(kind or "")
     if template is None:
         abort(404)
     return render_template(template, draft=draft, filename=filename, content=draft.files[filename])
+
+
+@designer.post("/drafts/<int:draft_id>/decisions")
+def new_decision(draft_id: int):  # type: ignore[no-untyped-def]
+    """A blank FEEL decision table added to the draft, opened in the editor."""
+    filename = commands.execute(engine_db(), process_drafts.new_decision, current_actor(), draft_id,
+                                request.form.get("decision_id", ""), request.form.get("name", "").strip() or None)
+    flash(_("%(file)s was added to the draft.", file=filename), "success")
+    return redirect(url_for("designer.editor", draft_id=draft_id, filename=filename))
 
 
 @designer.post("/drafts/<int:draft_id>/save/<filename>")
@@ -201,7 +212,7 @@ def deploy(draft_id: int):  # type: ignore[no-untyped-def]
     processes = ", ".join(
         f"{d.key} v{d.version}" + (f" ({_('updated with what it calls')})" if d.because else "")
         for d in deployed if d.kind == "process")
-    flash(_("Deployed: %(what)s.", what=processes or _("forms only")), "success")
+    flash(_("Deployed: %(what)s.", what=processes or _("tables and forms only")), "success")
     return redirect(url_for("designer.draft_page", draft_id=draft_id))
 
 
