@@ -255,6 +255,10 @@ class TableEngine(DMNEngine):
 
     def _collect(self, rules: list[Any], task: Any, aggregation: str | None) -> dict[str, Any]:
         names = [o.name or o.label for o in self.decision_table.outputs]
+        for name in names:
+            # SpiffWorkflow merges the result into the data, which would extend a list left by an
+            # earlier run (a loop) instead of replacing it as Camunda does
+            task.data.pop(name, None)
         lists: dict[str, list[Any]] = {name: [] for name in names}
         for rule in rules:
             for key, value in rule.output_as_dict(task).items():

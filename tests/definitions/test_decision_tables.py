@@ -133,6 +133,13 @@ def test_collect_with_no_match_gives_an_empty_list_a_zero_count_and_no_sum(db):
     assert results == {None: [], "COUNT": 0, "SUM": None}
 
 
+def test_a_collected_list_replaces_the_one_an_earlier_run_left(db):
+    # given the list variable already holds a value (an earlier run of the task, in a loop)
+    key = deploy(db, table("again", "COLLECT", [("score", "score")], ["points"], SCORES), "again")
+    # then the table's list replaces it rather than being merged into it
+    assert run(db, key, score=25, points=[9, 1])[1]["points"] == [1, 2]
+
+
 def test_priority_picks_the_match_whose_output_comes_first_in_the_allowed_values(db):
     # given allowed values "high","medium","low" and a low-priority rule listed first
     key = deploy(db, table("risk", "PRIORITY", [("amount", "amount")], ["risk"], [
