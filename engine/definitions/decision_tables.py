@@ -9,8 +9,10 @@ expressions SpiffWorkflow has always evaluated (`80 <= ? < 90`, `True`), so the 
 tables keep working. A FEEL cell outside the subset refuses the deployment, naming the rule and
 the column. Hit policies: UNIQUE (more than one match is an error), FIRST, PRIORITY and OUTPUT
 ORDER (by the order of the outputs' allowed values), ANY (matches must agree), RULE ORDER, and
-COLLECT with SUM, MIN, MAX or COUNT, or without an aggregator a list. As in SpiffWorkflow, the
-result lands in the task data by output name; a list-valued policy gives each output a list."""
+COLLECT with SUM, MIN, MAX or COUNT, or without an aggregator a list. A business rule task with
+`camunda:resultVariable` gets the result there as Camunda maps it (`camunda:mapDecisionResult`:
+singleEntry, singleResult, collectEntries, or the default resultList); without one, as in
+SpiffWorkflow, the outputs land in the data by name, each a list under a list-valued policy."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -164,8 +166,13 @@ def problems(tree: Any, filename: str) -> list[Problem]:
     return found
 
 
-def engine_for(decision_table: Any, root: Any, filename: str | None) -> "TableEngine":
-    """SpiffWorkflow's parsed table with its cells translated, in our engine."""
+MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList")
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+
+
+def engine_for(decision_table: Any, root: Any, filename: str | None, task: Any = None) -> "TableEngine":
+    """SpiffWorkflow's parsed table with its cells translated, in our engine; with the business
+    rule task's element, its `camunda:resultVariable` and `camunda:mapDecisionResult`."""
     [element] = [t for t in root.iter("{*}decisionTable") if t.get("id") == decision_table.id][:1] or [None]
     if element is None:
         raise ValidationException(f"decision table '{decision_table.id}' not found", file_name=filename)
@@ -176,6 +183,7 @@ def engine_for(decision_table: Any, root: Any, filename: str | None) -> "TableEn
     decision_table.hit_policy = compiled.hit_policy
     decision_table.aggregation = compiled.aggregation
     decision_table.output_orders = compiled.output_orders
+    decision_table.result_variable, decision_table.result_mapping = _result_mapping(task)
     for rule in decision_table.rules:
         for entry, test in zip(rule.inputEntries, compiled.tests[rule.id]):
             entry.lhs = [test]
@@ -184,30 +192,78 @@ def engine_for(decision_table: Any, root: Any, filename: str | None) -> "TableEn
     return TableEngine(decision_table)
 
 
+def _result_mapping(task: Any) -> tuple[str | None, str | None]:
+    if task is None:
+        return None, None
+    variable = task.get(f"{{{CAMUNDA_NS}}}resultVariable") or None
+    mapping = task.get(f"{{{CAMUNDA_NS}}}mapDecisionResult") or None
+    if mapping is not None and mapping not in MAPPINGS:
+        raise ValidationException(f"camunda:mapDecisionResult '{mapping}' is not one of " + ", ".join(MAPPINGS),
+                                  node=task, file_name=None)
+    return variable, mapping
+
+
 class TableEngine(DMNEngine):
     """SpiffWorkflow's DMN engine with every hit policy; translated FEEL tests get the input's
     value as `feel.INPUT` (dates as ISO text), Python tests run as SpiffWorkflow runs them."""
 
     def result(self, task: Any) -> dict[str, Any]:
+        """What the business rule task merges into the data: the mapped result under the
+        task's `camunda:resultVariable`, else (as SpiffWorkflow does) the outputs by name,
+        each a list under a list-valued policy."""
+        table = self.decision_table
+        rows = self._decide(task)
+        variable = getattr(table, "result_variable", None)
+        if variable:
+            task.data.pop(variable, None)  # replaced, never merged into (see _fresh)
+            return {variable: self._mapped(rows, getattr(table, "result_mapping", None) or "resultList", task)}
+        if table.hit_policy in LISTS and not getattr(table, "aggregation", None):
+            names = self._fresh(task)
+            return {name: [row.get(name) for row in rows] for name in names}
+        if getattr(table, "aggregation", None):
+            self._fresh(task)
+        return rows[0] if rows else {}
+
+    def _decide(self, task: Any) -> list[dict[str, Any]]:
+        """The decision result as Camunda has it: one output map per matched rule kept by the
+        hit policy, in order (an aggregation: one map with the aggregate)."""
         table = self.decision_table
         matched = [rule for rule in table.rules if self._matches(rule, task)]
         policy, aggregation = table.hit_policy, getattr(table, "aggregation", None)
         if policy in LISTS:
             if policy == "OUTPUT ORDER":
                 matched = self._by_priority(matched, task)
-            return self._collect(matched, task, aggregation)
+            rows = [dict(rule.output_as_dict(task)) for rule in matched]
+            return [self._aggregate(rows, task, aggregation)] if aggregation else rows
         if not matched:
-            return {}
+            return []
         if policy == "UNIQUE" and len(matched) > 1:
             raise self._error(task, "hit policy UNIQUE, but rules " + self._rows(matched) + " all match")
         if policy == "ANY":
-            results = [rule.output_as_dict(task) for rule in matched]
+            results = [dict(rule.output_as_dict(task)) for rule in matched]
             if any(r != results[0] for r in results[1:]):
                 raise self._error(task, "hit policy ANY, but rules " + self._rows(matched) + " match with different outputs")
-            return results[0]
         if policy == "PRIORITY":
             matched = self._by_priority(matched, task)
-        return matched[0].output_as_dict(task)
+        return [dict(matched[0].output_as_dict(task))]
+
+    def _mapped(self, rows: list[dict[str, Any]], mapping: str, task: Any) -> Any:
+        """Camunda's mapDecisionResult of the result rows."""
+        if mapping == "resultList":
+            return rows
+        if mapping == "collectEntries":
+            if any(len(row) != 1 for row in rows):
+                raise self._error(task, "collectEntries needs one output per rule")
+            return [next(iter(row.values())) for row in rows]
+        if len(rows) > 1:
+            raise self._error(task, f"{mapping} needs at most one matching rule, {len(rows)} match")
+        if not rows:
+            return None
+        if mapping == "singleResult":
+            return rows[0]
+        if len(rows[0]) != 1:
+            raise self._error(task, "singleEntry needs exactly one output")
+        return next(iter(rows[0].values()))
 
     def _matches(self, rule: Any, task: Any) -> bool:
         for entry in rule.inputEntries:
@@ -253,20 +309,19 @@ class TableEngine(DMNEngine):
             return ranks
         return sorted(rules, key=rank)  # stable: equal priorities keep rule order
 
-    def _collect(self, rules: list[Any], task: Any, aggregation: str | None) -> dict[str, Any]:
+    def _fresh(self, task: Any) -> list[str]:
+        """The output names, removed from the data first: SpiffWorkflow merges the result into
+        the data, which would extend a list left by an earlier run (a loop) instead of
+        replacing it as Camunda does."""
         names = [o.name or o.label for o in self.decision_table.outputs]
         for name in names:
-            # SpiffWorkflow merges the result into the data, which would extend a list left by an
-            # earlier run (a loop) instead of replacing it as Camunda does
             task.data.pop(name, None)
-        lists: dict[str, list[Any]] = {name: [] for name in names}
-        for rule in rules:
-            for key, value in rule.output_as_dict(task).items():
-                lists.setdefault(key, []).append(value)
-        if aggregation is None:
-            return lists
-        [name] = names
-        values = [v for v in lists[name] if v is not None]
+        return names
+
+    def _aggregate(self, rows: list[dict[str, Any]], task: Any, aggregation: str) -> dict[str, Any]:
+        [output] = self.decision_table.outputs
+        name = output.name or output.label
+        values = [row.get(name) for row in rows if row.get(name) is not None]
         if aggregation == "COUNT":
             return {name: len(values)}
         if not values:
@@ -285,7 +340,8 @@ class TableEngine(DMNEngine):
 
 
 class BusinessRuleTaskConverter(BaseBusinessRuleTaskConverter):
-    """Keeps the aggregation and the outputs' value orders with the serialized table, and
+    """Keeps the aggregation, the outputs' value orders and the result mapping with the
+    serialized table, and
     restores the table into TableEngine; specs stored before carry neither and restore as
     they ran."""
 
@@ -293,15 +349,18 @@ class BusinessRuleTaskConverter(BaseBusinessRuleTaskConverter):
         dct = super().decision_table_to_dict(table)
         if getattr(table, "aggregation", None):
             dct["aggregation"] = table.aggregation
-        if getattr(table, "output_orders", None):
-            dct["output_orders"] = table.output_orders
+        for name in ("output_orders", "result_variable", "result_mapping"):
+            if getattr(table, name, None):
+                dct[name] = getattr(table, name)
         return dct
 
     def from_dict(self, dct: dict[str, Any]) -> Any:
         table_dct = dct.pop("decision_table")
         aggregation = table_dct.pop("aggregation", None)
         orders = table_dct.pop("output_orders", {})
+        variable, mapping = table_dct.pop("result_variable", None), table_dct.pop("result_mapping", None)
         table = self.decision_table_from_dict(table_dct)
         table.aggregation, table.output_orders = aggregation, orders
+        table.result_variable, table.result_mapping = variable, mapping
         dct["dmnEngine"] = TableEngine(table)
         return self.task_spec_from_dict(dct)

@@ -35,4 +35,4 @@ class EngineParser(CamundaParser):
         (engine/definitions/decision_tables.py)."""
         table = super().get_engine(decision_ref, node).decision_table
         dmn = self.dmn_parsers[decision_ref]
-        return decision_tables.engine_for(table, dmn.node, dmn.filename)
+        return decision_tables.engine_for(table, dmn.node, dmn.filename, node)

@@ -58,10 +58,12 @@ def table(ref: str, policy: str, inputs: list[tuple[str, str]], outputs: list[st
             f'{cols}{body}</decisionTable></decision></definitions>')
 
 
-def deploy(db: Any, dmn: str, ref: str) -> str:
-    key = f"p_{ref}"
-    commands.execute(db, deployment.deploy, [(f"{ref}.dmn", dmn.encode()),
-                                             (f"{key}.bpmn", BPMN.format(key=key, ref=ref).encode())], "designer")
+def deploy(db: Any, dmn: str, ref: str, result: str = "", key: str = "") -> str:
+    """Deploy the table with a process whose business rule task uses it (`result`: more
+    attributes of the task, such as camunda:resultVariable)."""
+    key = key or f"p_{ref}"
+    bpmn = BPMN.format(key=key, ref=ref).replace('camunda:decisionRef=', result + ' camunda:decisionRef=')
+    commands.execute(db, deployment.deploy, [(f"{ref}.dmn", dmn.encode()), (f"{key}.bpmn", bpmn.encode())], "designer")
     return key
 
 
@@ -91,6 +93,35 @@ def test_the_dish_decision_gives_camundas_documented_dishes(db):
                                  ("Winter", 9, "Stew"), ("Summer", 30, "Light Salad and a nice Steak")]:
         state, data = run(db, key, season=season, guestCount=guests)
         assert (state, data["desiredDish"]) == ("completed", dish), (season, guests)
+
+
+@pytest.mark.parametrize("mapping, expected", [
+    ("singleEntry", "Steak"),
+    ("singleResult", {"desiredDish": "Steak"}),
+    ("collectEntries", ["Steak"]),
+    ("resultList", [{"desiredDish": "Steak"}]),
+])
+def test_the_result_variable_holds_the_result_as_camunda_maps_it(db, mapping, expected):
+    # given the dish table used as in Camunda's example: camunda:resultVariable and mapDecisionResult
+    key = deploy(db, DISH, "dish", f'camunda:resultVariable="dish" camunda:mapDecisionResult="{mapping}"',
+                 key=f"p_{mapping}")
+    # when it runs, then the variable holds the result in that shape, and only it is added
+    assert run(db, key, season="Spring", guestCount=7) == ("completed", {
+        "season": "Spring", "guestCount": 7, "dish": expected})
+
+
+def test_single_entry_with_two_results_is_an_error_and_no_match_is_null(db):
+    key = deploy(db, table("many", "RULE ORDER", [("n", "n")], ["r"], [(["> 0"], ['"a"']), (["> 1"], ['"b"'])]),
+                 "many", 'camunda:resultVariable="r1" camunda:mapDecisionResult="singleEntry"')
+    assert run(db, key, n=-1)[1]["r1"] is None
+    instance = commands.execute(db, instances.start, ALICE, key, {"n": 5})
+    assert instance.state == "error" and "singleEntry" in instance.error_message
+
+
+def test_an_unknown_result_mapping_is_refused_at_deploy(db):
+    with pytest.raises(DefinitionInvalid) as refused:
+        deploy(db, DISH, "dish", 'camunda:resultVariable="d" camunda:mapDecisionResult="everything"')
+    assert "mapDecisionResult 'everything'" in str(refused.value.problems[0])
 
 
 def test_unique_with_two_matching_rules_is_an_error_of_the_instance(db):
