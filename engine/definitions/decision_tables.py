@@ -15,6 +15,7 @@ singleEntry, singleResult, collectEntries, or the default resultList); without o
 SpiffWorkflow, the outputs land in the data by name, each a list under a list-valued policy."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
@@ -166,6 +167,7 @@ def problems(tree: Any, filename: str) -> list[Problem]:
     return found
 
 
+_VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList")
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 
@@ -173,7 +175,7 @@ CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 def engine_for(decision_table: Any, root: Any, filename: str | None, task: Any = None) -> "TableEngine":
     """SpiffWorkflow's parsed table with its cells translated, in our engine; with the business
     rule task's element, its `camunda:resultVariable` and `camunda:mapDecisionResult`."""
-    [element] = [t for t in root.iter("{*}decisionTable") if t.get("id") == decision_table.id][:1] or [None]
+    element = next((t for t in root.iter("{*}decisionTable") if t.get("id") == decision_table.id), None)
     if element is None:
         raise ValidationException(f"decision table '{decision_table.id}' not found", file_name=filename)
     try:
@@ -197,6 +199,9 @@ def _result_mapping(task: Any) -> tuple[str | None, str | None]:
         return None, None
     variable = task.get(f"{{{CAMUNDA_NS}}}resultVariable") or None
     mapping = task.get(f"{{{CAMUNDA_NS}}}mapDecisionResult") or None
+    if variable is not None and not _VARIABLE.match(variable):
+        raise ValidationException(f"camunda:resultVariable '{variable}' is not a variable name",
+                                  node=task, file_name=None)
     if mapping is not None and mapping not in MAPPINGS:
         raise ValidationException(f"camunda:mapDecisionResult '{mapping}' is not one of " + ", ".join(MAPPINGS),
                                   node=task, file_name=None)
