@@ -84,3 +84,26 @@ def test_a_notification_leads_nowhere_the_reader_may_not_open_and_others_do_not_
     assert _unread(db, "wang") == 1
     assert client.post(f"/notifications/{again}/read", data={"csrf_token": token}).status_code == 302
     assert _unread(db, "wang") == 0
+
+
+def test_a_gathered_notification_links_each_item_the_reader_may_open(client, people, db):
+    # given a report gathering two overdue tasks: one of the reader's group, one an expert's
+    mine = open_task(db, start_application(db).id)
+    scoring = commands.execute(db, instances.start, actor("zhang"), "expert_scoring", {"expert": "zhou"})
+    foreign = open_task(db, scoring.id)
+    items = [{"title": "形式审查 · Formal review", "task_id": mine.id, "instance_id": mine.process_instance_id,
+              "due_at": clock.now().isoformat()},
+             {"title": "专家评分 · Expert scoring", "task_id": foreign.id, "instance_id": scoring.id,
+              "due_at": clock.now().isoformat()}]
+
+    def add(session: Any) -> None:
+        session.add(notifications.Notification(username="wang", kind="task_overdue_report", created_at=clock.now(),
+                                               params={"count": 2, "items": items}))
+    commands.execute(db, add)
+    # when the reader opens the list
+    client, _ = _signed_in(client, "wang")
+    html = client.get("/notifications").get_data(as_text=True)
+    # then it says what it gathers, links their group's task and names the other without a link
+    assert "2 项任务已逾期" in html
+    assert f'href="/tasks/{mine.id}"' in html and f"/tasks/{foreign.id}" not in html
+    assert "专家评分" in html
