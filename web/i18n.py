@@ -7,12 +7,12 @@ known ones."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, session
-from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import Babel, format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
@@ -81,10 +81,18 @@ def pick_field_label(raw: dict[str, Any]) -> str:
     return str(own) if own else pick(raw.get("label") or raw.get("key") or "")
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def format_when(value: datetime | None) -> str:
+    """2026-12-03 20:20, or 3 Dec 2026, 20:20: bureau time. Babel's format_datetime said the same
+    at 0.3 ms a call, most of a timeline's rendering; naive moments are UTC, as Babel takes them."""
     if value is None:
         return ""
-    return format_datetime(value, "yyyy-MM-dd HH:mm" if is_chinese() else "d MMM yyyy, HH:mm")
+    local = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(calendar.BUREAU_TZ)
+    if is_chinese():
+        return f"{local:%Y-%m-%d %H:%M}"
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
 
 
 def format_day(value: date | datetime | None) -> str:

@@ -13,7 +13,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import OperationalError
@@ -285,6 +285,17 @@ def form_for(session: Session, definition: ProcessDefinition, form_key: str | No
     if row is None:
         return None
     return _parsed_form((row.id, row.content_hash), row.definition)
+
+
+def prefetch_forms(session: Session, definition: ProcessDefinition,
+                   form_keys: Iterable[str | None]) -> list[FormVersion]:
+    """Load the form versions the definition pins for these keys in one query, so that the
+    `form_for` calls of a page that shows many tasks' forms (a timeline) find them in the
+    session instead of asking one by one. The session holds its objects weakly: keep the
+    returned list while those calls run."""
+    pinned = definition.meta.get("forms", {})
+    ids = {pinned[key] for key in form_keys if key and key in pinned}
+    return list(session.scalars(select(FormVersion).where(FormVersion.id.in_(ids)))) if ids else []
 
 
 _form_cache: dict[tuple[int, str], FormDefinition] = {}

@@ -330,8 +330,11 @@ def queue_emails(session: Session, language: str, app_url: str, limit: int = 200
 
 def _message(user: Any, items: list[Any], language: str, app_url: str,
              now: datetime) -> OutboxMessage:
+    # each item links to the notification centre's /notifications/ID, which marks it read and
+    # leads to its task or project as the reader may open it at the time they click
+    links = [f"{app_url.rstrip('/')}/notifications/{n.id}" for n in items]
     subject, body = texts.email([(n.kind, n.params) for n in items],
-                                             user.display_name or user.username, language, app_url)
+                                user.display_name or user.username, language, app_url, links)
     return OutboxMessage(username=user.username, recipient=user.email, subject=subject[:300],
                          body=body, notification_ids=[n.id for n in items], created_at=now,
                          state=QUEUED, attempts=0, next_attempt_at=now)

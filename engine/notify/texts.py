@@ -90,12 +90,14 @@ _EMAIL = {
         "digest_subject": "工作流通知（{count} 条）",
         "digest_intro": "以下是您的 {count} 条工作流通知：",
         "footer": "请登录系统处理：{url}\n（本邮件由系统自动发送，请勿回复。）",
+        "open": "查看：{link}",
     },
     "en": {
         "greeting": "Dear {name},",
         "digest_subject": "Workflow notifications ({count})",
         "digest_intro": "You have {count} workflow notifications:",
         "footer": "Sign in to handle them: {url}\n(This message was sent automatically; please do not reply.)",
+        "open": "Open: {link}",
     },
 }
 
@@ -157,21 +159,25 @@ def render(kind: str, params: dict[str, Any], language: str = DEFAULT_LANGUAGE) 
 
 
 def email(items: Iterable[tuple[str, dict[str, Any]]], name: str, language: str,
-          url: str) -> tuple[str, str]:
+          url: str, links: list[str] | None = None) -> tuple[str, str]:
     """(subject, body) of the e-mail for one user: one notification as itself, several as a
-    digest that lists each."""
+    digest that lists each; `links` (one per item) lead where the notification centre's do."""
     language = language_of(language)
     words = _EMAIL[language]
     rendered = [render(kind, params, language) for kind, params in items]
+    opens = [words["open"].format(link=link) for link in links] if links else [""] * len(rendered)
     lines = [words["greeting"].format(name=name), ""]
     if len(rendered) == 1:
         subject = rendered[0][0]
         lines.append(rendered[0][1])
+        lines += [opens[0]] if opens[0] else []
     else:
         subject = words["digest_subject"].format(count=len(rendered))
         lines.append(words["digest_intro"].format(count=len(rendered)))
         lines.append("")
-        lines += [f"{n}. {text}" for n, (_, text) in enumerate(rendered, 1)]
+        for n, ((_, text), link) in enumerate(zip(rendered, opens), 1):
+            lines.append(f"{n}. {text}")
+            lines += [f"   {link}"] if link else []
     lines += ["", words["footer"].format(url=url)]
     return subject, "\n".join(lines) + "\n"
 

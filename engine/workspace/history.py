@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.runtime import access
 from engine.runtime.access import APPLICANT_ACTIONS, APPLICANT_KEYS  # noqa: F401  (kept importable from here)
+from engine.definitions import deployment
 from engine.definitions.deployment import form_for
 from engine.definitions.forms import FormDefinition, FormField
 from engine.core.models import AuditEvent, HumanTask, ProcessInstance
@@ -54,6 +55,8 @@ def timeline(session: Session, actor: Actor | access.View, instance: ProcessInst
     events = session.scalars(select(AuditEvent).where(AuditEvent.process_instance_id == instance.id)
                              .order_by(AuditEvent.at, AuditEvent.id).limit(MAX_EVENTS)).all()
     forms: dict[str | None, FormDefinition | None] = {}
+    held = deployment.prefetch_forms(session, instance.definition, [instance.definition.meta.get("start_form_key")]
+                              + [t.form_key for t in view.tasks.values()])
     entries = []
     for event in events:
         if not view.event_shown(event):
@@ -63,6 +66,7 @@ def timeline(session: Session, actor: Actor | access.View, instance: ProcessInst
         entries.append(Entry(at=event.at, action=event.action, actor=view.event_actor(event),
                              task_id=event.task_id, task_title=task.title if task else None,
                              fields=_shown(view, event, form), note=_note(event, view.event_note_shown(event))))
+    del held  # the prefetched forms were needed until here
     return entries
 
 

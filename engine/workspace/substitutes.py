@@ -65,6 +65,7 @@ def today() -> date:
 
 def name(session: Session, actor: Actor, username: str, substitute: str, starts_on: Any,
          ends_on: Any, reason: str = "") -> Substitution:
+    session.info.pop(_COVERING, None)
     if username != actor.username and not actor.is_supervisor:
         raise Forbidden("you may only name a substitute for yourself")
     start, end = _checked_period(starts_on, ends_on)
@@ -170,6 +171,7 @@ def check_stand_in(session: Session, actor: Actor, absent: Covered, row: HumanTa
 
 
 def revoke(session: Session, actor: Actor, substitution_id: int) -> Substitution:
+    session.info.pop(_COVERING, None)
     row = session.get(Substitution, substitution_id)
     if row is None:
         raise NotFound(f"substitution {substitution_id} not found")
@@ -191,9 +193,20 @@ def listed(session: Session, actor: Actor) -> list[Substitution]:
         .order_by(Substitution.starts_on.desc(), Substitution.id.desc())))
 
 
+_COVERING = "substitutes.covering"
+
+
 def covering(session: Session, actor: Actor) -> list[Covered]:
-    """Who the actor covers for today (an indexed lookup by substitute)."""
-    day = today()
+    """Who the actor covers for today (an indexed lookup by substitute), once per session: a
+    page asks for each of its lists and counts (naming or revoking one forgets it)."""
+    key = (actor.username, actor.groups, today())
+    known = session.info.setdefault(_COVERING, {})
+    if key not in known:
+        known[key] = _covering(session, actor, key[2])
+    return list(known[key])
+
+
+def _covering(session: Session, actor: Actor, day: date) -> list[Covered]:
     names = list(session.scalars(select(Substitution.username).where(
         Substitution.substitute == actor.username, Substitution.revoked_at.is_(None),
         Substitution.starts_on <= day, Substitution.ends_on >= day).distinct()))

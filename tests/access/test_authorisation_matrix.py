@@ -53,7 +53,7 @@ OK, LOGIN, DENY, HIDE, NO, NOTHING = "ok", "login", "403", "404", "403/404", "no
 SIGNED_IN = ROLES[1:]
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
 # served to everyone by design; listed so that a new public route is a decision, not an accident
-PUBLIC_ENDPOINTS = ("home.healthz", "static", "assets.asset", "api.openapi_json", "api.issue_token",
+PUBLIC_ENDPOINTS = ("home.healthz", "static", "assets.asset", "assets.favicon", "api.openapi_json", "api.issue_token",
                     "auth.login", "auth.logout", "auth.language")
 
 
@@ -135,6 +135,7 @@ RULES: list[Rule] = [
     Rule("home.healthz", "GET", PUBLIC),
     Rule("static", "GET", PUBLIC, args=lambda w: {"filename": "css/app.css"}),
     Rule("assets.asset", "GET", PUBLIC, args=lambda w: {"name": "htmx.min.js"}),
+    Rule("assets.favicon", "GET", PUBLIC),
     Rule("api.openapi_json", "GET", PUBLIC),
     Rule("api.issue_token", "POST", PUBLIC,
          body=lambda w, role: {"username": w.names.get(role, "visitor"), "password": PASSWORD}),
@@ -294,6 +295,14 @@ RULES: list[Rule] = [
 
     # ---- pages: account --------------------------------------------------------------------------
     Rule("account.substitutes", "GET", EVERYONE),
+    # the notification centre: one's own notifications; someone else's is as good as absent
+    Rule("notification_pages.index", "GET", EVERYONE),
+    Rule("notification_pages.bell", "GET", EVERYONE),
+    Rule("notification_pages.open_one", "GET", allow("owner", refused=HIDE),
+         args=lambda w: {"notification_id": w.notification}),
+    Rule("notification_pages.read_one", "POST", allow("owner", refused=HIDE),
+         args=lambda w: {"notification_id": w.notification}, body=lambda w, role: {}),
+    Rule("notification_pages.read_all", "POST", allow("owner", refused=NOTHING), body=lambda w, role: {}),
     # one's own password only (there is no user argument); a wrong current password is a 422
     Rule("account.password", "GET", EVERYONE),
     Rule("account.change_password", "POST", EVERYONE, ok=(422,),

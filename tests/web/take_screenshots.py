@@ -128,6 +128,19 @@ def main() -> None:
             page.goto("/inbox?scope=group")
             page.screenshot(path=str(OUT / "inbox-tablet.png"))
             tablet.close()
+
+            phone = browser.new_context(base_url=base, viewport={"width": 390, "height": 844}, is_mobile=True,
+                                        has_touch=True)
+            page = phone.new_page()
+            _sign_in(page, "chen.jing")
+            page.goto("/inbox?scope=group")
+            page.screenshot(path=str(OUT / "inbox-phone.png"), full_page=True)
+            page.locator("#task-list tbody tr a[href^='/tasks/']").first.click()
+            page.wait_for_selector("#form-title", state="attached")
+            page.screenshot(path=str(OUT / "task-phone.png"), full_page=True)
+            page.click(".menu-toggle")
+            page.screenshot(path=str(OUT / "menu-phone.png"))
+            phone.close()
             browser.close()
         server.shutdown()
     for path in sorted(OUT.glob("*.png")):

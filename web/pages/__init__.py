@@ -35,6 +35,8 @@ def register_ui(app: Flask, api: Blueprint) -> None:
     from web.pages.tasks import task_pages
     for blueprint in (inbox, task_pages, applicant, instance_pages, files, account):
         app.register_blueprint(blueprint)
+    from web.pages import notifications  # the notification centre and the header's bell
+    notifications.init_app(app)
     from web.pages.supervisor import supervisor  # supervisor console (issue 7)
     from web.pages import supervisor_instance  # noqa: F401  its routes are the console's too
     app.register_blueprint(supervisor)

@@ -7,6 +7,7 @@ materials and their own work."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
+from flask_babel import lazy_gettext as _l
 
 from engine.core import commands
 from engine.workspace import instance_page
@@ -17,6 +18,47 @@ from web.pages.common import protected
 from web.security import NOT_A_DOCUMENT
 
 instance_pages = protected(Blueprint("instance_pages", __name__, url_prefix="/instances"))
+
+# the timeline's words for audit actions; lazy, so that a page of a hundred events translates
+# only the labels it shows (a table built in the template translated all of them per event)
+ACTIONS = {
+    "instance_started": _l("Submitted"),
+    "task_created": _l("Task opened"),
+    "task_claimed": _l("Claimed"),
+    "task_unclaimed": _l("Released"),
+    "task_assigned": _l("Reassigned"),
+    "task_completed": _l("Decided"),
+    "task_cancelled": _l("Task cancelled"),
+    "task_taken_over": _l("Taken over by a substitute"),
+    "instance_completed": _l("Finished"),
+    "instance_error": _l("Stopped with an error"),
+    "instance_suspended": _l("Suspended"),
+    "instance_resumed": _l("Resumed"),
+    "instance_terminated": _l("Terminated"),
+    "instance_retried": _l("Retried"),
+    "timers_fired": _l("Deadline reached"),
+    "comment_added": _l("Comment"),
+    "attachment_added": _l("File added"),
+    "attachment_removed": _l("File removed"),
+    "instance_running": _l("Running again"),
+    "task_reminded": _l("Reminder sent"),
+    "task_overdue": _l("Overdue notice sent"),
+    "task_escalated": _l("Escalated"),
+    "task_reassigned": _l("Reassigned after the deadline"),
+    "instance_stuck": _l("Marked as stuck"),
+    "task_skipped": _l("Skipped by a supervisor"),
+    "bulk_intervention": _l("Bulk intervention"),
+    "instances_archived": _l("Archived"),
+    "experts_drawn": _l("Experts drawn"),
+    "expert_replaced": _l("Expert replaced"),
+    "credit_recorded": _l("Credit record written"),
+}
+
+
+@instance_pages.app_template_global()
+def action_label(action: str) -> str:
+    label = ACTIONS.get(action)
+    return str(label) if label is not None else action
 
 
 @instance_pages.get("/<int:instance_id>")

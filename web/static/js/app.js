@@ -65,3 +65,13 @@
     if (summary) { summary.focus(); }
   });
 })();
+
+// The phone header's menu toggle: opens and closes the menu below the compact bar.
+document.addEventListener("click", function (event) {
+  "use strict";
+  var toggle = event.target.closest(".menu-toggle");
+  if (!toggle) { return; }
+  var open = toggle.getAttribute("aria-expanded") !== "true";
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  toggle.closest(".topbar").classList.toggle("menu-open", open);
+});
