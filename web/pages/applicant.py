@@ -9,9 +9,11 @@ from __future__ import annotations
 
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from engine.workspace import applicant_page, application_drafts, applications as engine_applications
+from engine.workspace import applicant_page, application_drafts, applications as engine_applications, \
+    organisation_requests
 from engine.core import commands
 from engine.core.errors import InvalidData
 from engine.lifecycle import eligibility
@@ -72,7 +74,7 @@ def new(process_key: str):  # type: ignore[no-untyped-def]
 def submit(process_key: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
     draft_id = request.form.get("draft_id", type=bounded_id)
-    _, form = commands.query(engine_db(), applicant_page.start_form, actor, process_key)
+    form = commands.query(engine_db(), applicant_page.start_form, actor, process_key)[1]
     data = data_from_request(form, request.form)
     if request.form.get("action") == "save_draft":
         draft = commands.execute(engine_db(), application_drafts.save, actor, process_key, data, draft_id)
@@ -85,6 +87,49 @@ def submit(process_key: str):  # type: ignore[no-untyped-def]
         return _render(view, error.fields, draft_id, 422)
     flash(_("Your application has been submitted (number %(id)s).", id=instance.id), "success")
     return redirect(url_for("instance_pages.show", instance_id=instance.id))
+
+
+class RegistrationRequest(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the CSRF token
+
+    name = fields.String(load_default="", validate=validate.Length(max=300))
+    credit_code = fields.String(load_default="", validate=validate.Length(max=40))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    process_key = fields.String(load_default="", validate=validate.Regexp(r"^[A-Za-z0-9_.-]{0,200}$"))
+
+
+_REQUEST_ERRORS = {
+    "Give the organisation's full registered name (2 to 200 characters).":
+        _l("Give the organisation's full registered name (2 to 200 characters)."),
+    "A unified social credit code has 18 letters and digits.": _l("A unified social credit code has 18 letters and digits."),
+    "At most 500 characters.": _l("At most 500 characters."),
+    "This organisation is already registered: choose it from the list.":
+        _l("This organisation is already registered: choose it from the list."),
+}
+
+
+@applicant.post("/organisation-request")
+def request_registration():  # type: ignore[no-untyped-def]
+    """Ask the institution to register an organisation missing from the register."""
+    try:
+        form = RegistrationRequest().load(request.form.to_dict())
+    except ValidationError:
+        flash(_("The request could not be read; please fill in the form again."), "error")
+        return redirect(url_for("applicant.applications"))
+    back = url_for("applicant.new", process_key=form["process_key"]) if form["process_key"] \
+        else url_for("applicant.applications")
+    try:
+        commands.execute(engine_db(), organisation_requests.request, current_actor(), form["name"],
+                         form["credit_code"], form["note"])
+    except InvalidData as error:
+        for messages in error.fields.values():
+            for message in messages:
+                flash(str(_REQUEST_ERRORS.get(message, message)), "error")
+        return redirect(back)
+    flash(_("Your request to register “%(name)s” was sent to the institution's staff. You will be told when it is "
+            "registered; meanwhile you can save your application as a draft.", name=form["name"].strip()), "success")
+    return redirect(back)
 
 
 @applicant.post("/drafts/<int:draft_id>/delete")
