@@ -67,7 +67,8 @@ def check(session: Session, organisation: str, investigator: str) -> Eligibility
     organisation = (organisation or "").strip()
     info = organisations.info(session, organisation)
     refusals = [] if info is not None else [Refusal(ORGANISATION, (
-        f"申报单位未在本系统注册 · the organisation '{organisation}' is not registered with the bureau"))]
+        f"申报单位「{organisation}」未在本系统注册 · the organisation '{organisation}' is not registered "
+        "with the bureau"))]
     refusals += _investigator_refusals(session, (investigator or "").strip())
     findings = integrity.check(session, [], [(organisation, "organisation")])
     refusals += [Refusal(ORGANISATION, f.to_dict()["message"]) for f in findings]

@@ -131,3 +131,13 @@ def test_building_blocks_are_not_offered_as_new_applications_but_still_start_thr
                                 "budget": 10, "abstract": "x" * 30, "plan_category": "key_rd",
                                 "discipline": "materials", "period_months": 12, "integrity_pledge": True})
     assert started.state == "running"
+
+
+@pytest.mark.parametrize("text, zh, en", [
+    ("申报单位「甲公司」未在本系统注册 · the organisation '甲公司' is not registered",
+     "申报单位「甲公司」未在本系统注册", "the organisation '甲公司' is not registered"),
+    ("推荐单位不予推荐：不符合方向 · not endorsed: 不符合方向", "推荐单位不予推荐：不符合方向", "not endorsed: 不符合方向"),
+    ("本年度经费有限，入库储备", "本年度经费有限，入库储备", "本年度经费有限，入库储备"),
+])
+def test_a_rules_bilingual_reason_is_shown_in_the_readers_language(text, zh, en):
+    assert (outcome.in_language(text, "zh_CN"), outcome.in_language(text, "en")) == (zh, en)

@@ -17,11 +17,12 @@ from engine.workspace import applicant_page, application_drafts, applications as
 from engine.core import commands
 from engine.core.errors import InvalidData
 from engine.lifecycle import eligibility
+from engine.runtime import outcome
 
 from web import engine_db
 from web.auth import current_actor
 from web.converters import bounded_id
-from web.i18n import pick
+from web.i18n import current_language
 from web.pages.form_render import Node, data_from_request, labels_by_name, render_nodes
 from web.pages.common import Pager, int_arg, protected
 
@@ -43,7 +44,8 @@ def applications():  # type: ignore[no-untyped-def]
 
 def _render(view: applicant_page.NewApplication, errors: dict[str, list[str]] | None, draft_id: int | None,
             status: int = 200):  # type: ignore[no-untyped-def]
-    errors = {key: [pick(m) for m in messages] for key, messages in (errors or {}).items()}
+    language = current_language()
+    errors = {key: [outcome.in_language(m, language) for m in messages] for key, messages in (errors or {}).items()}
     nodes = render_nodes(view.form, view.values, errors)
     if view.organisations:
         _choose_from_register(nodes, view.organisations)
@@ -66,7 +68,7 @@ def new(process_key: str):  # type: ignore[no-untyped-def]
     draft_id = request.args.get("draft", type=bounded_id)
     view = commands.query(engine_db(), applicant_page.new_application, current_actor(), process_key, draft_id)
     if not view.eligible:
-        return render_template("applicant/not_eligible.html", view=view)
+        return render_template("applicant/not_eligible.html", view=view, reason_text=outcome.in_language)
     return _render(view, None, draft_id)
 
 
