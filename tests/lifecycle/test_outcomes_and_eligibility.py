@@ -141,3 +141,32 @@ def test_building_blocks_are_not_offered_as_new_applications_but_still_start_thr
 ])
 def test_a_rules_bilingual_reason_is_shown_in_the_readers_language(text, zh, en):
     assert (outcome.in_language(text, "zh_CN"), outcome.in_language(text, "en")) == (zh, en)
+
+
+def test_a_registration_request_notifies_the_institution_in_both_languages(world):
+    from engine.core.principals import Actor
+    from engine.notify import notifications
+    from engine.workspace import organisation_requests
+    _applicant_user(world)
+    commands.execute(world, users.create_user, "wang.fang", "pw-secret", ["institution_staff"], None, None, "王芳",
+                     password_policy=False)
+    # when an applicant asks for an unlisted organisation to be registered
+    assert commands.execute(world, organisation_requests.request, APPLICANT, "杭州新材科技有限公司",
+                            "91330100MA2XXXXX1X", "新成立") == 1
+    # then the institution's staff read it in their language
+    staff = Actor("wang.fang", frozenset({"institution_staff"}))
+    rows = commands.query(world, notifications.list_for, staff)
+    rows = rows[0] if isinstance(rows, tuple) else rows
+    zh, en = (notifications.render(rows[0], language) for language in ("zh_CN", "en"))
+    assert "杭州新材科技有限公司" in str(zh) and "张伟 Zhang Wei" in str(zh) and "registered" in str(en)
+
+
+@pytest.mark.parametrize("name, code, field", [(ORG, "", "name"), ("x", "", "name"),
+                                               ("杭州新材科技有限公司", "123", "credit_code")])
+def test_a_bad_or_needless_registration_request_is_refused_and_notifies_no_one(world, name, code, field):
+    from engine.notify.notifications import Notification
+    from engine.workspace import organisation_requests
+    with pytest.raises(InvalidData) as refused:
+        commands.execute(world, organisation_requests.request, APPLICANT, name, code)
+    assert field in refused.value.fields
+    assert commands.query(world, lambda s: s.scalar(select(func.count()).select_from(Notification))) == 0
