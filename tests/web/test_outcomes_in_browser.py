@@ -18,6 +18,7 @@ from engine.core import commands, users
 from engine.core.models import ProcessInstance
 from engine.lifecycle import integrity
 from engine.notify.notifications import Notification
+from engine.core.principals import Actor
 from engine.runtime import instances
 from tests.lifecycle.world import APPLICATION, ORG, build_world, make_project
 from tests.web.conftest import PASSWORD, sign_in
@@ -76,8 +77,6 @@ def test_an_ineligible_applicant_is_told_why_before_any_form(sized_page, world):
 
 def test_a_refused_application_says_so_in_red_with_its_reasons_to_applicant_and_staff(page, world, new_page):
     # given an application 张伟 sent through the API naming an unregistered organisation: refused at the gate
-    from tests.web.conftest import actor as _actor  # noqa: F401  (the people fixture's actors are not his)
-    from engine.core.principals import Actor
     refused = commands.execute(world, instances.start, Actor("zhangwei", frozenset({"applicants"})),
                                "project_lifecycle", APPLICATION | {"organisation": "不存在的公司"})
     assert refused.state == "completed"
@@ -100,6 +99,13 @@ def test_a_refused_application_says_so_in_red_with_its_reasons_to_applicant_and_
     expect(page.locator("#instance-state")).to_contain_text("Submission refused")
     expect(page.locator("#outcome-reasons")).to_contain_text("is not registered with the bureau")
     expect(page.locator("#outcome-reasons")).not_to_contain_text("未在本系统注册")
+    # and, once he leads two open projects, the new-application page tells him why in English too
+    make_project(world, start="2025-01-06")
+    make_project(world, start="2025-06-02", title="另一个在研项目")
+    page.goto("/applications/new/project_lifecycle")
+    expect(page.locator("#not-eligible h2")).to_have_text("You may not apply at the moment")
+    expect(page.locator("#eligibility-reasons")).to_contain_text("the investigator already leads 2 open projects")
+    expect(page.locator("#eligibility-reasons")).not_to_contain_text("在研项目")
     # and a supervisor sees the same outcome and reasons on the instance's supervision page
     staff = new_page()
     sign_in(staff, "zhao")
