@@ -135,6 +135,7 @@ def test_the_organisation_comes_from_the_register_and_the_rules_are_checked_agai
     expect(organisation.locator("option", has_text="浙江工业大学")).to_have_count(1)
     expect(organisation.locator("option", has_text="滨江区科技局")).to_have_count(0)
     expect(page.locator("input[name=principal_investigator]")).to_have_value("李娜")
+    expect(page.locator("[data-field=organisation] .help")).to_contain_text("请在申报书下方申请注册")
     _no_sideways_scroll(page)
     # when, while she fills it in, she is put on the integrity list, and she submits
     commands.execute(world, integrity.add, "officer", {

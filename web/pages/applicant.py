@@ -60,6 +60,8 @@ def _choose_from_register(nodes: list[Node], names: list[str]) -> None:
             current = node.value if isinstance(node.value, str) else ""
             node.type = "select"
             node.options = [(n, n) for n in names] + ([(current, current)] if current and current not in names else [])
+            node.description = _("Only organisations registered with the bureau may apply. Not in the list? "
+                                 "Ask for its registration below the form.")
         _choose_from_register(node.children, names)
 
 
