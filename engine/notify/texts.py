@@ -48,6 +48,10 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("逾期任务已转交他人：{title}", "您的任务「{title}」（流程实例 {instance}）逾期超过 {days} 个工作日，已按规定转交处理。"),
         "en": ("Overdue task handed over: {title}", "Your task “{title}” (instance {instance}) was more than {days} working day(s) overdue and has been handed over."),
     },
+    "organisation_registration_requested": {
+        "zh_CN": ("单位注册申请：{name}", "{requester_name}申请将「{name}」登记为申报单位（统一社会信用代码：{credit_code}；说明：{note}）。请核实后在单位名录中登记，并告知申请人。"),
+        "en": ("Organisation registration requested: {name}", "{requester_name} asks for “{name}” to be registered as an applying organisation (unified social credit code: {credit_code}; note: {note}). Check it, register it in the organisation register and tell the requester."),
+    },
     "instance_stuck": {
         "zh_CN": ("流程停滞：实例 {instance}", "流程实例 {instance}（{process}）已连续 {days} 个工作日没有进展（最后变化于 {since}）。"),
         "en": ("Process stuck: instance {instance}", "Instance {instance} ({process}) has made no progress for {days} working days (last change {since})."),

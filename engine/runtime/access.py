@@ -458,13 +458,18 @@ def view_of(session: Session, actor: Actor, instance: ProcessInstance, task: Hum
     return View(actor, instance, role, rules, {row.id: row for row in rows}, frozenset(own_keys))
 
 
+def applicant_view(session: Session, actor: Actor, instance: ProcessInstance,
+                   rows: list[HumanTask] | None = None) -> View:
+    """The applicant's view of an instance the actor started, without reading the whole instance
+    (lists show a page of instances): the applicant's level, nothing of their own work."""
+    return View(actor, instance, APPLICANT, rules_of(session, instance.definition),
+                {r.id: r for r in rows or []}, frozenset())
+
+
 def starter_task_lines(session: Session, actor: Actor, instance: ProcessInstance,
                        rows: list[HumanTask]) -> list[TaskLine]:
-    """The open tasks of an instance the actor started, as the applicant's lists show them: the
-    applicant's view without reading the whole instance (lists show a page of instances)."""
-    view = View(actor, instance, APPLICANT, rules_of(session, instance.definition), {r.id: r for r in rows},
-                frozenset())
-    return view.task_lines(rows)
+    """The open tasks of an instance the actor started, as the applicant's lists show them."""
+    return applicant_view(session, actor, instance, rows).task_lines(rows)
 
 
 def may_see_instance(session: Session, actor: Actor, instance: ProcessInstance) -> bool:

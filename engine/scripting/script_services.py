@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterator
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
-from engine.lifecycle import changes, credit, duplicates, expert_pool, integrity, organisations, projects, scoring
+from engine.lifecycle import (changes, credit, duplicates, eligibility, expert_pool, integrity, projects,
+                              scoring)
 from engine.core import clock, commands
 from engine.core.calendar import BUREAU_TZ, add_working_days
 
@@ -84,21 +85,12 @@ def today() -> str:
 # --- the project register --------------------------------------------------------------------
 
 def submission_check(application: Any) -> dict[str, Any]:
-    """May this application be submitted now? {allowed, reasons, organisation}."""
+    """May this application be submitted now? {allowed, reasons, organisation} (lifecycle.eligibility)."""
     if not isinstance(application, dict):
         raise ValueError("submission_check needs the application's data (an object)")
-    session = _db()
-    reasons: list[str] = []
-    organisation = organisations.info(session, str(application.get("organisation") or ""))
-    if organisation is None:
-        reasons.append(f"申报单位未在本系统注册 · the organisation '{application.get('organisation')}' "
-                       "is not registered with the bureau")
-    investigator = str(application.get("principal_investigator") or "")
-    reasons += projects.project_refusals(session, investigator)
-    findings = integrity.check(session, [(investigator, "investigator")],
-                               [(str(application.get("organisation") or ""), "organisation")])
-    reasons += [f.to_dict()["message"] for f in findings]
-    return {"allowed": not reasons, "reasons": reasons, "organisation": organisation}
+    result = eligibility.check(_db(), str(application.get("organisation") or ""),
+                               str(application.get("principal_investigator") or ""))
+    return {"allowed": result.allowed, "reasons": result.reasons, "organisation": result.organisation}
 
 
 def register_application(application: Any, applicant: Any = None) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """What the supervisor's page of one instance shows (its view-model): the header and error, the
-open tasks with their forms, the retry form when it is in error, the full timeline, the data's
+open tasks with their forms, how and why it ended (runtime.outcome), the retry form when it is in error, the full timeline, the data's
 history and the path its tokens took."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from engine.core import summaries
 from engine.core.models import HumanTask, ProcessInstance
 from engine.core.principals import Actor
 from engine.definitions.forms import FormDefinition
-from engine.runtime import instances, tasks
+from engine.runtime import access, instances, outcome as outcomes, tasks
 from engine.supervision import inspection, interventions
 
 
@@ -35,6 +35,7 @@ class InstanceDetail:
     events_total: int
     history: dict[str, Any]
     path: dict[str, Any]
+    outcome: outcomes.Outcome | None = None
 
 
 def instance_detail(session: Session, actor: Actor, instance_id: int) -> InstanceDetail:
@@ -47,4 +48,5 @@ def instance_detail(session: Session, actor: Actor, instance_id: int) -> Instanc
     events, total = inspection.timeline(session, actor, instance_id)
     return InstanceDetail(instance, summary.title if summary else "", boxes, retry, events, total,
                           inspection.data_history(session, actor, instance_id),
-                          inspection.token_path(session, actor, instance_id))
+                          inspection.token_path(session, actor, instance_id),
+                          outcomes.of_view(session, access.view_of(session, actor, instance)))

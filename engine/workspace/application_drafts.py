@@ -2,7 +2,10 @@
 sittings. A draft keeps what was typed, unvalidated (half-filled is the point), but only under
 the start form's own keys and within a size limit; only its owner sees it. Submitting a draft
 starts the process with the full start-form check and deletes the draft in the same
-transaction, so an application is never both a draft and submitted, nor lost in between."""
+transaction, so an application is never both a draft and submitted, nor lost in between. For a
+process that declares the bureau's submission rules (lifecycle.eligibility), an ineligible
+application is refused here with the rules' reasons on the fields they concern, and nothing
+starts (the BPMN gate stays, for starts through the API)."""
 from __future__ import annotations
 
 import json
@@ -15,6 +18,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.core import audit, clock
 from engine.runtime import instances
 from engine.definitions.deployment import form_for, latest_definition
+from engine.definitions.forms import validate_submission
+from engine.lifecycle import eligibility
 from engine.core.errors import Forbidden, InvalidData, NotFound
 from engine.core.models import Base, ProcessInstance
 from engine.core.principals import Actor
@@ -98,7 +103,21 @@ def submit(session: Session, actor: Actor, process_key: str, data: Any,
     draft = get(session, actor, draft_id) if draft_id is not None else None
     if draft is not None and draft.process_key != process_key:
         raise InvalidData("the draft belongs to another process", {"process_key": ["Does not match the draft."]})
+    _check_eligibility(session, process_key, data)
     instance = instances.start(session, actor, process_key, data)
     if draft is not None:
         session.delete(draft)
     return instance
+
+
+def _check_eligibility(session: Session, process_key: str, data: Any) -> None:
+    """The submission rules, after the form's own check (a half-filled form hears of its fields first)."""
+    definition = latest_definition(session, process_key)
+    if not eligibility.applies(definition.meta) or not isinstance(data, dict):
+        return
+    form = form_for(session, definition, definition.meta.get("start_form_key"))
+    checked = validate_submission(form, data) if form is not None else data
+    result = eligibility.check(session, str(checked.get(eligibility.ORGANISATION) or ""),
+                               str(checked.get(eligibility.INVESTIGATOR) or ""))
+    if not result.allowed:
+        raise InvalidData("this application may not be submitted now", result.by_field())

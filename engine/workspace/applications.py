@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload
 
-from engine.runtime import access, instances, projection
+from engine.runtime import access, instances, outcome as outcomes, projection
 from engine.definitions import deployment, stages
 from engine.core.errors import InvalidData
 from engine.core.models import HumanTask, ProcessDefinition, ProcessInstance
@@ -31,6 +31,7 @@ class Application:
     updated_at: datetime
     ended_at: datetime | None
     open_tasks: list[access.TaskLine]
+    outcome: outcomes.Outcome | None = None
 
 
 def mine(session: Session, actor: Actor, state: str = "", page: int = 1,
@@ -56,7 +57,8 @@ def mine(session: Session, actor: Actor, state: str = "", page: int = 1,
     return [Application(i.id, title or "", i.process_key,
                         current_stage(session, i, content_hash, waiting.get(i.id, []), name),
                         i.state, i.started_at, i.updated_at, i.ended_at,
-                        access.starter_task_lines(session, actor, i, waiting.get(i.id, [])))
+                        access.starter_task_lines(session, actor, i, waiting.get(i.id, [])),
+                        outcomes.for_starter(session, actor, i))
             for i, title, name, content_hash in rows], total
 
 
@@ -78,7 +80,19 @@ def open_tasks_of(session: Session, instance_ids: list[int]) -> dict[int, list[H
     return result
 
 
+BUILDING_BLOCK = "buildingBlock"
+
+
+def is_building_block(definition: ProcessDefinition, called: set[str]) -> bool:
+    """A process other processes are made of: declared so, or called by another process."""
+    declared = str((definition.meta.get("properties") or {}).get(BUILDING_BLOCK) or "").strip().lower()
+    return declared in ("true", "yes", "1") or definition.key in called
+
+
 def startable(session: Session, actor: Actor) -> list[ProcessDefinition]:
-    """Latest versions the actor may start that have a start form (the ones an applicant fills)."""
-    return [d for d in deployment.latest_definitions(session)
-            if instances.may_start(actor, d.meta) and d.meta.get("start_form_key")]
+    """Latest versions the actor may start as an application: with a start form (the one an
+    applicant fills), and not a building block."""
+    latest = deployment.latest_definitions(session)
+    called = {key for d in latest for key in d.meta.get("calls") or []}
+    return [d for d in latest if instances.may_start(actor, d.meta) and d.meta.get("start_form_key")
+            and not is_building_block(d, called)]

@@ -1,5 +1,6 @@
 """What the instance page shows (the page's view-model): the project's header and stage, what it
-waits for, the diagram's markers, the timeline, key facts, files and comments, each as
+waits for or, once ended, how and why it ended
+(runtime.outcome), the diagram's markers, the timeline, key facts, files and comments, each as
 engine/runtime/access.py lets this viewer see them, and the diagram's source for those who may
 see the instance."""
 from __future__ import annotations
@@ -13,7 +14,7 @@ from engine.core import summaries
 from engine.core.errors import Forbidden
 from engine.core.models import ProcessInstance
 from engine.core.principals import Actor
-from engine.runtime import access, instances
+from engine.runtime import access, instances, outcome as outcomes
 from engine.workspace import applications, attachments, comments, history, progress
 
 
@@ -32,6 +33,7 @@ class InstanceView:
     may_upload: bool
     task: None = None
     is_applicant: bool = False
+    outcome: outcomes.Outcome | None = None
 
 
 def visible_instance(session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
@@ -62,7 +64,8 @@ def instance_view(session: Session, actor: Actor, instance_id: int) -> InstanceV
         timeline=history.timeline(session, seen, instance), facts=history.key_facts(session, instance, data, seen),
         files=attachments.visible_to(session, seen),
         notes=comments.for_instance(session, actor, instance.id) if seen.staff else [],
-        may_upload=attachments.may_upload(session, actor, instance, None), is_applicant=seen.role == access.APPLICANT)
+        may_upload=attachments.may_upload(session, actor, instance, None), is_applicant=seen.role == access.APPLICANT,
+        outcome=outcomes.of_view(session, seen))
 
 
 def diagram_source(session: Session, actor: Actor, instance_id: int) -> bytes:

@@ -245,6 +245,8 @@ RULES: list[Rule] = [
     Rule("applicant.submit", "POST", allow("owner"), args=lambda w: {"process_key": "project_lifecycle"},
          case="saved over the owner's draft",
          body=lambda w, role: {"action": "save_draft", "draft_id": w.application_draft, "title": f"by {role}"}),
+    Rule("applicant.request_registration", "POST", EVERYONE, must_change=True,
+         body=lambda w, role: {"name": f"待注册单位 {role}", "process_key": "project_lifecycle"}),
     Rule("applicant.delete_draft", "POST", allow("owner"), args=lambda w: {"draft_id": w.application_draft},
          fresh=lambda w: {"draft_id": w.fresh_application_draft()}, body=lambda w, role: {}),
     Rule("instance_pages.show", "GET", PARTIES, args=SCORING),

@@ -57,10 +57,11 @@ def test_the_formal_review_is_due_in_five_working_days(db, submitted):
     assert working_days_between(task.created_at, task.due_at) == 5
 
 
-def test_a_rejected_application_ends_rejected(db, submitted):
+def test_a_rejected_application_ends_not_accepted_with_the_reviewers_comment_as_its_reason(db, submitted):
     _review(db, submitted, "reject")
     state, data = _state(db, submitted)
-    assert state == "completed" and data.get("status") == "under_review" and data["decision"] == "reject"
+    assert state == "completed" and data["status"] == "not_accepted" and data["decision"] == "reject"
+    assert data["reason"] == "形式审查不予受理：ok · rejected at the formal review: ok"
 
 
 def test_a_returned_application_goes_to_the_applicant_and_back_to_review(db, submitted):
@@ -80,6 +81,7 @@ def test_a_third_return_exceeds_the_correction_limit_and_rejects(db, submitted):
     _review(db, submitted, "return")
     state, data = _state(db, submitted)
     assert state == "completed" and data["corrections"] == 3
+    assert data["status"] == "not_accepted" and "returned more than 2 times" in data["reason"]
     assert commands.query(db, tasks.open_tasks, submitted) == []
 
 
@@ -95,7 +97,7 @@ def test_a_correction_not_made_within_ten_days_lapses(db):
         assert scheduler.tick(db).fired == []
     with clock.frozen_at(t0 + timedelta(days=10, minutes=1)):
         assert scheduler.tick(db).fired == [instance_id]
-    state, _ = _state(db, instance_id)
-    assert state == "completed"
+    state, data = _state(db, instance_id)
+    assert state == "completed" and data["status"] == "lapsed" and "not made in time" in data["reason"]
     assert commands.query(db, tasks.get, correction.id).state == "cancelled"
 

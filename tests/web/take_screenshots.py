@@ -80,7 +80,7 @@ def main() -> None:
             page = context.new_page()
             _sign_in(page, "li.na")
             page.screenshot(path=str(OUT / "my-applications.png"), full_page=True)
-            page.goto("/applications/new/application_formal_review")
+            page.goto("/applications/new/project_lifecycle")
             page.screenshot(path=str(OUT / "new-application.png"), full_page=True)
             context.close()
 

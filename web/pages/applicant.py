@@ -1,29 +1,29 @@
-"""Applicant pages: "my applications" (stage, state, what each waits for, tasks waiting for the
-applicant such as a correction), starting a new application from the process's start form,
+"""Applicant pages: "my applications" (stage, state or how and why it ended, what each waits for,
+tasks waiting for the applicant such as a correction), starting a new application from the
+process's start form (or, when the process's submission rules refuse this applicant now, why,
+instead of a form; the organisation chosen from the register),
 saving it as a draft (unvalidated, only the form's own fields) and submitting it (checked by the
 engine against the start form; on 422 the form comes back with what was typed and each bad field
 named). A submitted draft disappears in the same transaction that starts the process."""
 from __future__ import annotations
 
-from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from sqlalchemy.orm import Session
+from flask_babel import gettext as _, lazy_gettext as _l
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from engine.workspace import applicant_page, application_drafts, applications as engine_applications
+from engine.workspace import applicant_page, application_drafts, applications as engine_applications, \
+    organisation_requests
 from engine.core import commands
-from engine.definitions import deployment
-from engine.runtime import instances
-from engine.core.errors import Forbidden, InvalidData, NotFound
-from engine.definitions.forms import FormDefinition
-from engine.core.models import ProcessDefinition
-from engine.core.principals import Actor
+from engine.core.errors import InvalidData
+from engine.lifecycle import eligibility
+from engine.runtime import outcome
 
 from web import engine_db
 from web.auth import current_actor
 from web.converters import bounded_id
-from web.pages.form_render import data_from_request, labels_by_name, render_nodes
+from web.i18n import current_language
+from web.pages.form_render import Node, data_from_request, labels_by_name, render_nodes
 from web.pages.common import Pager, int_arg, protected
 
 applicant = protected(Blueprint("applicant", __name__, url_prefix="/applications"))
@@ -42,43 +42,43 @@ def applications():  # type: ignore[no-untyped-def]
                            states=engine_applications.STATES)
 
 
-def _start_form(session: Session, actor: Actor, process_key: str) -> tuple[ProcessDefinition, FormDefinition]:
-    definition = deployment.latest_definition(session, process_key)
-    assert definition is not None  # required=True raised NotFound otherwise
-    if not instances.may_start(actor, definition.meta):
-        raise Forbidden(f"you may not start '{process_key}'")
-    form = deployment.form_for(session, definition, definition.meta.get("start_form_key"))
-    if form is None:
-        raise NotFound(f"'{process_key}' has no start form to fill in")
-    return definition, form
+def _render(view: applicant_page.NewApplication, errors: dict[str, list[str]] | None, draft_id: int | None,
+            status: int = 200):  # type: ignore[no-untyped-def]
+    language = current_language()
+    errors = {key: [outcome.in_language(m, language) for m in messages] for key, messages in (errors or {}).items()}
+    nodes = render_nodes(view.form, view.values, errors)
+    if view.organisations:
+        _choose_from_register(nodes, view.organisations)
+    return render_template("applicant/new.html", definition=view.definition, nodes=nodes, errors=errors,
+                           labels=labels_by_name(nodes), draft_id=draft_id, view=view), status
 
 
-def _render(definition: ProcessDefinition, form: FormDefinition, values: dict[str, Any],
-            errors: dict[str, list[str]] | None, draft_id: int | None, status: int = 200):  # type: ignore[no-untyped-def]
-    nodes = render_nodes(form, values, errors)
-    return render_template("applicant/new.html", definition=definition, nodes=nodes, errors=errors or {},
-                           labels=labels_by_name(nodes), draft_id=draft_id), status
+def _choose_from_register(nodes: list[Node], names: list[str]) -> None:
+    """The organisation is one of the register's, chosen from a list rather than typed."""
+    for node in nodes:
+        if node.kind == "field" and node.key == eligibility.ORGANISATION and node.type == "textfield":
+            current = node.value if isinstance(node.value, str) else ""
+            node.type = "select"
+            node.options = [(n, n) for n in names] + ([(current, current)] if current and current not in names else [])
+            node.description = _("Only organisations registered with the bureau may apply. Not in the list? "
+                                 "Ask for its registration below the form.")
+        _choose_from_register(node.children, names)
 
 
 @applicant.get("/new/<process_key>")
 def new(process_key: str):  # type: ignore[no-untyped-def]
-    actor = current_actor()
     draft_id = request.args.get("draft", type=bounded_id)
-
-    def _read(session: Session):  # type: ignore[no-untyped-def]
-        definition, form = _start_form(session, actor, process_key)
-        draft = application_drafts.get(session, actor, draft_id) if draft_id else None
-        return definition, form, dict(draft.data) if draft else {}
-
-    definition, form, values = commands.query(engine_db(), _read)
-    return _render(definition, form, values, None, draft_id)
+    view = commands.query(engine_db(), applicant_page.new_application, current_actor(), process_key, draft_id)
+    if not view.eligible:
+        return render_template("applicant/not_eligible.html", view=view, reason_text=outcome.in_language)
+    return _render(view, None, draft_id)
 
 
 @applicant.post("/new/<process_key>")
 def submit(process_key: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
     draft_id = request.form.get("draft_id", type=bounded_id)
-    definition, form = commands.query(engine_db(), _start_form, actor, process_key)
+    form = commands.query(engine_db(), applicant_page.start_form, actor, process_key)[1]
     data = data_from_request(form, request.form)
     if request.form.get("action") == "save_draft":
         draft = commands.execute(engine_db(), application_drafts.save, actor, process_key, data, draft_id)
@@ -87,9 +87,53 @@ def submit(process_key: str):  # type: ignore[no-untyped-def]
     try:
         instance = commands.execute(engine_db(), application_drafts.submit, actor, process_key, data, draft_id)
     except InvalidData as error:
-        return _render(definition, form, data, error.fields, draft_id, 422)
+        view = commands.query(engine_db(), applicant_page.new_application, actor, process_key, draft_id, data)
+        return _render(view, error.fields, draft_id, 422)
     flash(_("Your application has been submitted (number %(id)s).", id=instance.id), "success")
     return redirect(url_for("instance_pages.show", instance_id=instance.id))
+
+
+class RegistrationRequest(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the CSRF token
+
+    name = fields.String(load_default="", validate=validate.Length(max=300))
+    credit_code = fields.String(load_default="", validate=validate.Length(max=40))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    process_key = fields.String(load_default="", validate=validate.Regexp(r"^[A-Za-z0-9_.-]{0,200}$"))
+
+
+_REQUEST_ERRORS = {
+    "Give the organisation's full registered name (2 to 200 characters).":
+        _l("Give the organisation's full registered name (2 to 200 characters)."),
+    "A unified social credit code has 18 letters and digits.": _l("A unified social credit code has 18 letters and digits."),
+    "At most 500 characters.": _l("At most 500 characters."),
+    "This organisation is already registered: choose it from the list.":
+        _l("This organisation is already registered: choose it from the list."),
+}
+
+
+@applicant.post("/organisation-request")
+def request_registration():  # type: ignore[no-untyped-def]
+    """Ask the institution to register an organisation missing from the register."""
+    try:
+        form = RegistrationRequest().load(request.form.to_dict())
+    except ValidationError:
+        flash(_("The request could not be read; please fill in the form again."), "error")
+        return redirect(url_for("applicant.applications"))
+    back = url_for("applicant.new", process_key=form["process_key"]) if form["process_key"] \
+        else url_for("applicant.applications")
+    try:
+        commands.execute(engine_db(), organisation_requests.request, current_actor(), form["name"],
+                         form["credit_code"], form["note"])
+    except InvalidData as error:
+        for messages in error.fields.values():
+            for message in messages:
+                flash(str(_REQUEST_ERRORS.get(message, message)), "error")
+        return redirect(back)
+    flash(_("Your request to register “%(name)s” was sent to the institution's staff. You will be told when it is "
+            "registered; meanwhile you can save your application as a draft.", name=form["name"].strip()), "success")
+    return redirect(back)
 
 
 @applicant.post("/drafts/<int:draft_id>/delete")
