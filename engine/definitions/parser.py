@@ -8,6 +8,8 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from engine.definitions.service_tasks import ExternalTask, ServiceTaskParser
+
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 USER_TASK_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate",
                         "followUpDate", "priority")
@@ -26,4 +28,6 @@ class EngineUserTaskParser(UserTaskParser):
 
 class EngineParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("userTask"): (EngineUserTaskParser, UserTask)}
+                               full_tag("userTask"): (EngineUserTaskParser, UserTask),
+                               # external tasks (engine/definitions/service_tasks.py)
+                               full_tag("serviceTask"): (ServiceTaskParser, ExternalTask)}
