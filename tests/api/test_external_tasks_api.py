@@ -91,6 +91,9 @@ def test_failures_retry_after_a_timeout_then_an_incident_a_supervisor_retries(wa
     assert failed["state"] == "error" and "bank still offline" in failed["error"]["message"]
     stuck = supervisor.get("/supervisor/stuck")[1]["items"]
     assert [s["id"] for s in stuck] == [waiting["id"]]
+    # found in the attention list by its business key
+    found = supervisor.get("/supervisor/attention?q=p-1")[1]["items"]
+    assert {item["instance_id"] for item in found} == {waiting["id"]}
     assert finance.post(f"/external-tasks/{task['id']}/retry", {"reason": "bank back"})[0] == 403
     status, body = supervisor.post(f"/external-tasks/{task['id']}/retry", {"retries": 2, "reason": ""})
     assert status == 422
