@@ -134,3 +134,12 @@ def test_only_integrations_and_admins_send_messages_and_signals(api, deploy):
     admin = api("ada", ["admins"])
     assert admin.post("/messages", {"name": "payment_confirmed", "business_key": "ORDER-1"})[0] == 200
     assert admin.post("/messages", {"name": ""})[0] == 422
+
+
+def test_the_openapi_document_describes_the_calls_of_other_systems(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    for path in ("/v1/messages", "/v1/signals", "/v1/external-tasks/fetch-and-lock",
+                 "/v1/external-tasks/{id}/complete", "/v1/external-tasks/{id}/failure",
+                 "/v1/external-tasks/{id}/bpmn-error", "/v1/external-tasks/{id}/retry"):
+        assert "post" in paths[path], path
+    assert "business_key" in client.get("/api/openapi.json").get_json()["components"]["schemas"]["StartRequest"]["properties"]
