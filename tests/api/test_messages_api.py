@@ -143,3 +143,23 @@ def test_the_openapi_document_describes_the_calls_of_other_systems(client):
                  "/v1/external-tasks/{id}/bpmn-error", "/v1/external-tasks/{id}/retry"):
         assert "post" in paths[path], path
     assert "business_key" in client.get("/api/openapi.json").get_json()["components"]["schemas"]["StartRequest"]["properties"]
+
+
+def test_a_signal_thrown_in_a_process_reaches_the_instances_waiting_for_it(api, deploy):
+    deploy("bpmn/signal_wait.bpmn", "bpmn/signal_throw.bpmn")
+    alice = api("alice")
+    waiting = [_start(alice, "signal_wait"), _start(alice, "signal_wait")]
+    assert _start(alice, "signal_throw")["state"] == "completed"
+    assert [alice.get(f"/process-instances/{w['id']}")[1]["state"] for w in waiting] == ["completed", "completed"]
+
+
+def test_a_non_interrupting_message_boundary_event_keeps_the_task_and_adds_a_path(api, deploy, finance):
+    deploy("bpmn/message_boundary.bpmn")
+    alice = api("alice")
+    instance = _start(alice, "message_boundary", business_key="Q-1")
+    assert finance.post("/messages", {"name": "platform_query", "business_key": "Q-1"})[0] == 200
+    names = sorted(t["name"] for t in api("sue", ["supervisors"]).get(f"/process-instances/{instance['id']}")[1]["tasks"])
+    assert names == ["answer_query", "work"]
+    # SpiffWorkflow fires a non-interrupting boundary event once per activation of its task
+    # (Camunda would fire it again): a second query finds nothing waiting
+    assert finance.post("/messages", {"name": "platform_query", "business_key": "Q-1"})[0] == 404
