@@ -127,7 +127,7 @@ def retry(session: Session, actor: Actor, task_id: str, retries: int, reason: An
     require_supervisor(actor, "retry external tasks")
     reason = required_reason(reason)
     if not isinstance(retries, int) or retries < 1:
-        raise InvalidData("retries must be at least 1", {"retries": ["At least 1."]})
+        raise InvalidData("retries must be at least 1", {"retries": ["Must be greater than or equal to 1."]})
     row = _row(session, task_id)
     if row.state != OPEN or row.retries != 0:
         raise Conflict(f"external task {task_id} has no incident to retry")
@@ -139,6 +139,12 @@ def retry(session: Session, actor: Actor, task_id: str, retries: int, reason: An
     audit.record(session, "external_task_retried", actor.username, instance_id=instance.id, task_id=row.id,
                  reason=reason, retries=retries)
     return row
+
+
+def instance_of(session: Session, actor: Actor, task_id: str) -> int:
+    """Supervisors: the instance an external task belongs to (404 when there is none)."""
+    require_supervisor(actor, "see external tasks")
+    return _row(session, task_id).process_instance_id
 
 
 def _row(session: Session, task_id: str) -> ExternalTaskRow:

@@ -71,6 +71,13 @@ def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, ac
                      topic=task.task_spec.topic, element_id=task.task_spec.bpmn_id)
 
 
+def open_of(session: Session, instance_id: int) -> list[ExternalTaskRow]:
+    """The instance's external tasks waiting for a worker, oldest first."""
+    return list(session.scalars(select(ExternalTaskRow).where(
+        ExternalTaskRow.process_instance_id == instance_id, ExternalTaskRow.state == OPEN)
+        .order_by(ExternalTaskRow.created_at, ExternalTaskRow.id)))
+
+
 def incidents_of(session: Session, instance_id: int) -> list[ExternalTaskRow]:
     return list(session.scalars(select(ExternalTaskRow).where(
         ExternalTaskRow.process_instance_id == instance_id, ExternalTaskRow.state == OPEN,

@@ -1,5 +1,6 @@
 """What the supervisor's page of one instance shows (its view-model): the header and error, the
-open tasks with their forms, the retry form when it is in error, the full timeline, the data's
+open tasks with their forms, the external tasks waiting for other systems (with their
+incidents), the retry form when it is in error, the full timeline, the data's
 history and the path its tokens took."""
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from sqlalchemy.orm import Session
 from engine.core import summaries
 from engine.core.models import HumanTask, ProcessInstance
 from engine.core.principals import Actor
+from engine.definitions import elements
 from engine.definitions.forms import FormDefinition
-from engine.runtime import instances, tasks
+from engine.runtime import instances, tasks, worker_tasks
 from engine.supervision import inspection, interventions
 
 
@@ -26,6 +28,13 @@ class TaskBox:
 
 
 @dataclass
+class ExternalTaskLine:
+    """An external task waiting for another system, with its element's name."""
+    row: Any
+    name: str
+
+
+@dataclass
 class InstanceDetail:
     instance: ProcessInstance
     title: str
@@ -35,6 +44,7 @@ class InstanceDetail:
     events_total: int
     history: dict[str, Any]
     path: dict[str, Any]
+    external_tasks: list[Any] = field(default_factory=list)
 
 
 def instance_detail(session: Session, actor: Actor, instance_id: int) -> InstanceDetail:
@@ -47,4 +57,6 @@ def instance_detail(session: Session, actor: Actor, instance_id: int) -> Instanc
     events, total = inspection.timeline(session, actor, instance_id)
     return InstanceDetail(instance, summary.title if summary else "", boxes, retry, events, total,
                           inspection.data_history(session, actor, instance_id),
-                          inspection.token_path(session, actor, instance_id))
+                          inspection.token_path(session, actor, instance_id),
+                          [ExternalTaskLine(row, elements.name_of(instance.definition, row.element_id) or row.element_id)
+                           for row in worker_tasks.open_of(session, instance_id)])

@@ -380,6 +380,8 @@ RULES: list[Rule] = [
                                                   "retry_timeout": 0}),
           ("external_task_bpmn_error", lambda w, role: {"worker_id": "m", "error_code": "E"}))],
     Rule("api.retry_external_task", "POST", SUPERVISORS, ok=(404,), args=NO_EXTERNAL_TASK, body=REASON),
+    Rule("supervisor.retry_external_task", "POST", SUPERVISORS, ok=(404,), args=NO_EXTERNAL_TASK,
+         body=lambda w, role: {"retries": "1", "reason": "matrix"}),
 ]
 
 
