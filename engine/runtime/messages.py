@@ -42,7 +42,8 @@ def correlate(session: Session, actor: Actor, name: str, business_key: str | Non
         instance = None
     if instance is None:
         raise NoMatch(f"no instance waits for the message '{name}' with these keys")
-    instances.deliver(session, instance, MESSAGE, name, data, actor)
+    if not instances.deliver(session, instance, MESSAGE, name, data, actor):
+        raise NoMatch(f"instance {instance.id} no longer waits for the message '{name}'")
     return instance
 
 

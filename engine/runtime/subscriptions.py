@@ -50,8 +50,28 @@ def waiting(workflow: BpmnWorkflow) -> dict[str, tuple[str, str, str]]:
     return found
 
 
+_SPECS_WITH_CATCHES: dict[int, tuple[Any, bool]] = {}
+
+
+def may_wait(workflow: BpmnWorkflow) -> bool:
+    """Whether the workflow's specs have any message or signal catch at all, once per spec
+    (specs are immutable and shared): most processes have none, and then a save asks nothing."""
+    spec = workflow.spec
+    known = _SPECS_WITH_CATCHES.get(id(spec))
+    if known is None or known[0] is not spec:
+        specs = [spec, *workflow.subprocess_specs.values()]
+        found = any(kind_of(getattr(ts, "event_definition", None)) is not None
+                    for s in specs for ts in s.task_specs.values())
+        known = _SPECS_WITH_CATCHES[id(spec)] = (spec, found)
+    return known[1]
+
+
 def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
-    """Rows for what waits now; none once the instance has ended."""
+    """Rows for what waits now; none once the instance has ended. A process whose specs catch
+    no message or signal never has rows (a migration to such a version keeps none either: the
+    messages API checks the workflow before delivering)."""
+    if not may_wait(workflow):
+        return
     wanted = waiting(workflow) if instance.ended_at is None else {}
     with session.no_autoflush:
         rows = session.scalars(select(EventSubscription).where(

@@ -47,7 +47,24 @@ def waiting_tasks(workflow: BpmnWorkflow) -> dict[str, Any]:
             if task.state == TaskState.STARTED and isinstance(task.task_spec, ExternalTask)}
 
 
+_SPECS_WITH_EXTERNAL: dict[int, tuple[Any, bool]] = {}
+
+
+def has_external_tasks(workflow: BpmnWorkflow) -> bool:
+    """Whether the workflow's specs have an external task at all, once per (immutable) spec."""
+    spec = workflow.spec
+    known = _SPECS_WITH_EXTERNAL.get(id(spec))
+    if known is None or known[0] is not spec:
+        specs = [spec, *workflow.subprocess_specs.values()]
+        found = any(isinstance(ts, ExternalTask) for s in specs for ts in s.task_specs.values())
+        known = _SPECS_WITH_EXTERNAL[id(spec)] = (spec, found)
+    return known[1]
+
+
 def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, actor: str | None) -> None:
+    """Rows for the external tasks waiting now; a process without any never asks."""
+    if not has_external_tasks(workflow):
+        return
     wanted = waiting_tasks(workflow) if instance.ended_at is None else {}
     with session.no_autoflush:
         rows = session.scalars(select(ExternalTaskRow).where(
