@@ -70,10 +70,11 @@ def _fetched(session: Session, row: ExternalTaskRow) -> dict[str, Any]:
 
 def complete(session: Session, actor: Actor, task_id: str, worker_id: str,
              data: dict[str, Any] | None = None) -> ExternalTaskRow:
+    data = instances.usable_data(data)
     row, instance = _locked_by(session, actor, task_id, worker_id)
     workflow = store.load(instance)
     task = _task_in(workflow, row)
-    task.data.update(data or {})
+    task.data.update(data)
     task.complete()
     row.state, row.completed_at, row.lock_expires_at = COMPLETED, clock.now(), None
     audit.record(session, "external_task_completed", worker_id, instance_id=instance.id, task_id=row.id,
@@ -106,10 +107,11 @@ def bpmn_error(session: Session, actor: Actor, task_id: str, worker_id: str, err
                data: dict[str, Any] | None = None) -> ExternalTaskRow:
     """Throw the BPMN error at the task: its error boundary event (or an enclosing one) takes
     over; 409 when nothing catches this code, and nothing changes."""
+    data = instances.usable_data(data)
     row, instance = _locked_by(session, actor, task_id, worker_id)
     workflow = store.load(instance)
     task = _task_in(workflow, row)
-    task.data.update(data or {})
+    task.data.update(data)
     uncaught = len(workflow.bpmn_events)
     event = BpmnEvent(ErrorEventDefinition(error_code, code=error_code), payload=dict(data or {}),
                       target=task.workflow)

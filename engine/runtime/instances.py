@@ -3,6 +3,7 @@ Each takes an open session (one transaction, see engine/core/commands.py), an `A
 each loads the workflow, changes it, saves it, re-projects the human tasks and audits."""
 from __future__ import annotations
 
+import keyword
 from typing import Any
 
 from sqlalchemy import select
@@ -31,6 +32,21 @@ def may_start(actor: Actor, meta: dict[str, Any]) -> bool:
 
 
 MAX_BUSINESS_KEY = 200
+
+
+def usable_data(data: Any) -> dict[str, Any]:
+    """Data another system merges into an instance: an object whose keys scripts can use
+    (422 naming each bad key otherwise)."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidData("data must be a JSON object", {"data": ["Must be an object."]})
+    bad = {str(k): ["Not a usable name: letters, digits and _, not starting with a digit or _."]
+           for k in data if not isinstance(k, str) or not k.isidentifier() or k.startswith("_")
+           or keyword.iskeyword(k)}
+    if bad:
+        raise InvalidData("some data keys are not usable names", bad)
+    return dict(data)
 
 
 def start(session: Session, actor: Actor, process_key: str, data: Any, business_key: str | None = None,

@@ -28,7 +28,7 @@ def correlate(session: Session, actor: Actor, name: str, business_key: str | Non
               data: dict[str, Any] | None = None) -> ProcessInstance:
     """Deliver one message; returns the instance that received it."""
     require_integration(actor, "send messages", admins_too=True)
-    data, correlation = data or {}, correlation or {}
+    data, correlation = instances.usable_data(data), correlation or {}
     waiting = _matching(session, subscriptions.instances_waiting(session, MESSAGE, name),
                         business_key, process_instance_id, correlation)
     if len(waiting) > 1:
@@ -50,11 +50,12 @@ def correlate(session: Session, actor: Actor, name: str, business_key: str | Non
 def broadcast(session: Session, actor: Actor, name: str, data: dict[str, Any] | None = None) -> int:
     """Fire every waiting catch event of the signal; returns how many instances it reached."""
     require_integration(actor, "send signals", admins_too=True)
+    data = instances.usable_data(data)
     delivered = 0
     for instance_id in subscriptions.instances_waiting(session, SIGNAL, name):
         instance = instances.get(session, instance_id)
         if instance.state == instances.RUNNING and \
-                instances.deliver(session, instance, SIGNAL, name, data or {}, actor):
+                instances.deliver(session, instance, SIGNAL, name, data, actor):
             delivered += 1
     audit.record(session, "signal_sent", actor.username, name=name, delivered=delivered)
     return delivered

@@ -163,3 +163,12 @@ def test_a_non_interrupting_message_boundary_event_keeps_the_task_and_adds_a_pat
     # SpiffWorkflow fires a non-interrupting boundary event once per activation of its task
     # (Camunda would fire it again): a second query finds nothing waiting
     assert finance.post("/messages", {"name": "platform_query", "business_key": "Q-1"})[0] == 404
+
+
+def test_data_whose_keys_scripts_cannot_use_is_refused_and_changes_nothing(api, deploy, finance):
+    deploy(*WAIT)
+    _start(api("alice"), "message_wait", business_key="ORDER-1")
+    status, body = finance.post("/messages", {"name": "payment_confirmed", "business_key": "ORDER-1",
+                                              "data": {"__class__": 1, "ok": 2}})
+    assert status == 422 and list(body["error"]["fields"]) == ["__class__"]
+    assert finance.post("/messages", {"name": "payment_confirmed", "business_key": "ORDER-1"})[0] == 200
