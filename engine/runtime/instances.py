@@ -80,6 +80,7 @@ def start(session: Session, actor: Actor, process_key: str, data: Any, business_
                  **({"business_key": business_key} if business_key else {}))
     if not run:
         session.info.setdefault("unrun_workflows", {})[instance.id] = workflow
+        stuck_instances.watch(session, instance)
         return instance
     advance(session, instance, workflow, actor)
     stuck_instances.watch(session, instance)

@@ -37,7 +37,7 @@ def correlate(session: Session, actor: Actor, name: str, business_key: str | Non
     if waiting:
         instance = waiting[0]
     elif process_instance_id is None and not correlation:
-        instance = _start_by_message(session, actor, name, business_key)
+        instance = _start_by_message(session, actor, name, business_key, data)
     else:
         instance = None
     if instance is None:
@@ -79,14 +79,16 @@ def _correlates(data: dict[str, Any], correlation: dict[str, Any]) -> bool:
     return all(variable in data and data[variable] == value for variable, value in correlation.items())
 
 
-def _start_by_message(session: Session, actor: Actor, name: str,
-                      business_key: str | None) -> ProcessInstance | None:
+def _start_by_message(session: Session, actor: Actor, name: str, business_key: str | None,
+                      data: dict[str, Any]) -> ProcessInstance | None:
+    """The instance a message start event begins: started as any start is (who may start,
+    the start form checks the message's data), then the message is delivered to it."""
     keys = [d.key for d in latest_definitions(session) if name in message_starts(d)]
     if len(keys) > 1:
         raise Conflict(f"processes {', '.join(keys)} all start with the message '{name}'")
     if not keys:
         return None
-    return instances.start(session, actor, keys[0], {}, business_key, run=False)
+    return instances.start(session, actor, keys[0], data, business_key, run=False)
 
 
 def message_starts(definition: Any) -> set[str]:
