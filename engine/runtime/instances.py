@@ -148,7 +148,9 @@ def _forward(session: Session, sender: ProcessInstance, event: Any, actor: Actor
         raise Conflict("messages and signals between instances went around in a loop")
     kind = subscriptions.kind_of(event.event_definition)
     name = event.event_definition.name
-    targets = [i for i in subscriptions.instances_waiting(session, kind, name) if i != sender.id]
+    waiting = [i for i in subscriptions.instances_waiting(session, kind, name) if i != sender.id]
+    targets = list(session.scalars(select(ProcessInstance.id).where(
+        ProcessInstance.id.in_(waiting), ProcessInstance.state == RUNNING).order_by(ProcessInstance.id))) if waiting else []
     if kind == MESSAGE:
         targets = _message_targets(session, targets, sender.business_key)
     payload = _payload_data(event.payload)
