@@ -13,7 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.core import audit, clock, commands
 from engine.runtime import engine_steps, projection, store, stuck_instances, subscriptions, worker_tasks
-from engine.runtime.subscriptions import MESSAGE, SIGNAL
+from engine.runtime.subscriptions import MESSAGE
 from engine.runtime.state import dump_data, load_data
 from engine.definitions.deployment import form_for, latest_definition
 from engine.core.errors import BadRequest, Conflict, Forbidden, InvalidData, NotFound
