@@ -322,6 +322,7 @@ def simulate(db: Any, plans: list[Plan], first_day: date, log: Any) -> tuple[dic
                 running.add(instance.id)
         if is_working_day(day):
             _work(db, by_instance, running, morning, stats)
+            stats.commands += 2 * playback.finance_pays(db, morning)  # the finance system's round
         with clock.frozen_at(morning + timedelta(hours=8)):  # the evening pass
             fired = scheduler.tick(db).fired
         stats.ticks += 1

@@ -38,6 +38,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api)
     app.register_blueprint(home)
+    from web import monitoring
+    monitoring.register(app)  # /readyz, /metrics
     register_ui(app, api)  # pages: sign-in, CSRF, headers, language, inbox, tasks, applicants
     register_cli(app)
     return app

@@ -170,6 +170,7 @@ GROUPS = {
     "experts": _l("Experts"), "auditors": _l("Auditors"), "bureau_leaders": _l("Bureau leaders"),
     "recommending_units": _l("Recommending units"), "supervisors": _l("Supervisors"),
     "designers": _l("Process designers"), "admins": _l("Administrators"),
+    "integrations": _l("Other systems"),
 }
 STATES = {
     "running": _l("running"), "completed": _l("completed"), "suspended": _l("suspended"),

@@ -34,6 +34,12 @@ class NotFound(EngineError):
     code, status = "not_found", 404
 
 
+class NoMatch(NotFound):
+    """A message that no instance waits for (yet): an error for the sender, never lost silently."""
+
+    code = "no_match"
+
+
 class Conflict(EngineError):
     """The thing changed under the caller: task no longer open, claimed by someone else,
     instance modified concurrently. Nothing was written."""

@@ -148,8 +148,17 @@ class ProcessInstance(Base):
     error_element: Mapped[str | None] = mapped_column(String(200))
     error_message: Mapped[str | None] = mapped_column(Text)
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    # another system's name for the instance (messages correlate on it); unique per process
+    # among instances that have not ended, which the partial index enforces against races
+    business_key: Mapped[str | None] = mapped_column(String(200))
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
 
+    __table_args__ = (
+        Index("ux_process_instances_business_key", "process_key", "business_key", unique=True,
+              postgresql_where=text("business_key IS NOT NULL AND ended_at IS NULL"),
+              sqlite_where=text("business_key IS NOT NULL AND ended_at IS NULL")),
+        Index("ix_process_instances_business_key", "business_key"),
+    )
     __mapper_args__ = {"version_id_col": revision}
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from engine.core.errors import Forbidden, InvalidData
 
 DESIGNERS, SUPERVISORS, ADMINS = "designers", "supervisors", "admins"
+INTEGRATIONS = "integrations"  # other systems with a token: messages, signals, external tasks
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,14 @@ def require_designer(actor: Actor, doing: str = "do this") -> None:
     """403 unless the actor is a process designer."""
     if not actor.is_designer:
         raise Forbidden(f"only members of 'designers' may {doing}")
+
+
+def require_integration(actor: Actor, doing: str = "do this", admins_too: bool = False) -> None:
+    """403 unless the actor is another system (`integrations`), or with `admins_too` an admin."""
+    if INTEGRATIONS in actor.groups or (admins_too and actor.is_admin):
+        return
+    allowed = "'integrations' or 'admins'" if admins_too else "'integrations'"
+    raise Forbidden(f"only members of {allowed} may {doing}")
 
 
 def required_reason(reason: Any) -> str:

@@ -9,6 +9,7 @@ from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from engine.definitions import decision_tables
+from engine.definitions.service_tasks import ExternalTask, ServiceTaskParser
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 USER_TASK_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate",
@@ -28,7 +29,9 @@ class EngineUserTaskParser(UserTaskParser):
 
 class EngineParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("userTask"): (EngineUserTaskParser, UserTask)}
+                               full_tag("userTask"): (EngineUserTaskParser, UserTask),
+                               # external tasks (engine/definitions/service_tasks.py)
+                               full_tag("serviceTask"): (ServiceTaskParser, ExternalTask)}
 
     def get_engine(self, decision_ref, node):  # type: ignore[no-untyped-def]
         """The decision table with its FEEL translated and every hit policy

@@ -14,9 +14,20 @@ from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 
 from engine.definitions.decision_tables import BusinessRuleTaskConverter
 
+from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition as BpmnMessageEventDefinition
+from SpiffWorkflow.bpmn.serializer.default.event_definition import \
+    MessageEventDefinitionConverter as BpmnMessageEventDefinitionConverter
+
+from engine.definitions import service_tasks
+
+# SpiffWorkflow's Camunda configuration drops the plain message definition, but its parser still
+# makes one for a receive task's messageRef: without it a receive task could not be stored
+_EXTRA_CONVERTERS = {**service_tasks.CONVERTERS,
+                     BpmnMessageEventDefinition: BpmnMessageEventDefinitionConverter}
+
 def make_registry(config: dict[Any, Any]) -> Any:
     """SpiffWorkflow's registry plus the plain values scripts may leave in task data."""
-    registry = BpmnWorkflowSerializer.configure(config)
+    registry = BpmnWorkflowSerializer.configure({**config, **_EXTRA_CONVERTERS})
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]),
                       typename="date")
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]),

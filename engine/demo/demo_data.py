@@ -68,6 +68,8 @@ USERS = [
     ("zhao.min", "赵敏 Zhao Min", ["supervisors"], "杭州市科学技术局"),
     ("sun.hao", "孙浩 Sun Hao", ["designers"], "杭州市科学技术局"),
     ("admin", "管理员 Administrator", ["admins", "supervisors", "designers"], "杭州市科学技术局"),
+    # another system: the bureau's finance system confirms tranche payments (tools/finance_worker.py)
+    ("finance.system", "财务系统 Finance system", ["integrations"], "杭州市科学技术局"),
 ]
 
 DISCIPLINES = ("it", "biomed", "materials", "manufacturing", "agriculture", "energy")

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
 from engine.core import clock, commands
-from engine.runtime import instances, tasks
+from engine.runtime import external_tasks, instances, tasks
 from engine.scheduling import scheduler
 from engine.core.db import Database
 from engine.core.errors import Conflict, NotFound
 from engine.core.models import HumanTask
-from engine.core.principals import Actor
+from engine.core.principals import INTEGRATIONS, Actor
 
 TEXT = "按任务书要求完成了本阶段的各项工作，详见附件材料。"
 SCORES = {"innovation": 27, "feasibility": 22, "team_capability": 13, "budget_reasonableness": 13,
@@ -91,6 +91,23 @@ def complete(db: Database, row: HumanTask, data: dict[str, Any], at: datetime,
         commands.execute(db, tasks.complete, actor or actor_for(row), row.id, data)
 
 
+# the finance system, which confirms tranche payments (external tasks, topic finance-payment)
+FINANCE = Actor("finance.system", frozenset({INTEGRATIONS}))
+FINANCE_TOPICS = [{"name": "finance-payment", "lock_duration": 60_000}]
+
+
+def finance_pays(db: Database, at: datetime) -> int:
+    """Play the finance system once, as tools/finance_worker.py does against the API: fetch and
+    lock the payments waiting, pay, complete each with a payment reference."""
+    with clock.frozen_at(at):
+        locked = commands.execute(db, external_tasks.fetch_and_lock, FINANCE, "demo-finance", 50, FINANCE_TOPICS)
+        for task in locked:
+            commands.execute(db, external_tasks.complete, FINANCE, task["id"], "demo-finance",
+                             {"payment_reference": f"FIN-{task['process_instance_id']:06d}",
+                              "paid_on": at.date().isoformat()})
+    return len(locked)
+
+
 def tick(db: Database, at: datetime) -> list[int]:
     with clock.frozen_at(at):
         return scheduler.tick(db).fired
@@ -114,6 +131,8 @@ def play(db: Database, instance_id: int, start: datetime, until: datetime,
         instance = commands.query(db, instances.get, instance_id)
         if instance.state != instances.RUNNING:
             return Played(now, None, instance.state)
+        if finance_pays(db, now):
+            continue
         rows = open_tasks(db, instance_id)
         waiting = [r.name for r in rows if r.name in stops]
         if waiting:

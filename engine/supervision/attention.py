@@ -50,7 +50,7 @@ class Filters:
     process_key: str | None = None
     element: str | None = None
     waiting_for: str | None = None     # a user name or a group name
-    q: str | None = None               # part of the project title, or an instance id
+    q: str | None = None               # part of the project title, an instance id or a business key
     min_age_days: int = 0              # working days
     quiet_days: int = QUIET_DAYS_DEFAULT
     timer_grace_minutes: int = TIMER_GRACE_MINUTES_DEFAULT
@@ -92,6 +92,7 @@ class Item:
     stage: str = ""             # the stage process the element sits in (the process when flat)
     age_days: int = 0           # whole working days since `since`
     age_hours: float = 0.0
+    business_key: str | None = None  # another system's name for the instance (searchable by q)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -146,7 +147,8 @@ def _matches(item: Item, filters: Filters) -> bool:
             return False
     if filters.q:
         needle = filters.q.strip().lower()
-        if needle not in item.title.lower() and needle != str(item.instance_id):
+        if needle not in item.title.lower() and needle != str(item.instance_id) and \
+                needle != (item.business_key or "").lower():
             return False
     return item.age_days >= filters.min_age_days
 
@@ -284,8 +286,13 @@ def _fill_titles(session: Session, items: list[Item]) -> None:
     for start in range(0, len(ids), 500):
         titles.update(session.execute(select(InstanceSummary.process_instance_id, InstanceSummary.title)
                                       .where(InstanceSummary.process_instance_id.in_(ids[start:start + 500]))).all())
+    keys: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        keys.update(session.execute(select(ProcessInstance.id, ProcessInstance.business_key).where(
+            ProcessInstance.id.in_(ids[start:start + 500]), ProcessInstance.business_key.is_not(None))).all())
     for item in items:
         item.title = titles.get(item.instance_id, "")
+        item.business_key = keys.get(item.instance_id)
 
 
 def with_kinds(filters: Filters, kinds: Iterable[str]) -> Filters:

@@ -22,7 +22,8 @@ from engine.core.principals import Actor
 from engine.core.principals import require_supervisor
 
 DATA_ACTIONS = {"instance_started": "data", "task_completed": "data", "task_skipped": "data",
-                "instance_retried": "data"}
+                "instance_retried": "data", "message_delivered": "data", "external_task_completed": "data",
+                "external_task_bpmn_error": "data"}
 MAX_EVENTS = 5000
 
 

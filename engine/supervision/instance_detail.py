@@ -1,5 +1,7 @@
 """What the supervisor's page of one instance shows (its view-model): the header and error, the
-open tasks with their forms, how and why it ended (runtime.outcome), the retry form when it is in error, the full timeline, the data's
+open tasks with their forms, how and why it ended (runtime.outcome), the external tasks waiting
+for other systems (with their incidents), the retry form when it is in error, the full timeline,
+the data's
 history and the path its tokens took."""
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from sqlalchemy.orm import Session
 from engine.core import summaries
 from engine.core.models import HumanTask, ProcessInstance
 from engine.core.principals import Actor
+from engine.definitions import elements
 from engine.definitions.forms import FormDefinition
-from engine.runtime import access, instances, outcome as outcomes, tasks
+from engine.runtime import access, instances, outcome as outcomes, tasks, worker_tasks
 from engine.supervision import inspection, interventions
 
 
@@ -26,6 +29,13 @@ class TaskBox:
 
 
 @dataclass
+class ExternalTaskLine:
+    """An external task waiting for another system, with its element's name."""
+    row: Any
+    name: str
+
+
+@dataclass
 class InstanceDetail:
     instance: ProcessInstance
     title: str
@@ -36,6 +46,7 @@ class InstanceDetail:
     history: dict[str, Any]
     path: dict[str, Any]
     outcome: outcomes.Outcome | None = None
+    external_tasks: list[Any] = field(default_factory=list)
 
 
 def instance_detail(session: Session, actor: Actor, instance_id: int) -> InstanceDetail:
@@ -49,4 +60,6 @@ def instance_detail(session: Session, actor: Actor, instance_id: int) -> Instanc
     return InstanceDetail(instance, summary.title if summary else "", boxes, retry, events, total,
                           inspection.data_history(session, actor, instance_id),
                           inspection.token_path(session, actor, instance_id),
-                          outcomes.of_view(session, access.view_of(session, actor, instance)))
+                          outcomes.of_view(session, access.view_of(session, actor, instance)),
+                          [ExternalTaskLine(row, elements.name_of(instance.definition, row.element_id) or row.element_id)
+                           for row in worker_tasks.open_of(session, instance_id)])

@@ -53,7 +53,7 @@ OK, LOGIN, DENY, HIDE, NO, NOTHING = "ok", "login", "403", "404", "403/404", "no
 SIGNED_IN = ROLES[1:]
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
 # served to everyone by design; listed so that a new public route is a decision, not an accident
-PUBLIC_ENDPOINTS = ("home.healthz", "static", "assets.asset", "assets.favicon", "api.openapi_json", "api.issue_token",
+PUBLIC_ENDPOINTS = ("home.healthz", "monitoring.readyz", "monitoring.metrics", "static", "assets.asset", "assets.favicon", "api.openapi_json", "api.issue_token",
                     "auth.login", "auth.logout", "auth.language")
 
 
@@ -129,10 +129,13 @@ LIFECYCLE = {"key": "project_lifecycle"}
 EMPTY = lambda w: {}  # noqa: E731
 REASON = lambda w, role: {"reason": "matrix"}  # noqa: E731
 OWN_DIRECT_TASK = lambda w: {"task_id": w.my_scoring_task}  # noqa: E731
+NO_EXTERNAL_TASK = lambda w: {"task_id": "00000000-0000-0000-0000-000000000000"}  # noqa: E731
 RULES: list[Rule] = [
     # ---- public ---------------------------------------------------------------------------------
     Rule("home.index", "GET", EVERYONE),  # anonymous: to the sign-in page
     Rule("home.healthz", "GET", PUBLIC),
+    Rule("monitoring.readyz", "GET", PUBLIC),
+    Rule("monitoring.metrics", "GET", PUBLIC),
     Rule("static", "GET", PUBLIC, args=lambda w: {"filename": "css/app.css"}),
     Rule("assets.asset", "GET", PUBLIC, args=lambda w: {"name": "htmx.min.js"}),
     Rule("assets.favicon", "GET", PUBLIC),
@@ -375,6 +378,23 @@ RULES: list[Rule] = [
          allowed_body=lambda w: {"reason": "", "ids": str(w.scoring), "to": 1}, ok=(422,)),
     Rule("designer.download_deployed", "GET", DESIGNERS,
          args=lambda w: LIFECYCLE | {"version": 1, "filename": "project_lifecycle.bpmn"}),
+    # ---- other systems (issue 18): nothing waits in the world, so allowed calls find nothing --
+    Rule("api.send_message", "POST", allow("admin", "integration"), ok=(404,),
+         body=lambda w, role: {"name": "matrix_message", "data": {"x": 1}}),
+    Rule("api.send_signal", "POST", allow("admin", "integration"),
+         body=lambda w, role: {"name": "matrix_signal"}),
+    Rule("api.fetch_and_lock", "POST", allow("integration"),
+         body=lambda w, role: {"worker_id": "m", "max_tasks": 1,
+                               "topics": [{"name": "matrix", "lock_duration": 1000}]}),
+    *[Rule(f"api.{endpoint}", "POST", allow("integration"), ok=(404,), args=NO_EXTERNAL_TASK, body=body)
+      for endpoint, body in (
+          ("complete_external_task", lambda w, role: {"worker_id": "m"}),
+          ("fail_external_task", lambda w, role: {"worker_id": "m", "error_message": "x", "retries": 0,
+                                                  "retry_timeout": 0}),
+          ("external_task_bpmn_error", lambda w, role: {"worker_id": "m", "error_code": "E"}))],
+    Rule("api.retry_external_task", "POST", SUPERVISORS, ok=(404,), args=NO_EXTERNAL_TASK, body=REASON),
+    Rule("supervisor.retry_external_task", "POST", SUPERVISORS, ok=(404,), args=NO_EXTERNAL_TASK,
+         body=lambda w, role: {"retries": "1", "reason": "matrix"}),
 ]
 
 

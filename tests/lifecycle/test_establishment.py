@@ -78,3 +78,21 @@ def test_only_supervisors_may_start_a_stage_on_its_own(world):
     project_id = make_project(world, status="established")
     with pytest.raises(Forbidden):
         Driver(world, sh(2026, 4, 1)).start("establishment", stage_data(project_id), BUREAU)
+
+
+def test_the_first_tranche_waits_for_the_finance_system_to_confirm_the_payment(world):
+    """Given a countersigned contract, the establishment waits on the external task
+    `finance-payment` (no one's inbox); the finance system's worker fetches it with the amount
+    released and completes it with its payment reference; then the establishment ends."""
+    d = _start(world)
+    d.complete("draft_contract", STAFF, DRAFT)
+    d.complete("sign_contract", APPLICANT, {"contract_signed": True, "signatory": "张伟"})
+    d.complete("check_contract", STAFF, {"contract_check": "ok", "check_comment": "齐全"})
+    d.complete("countersign_recommender", RECOMMENDER, {"countersigned": True})
+    d.complete("countersign_bureau", BUREAU, {"countersigned": True})
+    assert d.state() == "running" and d.names() == []
+    [task] = d.finance_pays("FIN-42")
+    assert task["topic"] == "finance-payment" and task["process_instance_id"] == d.instance_id
+    assert task["data"]["first_release"] == 72.0 and task["data"]["project_id"] == d.data()["project_id"]
+    assert d.state() == "completed" and d.data()["payment_reference"] == "FIN-42"
+    assert d.finance_pays() == []

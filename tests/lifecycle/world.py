@@ -11,7 +11,7 @@ from typing import Any, Iterator
 from engine.core import clock, commands
 from engine.definitions import deployment
 from engine.lifecycle import expert_pool, organisations, projects
-from engine.runtime import instances, tasks
+from engine.runtime import external_tasks, instances, tasks
 from engine.scheduling import scheduler
 from engine.core.calendar import BUREAU_TZ
 from engine.core.models import HumanTask
@@ -29,6 +29,7 @@ BUREAU = Actor("zhao.bureau", frozenset({"bureau_staff"}))
 AUDITOR = Actor("qian.audit", frozenset({"auditors"}))
 EVALUATOR = Actor("sun.eval", frozenset({"evaluators"}))
 SUPERVISOR = Actor("boss", frozenset({"supervisors"}))
+FINANCE = Actor("finance.system", frozenset({"integrations"}))  # the finance system's worker
 
 APPLICATION = {
     "title": "高熵合金激光增材制造工艺研究", "plan_category": "natural_science", "discipline": "materials",
@@ -173,6 +174,18 @@ class Driver:
         self.complete("check_contract", STAFF, {"contract_check": "ok", "check_comment": "齐全"})
         self.complete("countersign_recommender", RECOMMENDER, {"countersigned": True})
         self.complete("countersign_bureau", BUREAU, {"countersigned": True})
+        self.finance_pays()
+
+    def finance_pays(self, reference: str = "FIN-2026-0001") -> list[dict[str, Any]]:
+        """The finance system, as its worker would through the API: fetch and lock the payment
+        task, pay, complete it with the payment reference. Returns what it fetched."""
+        with self.at():
+            locked = commands.execute(self.db, external_tasks.fetch_and_lock, FINANCE, "finance-1", 10,
+                                      [{"name": "finance-payment", "lock_duration": 60_000}])
+            for task in locked:
+                commands.execute(self.db, external_tasks.complete, FINANCE, task["id"], "finance-1",
+                                 {"payment_reference": reference, "paid_on": self.now.date().isoformat()})
+        return locked
 
 
 EXPERT = lambda name: Actor(name, frozenset({"experts"}))  # noqa: E731

@@ -8,5 +8,6 @@ from web.api import errors, auth, definitions, instances, tasks, supervisor, ope
 from web.api import notifications  # noqa: F401  scheduler (issue 6)
 from web.api import interventions, dashboard, inspection, archive  # noqa: F401  supervisor console (issue 7)
 from web.api import design  # noqa: F401  process designer (issue 5)
+from web.api import integration  # noqa: F401  other systems (issue 18)
 
 __all__ = ["api"]

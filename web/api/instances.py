@@ -24,7 +24,7 @@ def start_instance():  # type: ignore[no-untyped-def]
     def _start(session):  # type: ignore[no-untyped-def]
         actor = actor_in(session)  # in the start's own transaction, like the answer
         body = load_body(_START)
-        instance = instances.start(session, actor, body["process_key"], body["data"])
+        instance = instances.start(session, actor, body["process_key"], body["data"], body["business_key"])
         return instance_dict(session, instance, actor)
 
     return jsonify(commands.execute(engine_db(), _start)), 201

@@ -14,6 +14,7 @@ from flask import current_app, jsonify
 from web.converters import BIGINT_MAX, INTEGER_MAX
 from web.api.blueprint import api
 from web.api import design_schemas as ds, notifications as n, schemas as s, supervisor_schemas as sv
+from web.api import integration_schemas as ig
 
 # (path, method, summary, request schema or None, success status, response schema, many)
 OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
@@ -76,6 +77,14 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
     ("/v1/process-instances/{id}/data-history", "get", "Supervisors: the instance's data and the history of each value", None, 200, sv.DataHistoryOut, False),
     ("/v1/process-instances/{id}/path", "get", "Supervisors: the elements the token completed, in order, and where it stands", None, 200, sv.TokenPathOut, False),
     ("/v1/process-instances/{id}/diagram", "get", "Supervisors: the BPMN XML of the instance's version", None, 200, "application/xml", False),
+    # other systems (issue 18)
+    ("/v1/messages", "post", "Integrations, admins: deliver a message to the one waiting instance that matches (or start one at a message start event); 404 no_match when none waits, 409 when several match", ig.MessageRequest, 200, ig.MessageResponse, False),
+    ("/v1/signals", "post", "Integrations, admins: fire every waiting catch event of the signal", ig.SignalRequest, 200, ig.SignalResponse, False),
+    ("/v1/external-tasks/fetch-and-lock", "post", "Integrations: lock up to max_tasks open external tasks of the topics for lock_duration ms", ig.FetchAndLockRequest, 200, ig.LockedTaskOut, True),
+    ("/v1/external-tasks/{id}/complete", "post", "Integrations: the locking worker completes the task (409 for another worker or an expired lock)", ig.ExternalCompleteRequest, 200, ig.ExternalTaskOut, False),
+    ("/v1/external-tasks/{id}/failure", "post", "Integrations: report a failure; fetchable again after retry_timeout ms, with retries 0 an incident for supervisors", ig.ExternalFailureRequest, 200, ig.ExternalTaskOut, False),
+    ("/v1/external-tasks/{id}/bpmn-error", "post", "Integrations: throw the BPMN error at the task's error boundary event (409 if none catches it)", ig.ExternalBpmnErrorRequest, 200, ig.ExternalTaskOut, False),
+    ("/v1/external-tasks/{id}/retry", "post", "Supervisors: give an external task's incident retries again, with a reason", ig.ExternalRetryRequest, 200, ig.ExternalTaskOut, False),
 ]
 
 ERRORS = {"400": "Malformed request", "401": "Not signed in", "403": "Not allowed",

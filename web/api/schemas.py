@@ -67,6 +67,7 @@ class DeployedOut(Schema):
 class StartRequest(StrictSchema):
     process_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
     data = fields.Dict(load_default=dict)
+    business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
 
 
 class TaskOut(Schema):
@@ -101,6 +102,7 @@ class InstanceOut(Schema):
     started_by = fields.String(allow_none=True)
     started_at = fields.DateTime()
     error = fields.Dict(allow_none=True)
+    business_key = fields.String(allow_none=True)
 
 
 class TaskPage(Schema):

@@ -29,4 +29,4 @@ def instance_dict(session: Session, instance: ProcessInstance, actor: Actor, wit
         "id": instance.id, "process_key": instance.process_key, "version": instance.version,
         "state": instance.state, "data": view.data(instances.data_of(instance)) if with_data else {},
         "tasks": view.task_lines(tasks.open_tasks(session, instance.id)), "started_by": instance.started_by,
-        "started_at": instance.started_at, "error": error})
+        "started_at": instance.started_at, "error": error, "business_key": instance.business_key})

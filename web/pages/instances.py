@@ -52,6 +52,16 @@ ACTIONS = {
     "experts_drawn": _l("Experts drawn"),
     "expert_replaced": _l("Expert replaced"),
     "credit_recorded": _l("Credit record written"),
+    "message_delivered": _l("Message received from another system"),
+    "signal_delivered": _l("Signal received"),
+    "message_thrown": _l("Message sent"),
+    "signal_thrown": _l("Signal sent"),
+    "external_task_created": _l("Waiting for another system"),
+    "external_task_locked": _l("Taken by another system"),
+    "external_task_completed": _l("Done by another system"),
+    "external_task_failed": _l("Another system reported a failure"),
+    "external_task_bpmn_error": _l("Another system reported a business error"),
+    "external_task_retried": _l("Handed back to other systems by a supervisor"),
 }
 
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from engine.core import commands
 from engine.core.errors import Conflict, InvalidData
 from engine.definitions.forms import FormDefinition
-from engine.runtime import tasks
+from engine.runtime import external_tasks, tasks
 from engine.supervision import instance_detail, interventions
 
 from web import engine_db
@@ -120,3 +120,21 @@ def skip(task_id: str):  # type: ignore[no-untyped-def]
         return _render(row.process_instance_id, {task_id: error.fields, f"skip-{task_id}": error.fields},
                        {task_id: data, f"skip-{task_id}": dict(request.form)}, 422)
     return _back(row.process_instance_id, _("The task was completed on behalf of its holder."))
+
+
+@supervisor.post("/external-tasks/<task_id>/retry")
+def retry_external_task(task_id: str):  # type: ignore[no-untyped-def]
+    """An external task's incident: give it retries again (a worker may fetch it at once)."""
+    instance_id = commands.query(engine_db(), external_tasks.instance_of, current_actor(), task_id)
+    try:
+        retries = int(request.form.get("retries") or "1")
+    except ValueError:
+        retries = 0
+    try:
+        commands.execute(engine_db(), external_tasks.retry, current_actor(), task_id, retries,
+                         request.form.get("reason", ""))
+    except InvalidData as error:
+        return _render(instance_id, {f"ext-{task_id}": error.fields}, {f"ext-{task_id}": dict(request.form)}, 422)
+    except Conflict as error:
+        return engine_error_page(error)
+    return _back(instance_id, _("The external task can be fetched by a worker again."))
