@@ -105,6 +105,24 @@ def _parents_first(tasks: dict[str, Any], root: str) -> dict[str, Any]:
     return ordered
 
 
+def task_data(session: Session, instance_id: int, task_id: str) -> dict[str, Any] | None:
+    """The data one finished task held when it finished, as SpiffWorkflow serialized it (typed
+    values still encoded): from its stored record, or, for documents written before this table,
+    from the instance's document; None when the instance has no such task."""
+    body = session.scalar(select(_TABLE.c.body).where(_TABLE.c.instance_id == instance_id,
+                                                      _TABLE.c.task_id == task_id))
+    if body is not None:
+        found = json.loads(body)
+    else:
+        state = json.loads(read_state(session, instance_id)[0])
+        flows = (state, *(state.get("subprocesses") or {}).values())
+        found = next((flow["tasks"][task_id] for flow in flows if task_id in flow.get("tasks", {})), None)
+    if not isinstance(found, dict):
+        return None
+    data = found.get("data")
+    return data if isinstance(data, dict) else {}
+
+
 def whole_document(session: Session, instance: ProcessInstance) -> str:
     """The instance's state as one standalone document (SpiffWorkflow's layout, every task in
     it), for archives and copies: readable without this table."""

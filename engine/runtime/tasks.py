@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
 from engine.core import audit, clock
-from engine.runtime import instances, projection, store
+from engine.runtime import finished_tasks, instances, projection, store
+from engine.runtime.state import restore_data
 from engine.definitions.deployment import form_for
 from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
-from engine.definitions.forms import FormDefinition, validate_submission
+from engine.definitions.forms import FormDefinition, completion_blanks, validate_submission
 from engine.core.models import HumanTask, ProcessInstance, TaskCandidate, User
 from engine.core.principals import Actor, require_supervisor
 
@@ -55,6 +56,17 @@ def get_visible(session: Session, actor: Actor, task_id: str) -> HumanTask:
 def form_of(session: Session, row: HumanTask) -> FormDefinition | None:
     instance = instances.get(session, row.process_instance_id)
     return form_for(session, instance.definition, row.form_key)
+
+
+def submitted_values(session: Session, row: HumanTask, form: FormDefinition | None) -> dict[str, Any]:
+    """What a completed task's form held when it was completed, read from its finished-task
+    record (engine/runtime/finished_tasks.py), under the form's keys; {} for any other task.
+    Not filtered: callers show it through engine/runtime/access.py."""
+    if row.state != projection.COMPLETED or form is None:
+        return {}
+    encoded = finished_tasks.task_data(session, row.process_instance_id, row.id)
+    data = restore_data(encoded) if encoded else {}
+    return {f.key: data[f.key] for f in form.fields if f.key in data}
 
 
 def _require_open(row: HumanTask) -> None:
@@ -134,8 +146,11 @@ def complete(session: Session, actor: Actor, task_id: str, data: Any) -> tuple[H
     instance = instances.get(session, row.process_instance_id)
     if instance.state != instances.RUNNING:
         raise Conflict(f"the process instance is {instance.state}; its tasks cannot be completed now")
-    cleaned = _checked_data(session, instance, row, data)
-    workflow = run_waiting_task(instance, row, cleaned)
+    form = form_for(session, instance.definition, row.form_key)
+    cleaned = _checked_data(form, data)
+    # a field that starts empty each round is written even when left out (see forms.py)
+    blanks = completion_blanks(form) if form is not None else {}
+    workflow = run_waiting_task(instance, row, {**blanks, **cleaned})
     now = clock.now()
     projection.close(session, row, actor.username, now)
     audit.record(session, "task_completed", actor.username, instance_id=instance.id, task_id=row.id,
@@ -157,10 +172,9 @@ def run_waiting_task(instance: ProcessInstance, row: HumanTask, cleaned: dict[st
     return workflow
 
 
-def _checked_data(session: Session, instance: ProcessInstance, row: HumanTask, data: Any) -> dict[str, Any]:
+def _checked_data(form: FormDefinition | None, data: Any) -> dict[str, Any]:
     if data is None:
         data = {}
-    form = form_for(session, instance.definition, row.form_key)
     if form is not None:
         return validate_submission(form, data)
     if not isinstance(data, dict):
