@@ -155,7 +155,7 @@ def test_bulk_claim_takes_the_selected_tasks_and_release_gives_them_back(page, p
     page.check("[data-select-all]")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("button[value=release]")
-    expect(page.locator(".flash-success")).to_contain_text("已退回 2 项任务")
+    expect(page.locator(".flash-success")).to_contain_text("已将 2 项任务放回组队列")
     assert commands.query(db, tasks.list_tasks, actor("wang"), "assigned").total == 0
 
 

@@ -77,7 +77,7 @@ def claim(task_id: str):  # type: ignore[no-untyped-def]
 @task_pages.post("/<task_id>/unclaim")
 def unclaim(task_id: str):  # type: ignore[no-untyped-def]
     commands.execute(engine_db(), tasks.unclaim, current_actor(), task_id)
-    flash(_("The task went back to its group."), "success")
+    flash(_("The task is back in its group’s queue."), "success")
     return redirect(safe_next(request.form.get("next"), url_for("inbox.index")))
 
 
