@@ -140,6 +140,9 @@ _ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Must match the pattern .*$"), _l("Not in the expected format.")),
     (re.compile(r"^Unknown field\.$"), _l("Unknown field.")),
     (re.compile(r"^Not a valid boolean\.$"), _l("Not a valid yes/no value.")),
+    # engine/supervision/interventions.py
+    (re.compile(r"^(?P<a>\S+) is not among the people or groups this task is for; confirm to assign it anyway\.$"),
+     _l("%(a)s is not among the people or groups this task is for: tick “Assign anyway” and say why in the reason.")),
     # a form's requiredWhen rule: the labels are the form's own, bilingual (pick chooses the half)
     (re.compile(r"^Required when “(?P<a>.+)” is “(?P<b>.+)”\.$"), _l("Required when “%(a)s” is “%(b)s”.")),
     # engine/workspace/substitutes.py

@@ -46,6 +46,15 @@ def may_release(row: HumanTask) -> bool:
     return bool(row.candidate_users or row.candidate_groups)
 
 
+def outside_candidates(session: Session, row: HumanTask, username: str) -> bool:
+    """Is this existing user neither a candidate user of a task that has candidates nor in
+    any of its candidate groups? (A task assigned directly has no candidates to be outside of.)"""
+    if not may_release(row) or username in row.candidate_users:
+        return False
+    user = session.scalar(select(User).where(User.username == username))
+    return user is not None and not (user.group_names & set(row.candidate_groups))
+
+
 def get_visible(session: Session, actor: Actor, task_id: str) -> HumanTask:
     row = get(session, task_id)
     if not may_see(session, row, actor):
