@@ -108,7 +108,9 @@ def _list_node(comp: dict, scope: dict[str, FormField], values: dict[str, Any],
     form_field = scope.get(key)
     children = {f.key: f for f in form_field.children} if form_field else {}
     items = values.get(key) if isinstance(values.get(key), list) else []
-    count = max(len(items) + (0 if readonly else 1), 1)
+    # the items as they are, one empty row only to start an empty list: a saved draft must not
+    # come back with a blank row each time (rows are added and removed in the page, app.js)
+    count = max(len(items), 1)
     rows = []
     for index in range(min(count, MAX_LIST_ROWS)):
         item = items[index] if index < len(items) and isinstance(items[index], dict) else {}

@@ -43,7 +43,9 @@
     var rows = list.querySelectorAll(".list-row");
     if (!rows.length) { return; }
     var last = rows[rows.length - 1];
-    var index = rows.length;
+    // rows may have been removed: the next index is past the highest, never one still in use
+    var index = 0;
+    rows.forEach(function (row) { index = Math.max(index, Number(row.getAttribute("data-row")) + 1); });
     var name = list.getAttribute("data-list");
     var copy = last.cloneNode(true);
     copy.setAttribute("data-row", String(index));
@@ -57,6 +59,24 @@
     last.after(copy);
     var first = copy.querySelector("input, select, textarea");
     if (first) { first.focus(); }
+  });
+
+  // Remove a row of a dynamic list; the last one left is emptied instead, so a row can still
+  // be added by copying it. The server reads whichever indices are present.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-remove-row]");
+    if (!button) { return; }
+    var row = button.closest(".list-row");
+    var list = row.closest("[data-list]");
+    if (list.querySelectorAll(".list-row").length > 1) {
+      row.remove();
+    } else {
+      row.querySelectorAll("[name]").forEach(function (input) {
+        if (input.type === "checkbox" || input.type === "radio") { input.checked = false; } else { input.value = ""; }
+      });
+    }
+    var add = list.querySelector("[data-add-row]");
+    if (add) { add.focus(); }
   });
 
   // After a failed submission, move focus to the error summary so screen readers announce it.
