@@ -169,7 +169,7 @@ def test_a_task_completed_meanwhile_gives_a_clear_message_and_no_error(page, peo
     page.check("input[name=decision][value=accept]")
     # when a supervisor reassigns it to a colleague, who completes it meanwhile
     commands.execute(db, tasks.assign, actor("zhao"), task.id, "chen")
-    commands.execute(db, tasks.complete, actor("chen"), task.id, {"decision": "return"})
+    commands.execute(db, tasks.complete, actor("chen"), task.id, {"decision": "return", "review_comment": "请补充材料"})
     page.click("#complete-button")
     # then the reviewer is told it was completed or cancelled meanwhile (409), nothing saved
     expect(page.locator("h1")).to_contain_text("已被他人修改")
