@@ -1,7 +1,9 @@
 """User-task commands (claim, unclaim, assign, complete) and the inbox queries. Permission
 rules: the assignee works the task; an unassigned task may be claimed (or completed directly)
 by its candidates; a claimed task may be released to them (a task assigned directly, with no
-candidates, may not: it would belong to nobody); supervisors may reassign. Queries read only the projection."""
+candidates, may not: it would belong to nobody); supervisors may reassign. Queries read only the projection.
+A completion lays the form's fields that start empty each round (forms.completion_blanks) under the
+submitted values; what a completed task's form held is read back from its finished-task record."""
 from __future__ import annotations
 
 from dataclasses import dataclass
