@@ -786,10 +786,14 @@ def offered_values(form: FormDefinition, data: Mapping[str, Any]) -> dict[str, A
     return {f.key: data[f.key] for f in form.fields if f.key in data and not f.starts_empty}
 
 
-def completion_blanks(form: FormDefinition) -> dict[str, None]:
-    """The fields that start empty, each as None: laid under a completion's values, so a key it
-    leaves out does not keep an earlier round's (or another task's) value in the process data."""
-    return {f.key: None for f in form.fields if f.starts_empty}
+def completion_blanks(form: FormDefinition) -> dict[str, Any]:
+    """The fields that start empty, each as the value an untouched browser form sends (False for
+    a checkbox, [] for a checklist or taglist, else None): laid under a completion's values, so a
+    key it leaves out does not keep an earlier round's (or another task's) value in the data."""
+    return {f.key: _BLANKS.get(f.type) for f in form.fields if f.starts_empty}
+
+
+_BLANKS: dict[str, Any] = {"checkbox": False, "checklist": [], "taglist": []}
 
 
 def _by_form_key(loaded: dict, form_fields: tuple[FormField, ...]) -> dict:

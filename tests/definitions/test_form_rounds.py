@@ -44,6 +44,10 @@ def test_given_process_data_from_an_earlier_round_when_the_form_is_offered_then_
 
 def test_a_completion_lays_its_fields_that_start_empty_under_what_was_submitted():
     assert completion_blanks(review_form()) == {"decision": None, "review_comment": None}
+    ticks = parse_form(json.dumps({"id": "t", "components": [
+        {"type": "checkbox", "key": "signed", "properties": {"prefill": "none"}},
+        {"type": "checklist", "key": "checks", "values": [{"label": "a", "value": "a"}], "properties": {"prefill": "none"}}]}), "t.form")
+    assert completion_blanks(ticks) == {"signed": False, "checks": []}  # what an untouched form sends
 
 
 def test_a_misspelt_prefill_is_refused_at_deploy_time():

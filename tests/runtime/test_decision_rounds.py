@@ -56,7 +56,7 @@ def test_an_acceptance_without_a_comment_leaves_no_earlier_comment_in_the_data(d
     instance_id, _ = returned_once
     commands.execute(db, tasks.complete, STAFF, _open(db, instance_id).id, {"decision": "accept"})
     data = _data(db, instance_id)
-    assert data["decision"] == "accept" and data["review_comment"] is None and data["checks_passed"] is None
+    assert data["decision"] == "accept" and data["review_comment"] is None and data["checks_passed"] == []
 
 
 def test_a_return_without_a_comment_is_refused_and_changes_nothing(db, returned_once):
