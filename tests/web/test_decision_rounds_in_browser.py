@@ -31,8 +31,12 @@ def test_a_second_review_round_starts_empty_and_the_first_shows_what_was_submitt
     # then releasing is offered apart from the form, in its own words
     expect(page.locator("#release-button")).to_have_text("放回组队列")
     expect(page.locator("#task-form #release-button")).to_have_count(0)
-    # when they return the application without a comment
+    # when they return the application without a comment (the comment is marked required once
+    # "return" is chosen)
+    mark = page.locator("[data-field=review_comment] [data-required-mark]")
+    expect(mark).to_be_hidden()
     page.check("input[name=decision][value=return]")
+    expect(mark).to_be_visible()
     page.click("#complete-button")
     # then it is refused, the comment named, the choice kept, and the task still open
     expect(page.locator("[data-field=review_comment] .field-error")).to_have_text("“审查结论”为“退回修改”时必须填写。")

@@ -91,6 +91,8 @@ def _field_node(form_field: FormField, values: dict[str, Any], errors: dict[str,
     name = f"{prefix}{form_field.key}"
     rules = form_field.validate
     attrs = {k: rules[k] for k in ("min", "max", "minLength", "maxLength") if k in rules}
+    if form_field.required_when:  # shown as required in the page while it applies (app.js)
+        attrs["required_when"] = (f"{prefix}{form_field.required_when[0]}", " ".join(form_field.required_when[1]))
     return Node(
         "field", key=form_field.key, name=name, type=form_field.type, label=pick_field_label(raw),
         description=pick(raw.get("description") or ""), required=form_field.required,

@@ -79,6 +79,24 @@
     if (add) { add.focus(); }
   });
 
+  // A field required only for some answers of another (a comment for a return or a refusal:
+  // the form's requiredWhen, which the server checks) shows its mark while it applies.
+  function markConditionalFields() {
+    document.querySelectorAll("[data-required-when]").forEach(function (field) {
+      var form = field.closest("form");
+      if (!form) { return; }
+      var wanted = field.getAttribute("data-required-values").split(" ");
+      var chosen = Array.prototype.filter.call(form.elements, function (input) {
+        return input.name === field.getAttribute("data-required-when") &&
+          ((input.type !== "radio" && input.type !== "checkbox") || input.checked);
+      }).map(function (input) { return input.value; });
+      var applies = chosen.some(function (value) { return wanted.indexOf(value) !== -1; });
+      field.querySelectorAll("[data-required-mark]").forEach(function (mark) { mark.hidden = !applies; });
+    });
+  }
+  document.addEventListener("change", markConditionalFields);
+  document.addEventListener("DOMContentLoaded", markConditionalFields);
+
   // After a failed submission, move focus to the error summary so screen readers announce it.
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.getElementById("error-summary");
