@@ -148,6 +148,11 @@ _ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Must match the pattern .*$"), _l("Not in the expected format.")),
     (re.compile(r"^Unknown field\.$"), _l("Unknown field.")),
     (re.compile(r"^Not a valid boolean\.$"), _l("Not a valid yes/no value.")),
+    # engine/supervision/interventions.py
+    (re.compile(r"^(?P<a>\S+) is not among the people or groups this task is for; confirm to assign it anyway\.$"),
+     _l("%(a)s is not among the people or groups this task is for: tick “Assign anyway” and say why in the reason.")),
+    # a form's requiredWhen rule: the labels are the form's own, bilingual (pick chooses the half)
+    (re.compile(r"^Required when “(?P<a>.+)” is “(?P<b>.+)”\.$"), _l("Required when “%(a)s” is “%(b)s”.")),
     # engine/workspace/substitutes.py
     (re.compile(r"^(?P<a>\S+) shares no working group with (?P<b>\S+), so could not do their tasks\.$"),
      _l("%(a)s shares no working group with %(b)s, so could not do their tasks.")),
@@ -161,7 +166,8 @@ def field_error(message: str) -> str:
     for pattern, template in _ERRORS:
         match = pattern.match(message)
         if match:
-            return str(template) % match.groupdict() if match.groupdict() else str(template)
+            found = {name: pick(value) for name, value in match.groupdict().items()}
+            return str(template) % found if found else str(template)
     return message
 
 

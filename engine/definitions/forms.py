@@ -5,7 +5,15 @@ and checking the data a user submits against it (`validate_submission`, which re
 JSON-serialisable values or raises `InvalidData` naming every bad field). Layout components
 (text, html, spacer, ...) carry no data and are ignored; groups are flattened; dynamic lists
 become lists of nested objects. Labels are kept as given, and any `properties` (for example our
-`label_en` / `label_zh` convention) stay available untouched in `FormField.raw`."""
+`label_en` / `label_zh` convention) stay available untouched in `FormField.raw`.
+
+Two rules of a form live in its fields' `properties` (so the form-js editor's custom properties
+can set them): `prefill: "none"` marks a field that belongs to one completion of its task (a
+decision, an opinion, a score): it is never offered prefilled from the process data, and a
+completion that leaves it out records it as empty, so no round of a loop, and no other task using
+the same key, inherits an earlier judgement (`offered_values`, `completion_blanks`); and
+`requiredWhen: "decision = return, reject"` makes a field required when another field of the same
+form (or list item) holds one of those values, checked here with the other rules."""
 from __future__ import annotations
 
 import hashlib
@@ -71,6 +79,12 @@ class FormField:
     readonly: bool = False
     disabled: bool = False
     children: tuple["FormField", ...] = ()
+    required_when: tuple[str, tuple[str, ...]] | None = None  # (field key, values) from properties
+
+    @property
+    def starts_empty(self) -> bool:
+        """`properties.prefill: "none"`: the field is this completion's own (see the module)."""
+        return str(self.properties.get("prefill", "")).strip().lower() == "none"
 
     @property
     def validate(self) -> dict:
@@ -186,6 +200,7 @@ def _collect_fields(components: list, filename: str, problems: list[Problem], pa
             continue
         seen.add(form_field.key)
         found.append(form_field)
+    _check_required_when_targets(found, filename, problems)
     return found
 
 
@@ -230,6 +245,69 @@ def _check_visibility(comp: dict, key: str, filename: str, problems: list[Proble
                                           f"{', '.join(VISIBILITIES)}, not {props['visibility']!r}", element_id=key))
 
 
+PREFILLS = ("data", "none")  # properties.prefill: from the process data (the default), or never
+_REQUIRED_WHEN_RE = re.compile(r"^\s*([^\s=]+)\s*=\s*(.+?)\s*$")
+
+
+def _props(comp: dict) -> dict:
+    props = comp.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def _check_prefill(comp: dict, key: str, filename: str, problems: list[Problem]) -> None:
+    props = _props(comp)
+    if "prefill" in props and str(props["prefill"]).strip().lower() not in PREFILLS:
+        problems.append(Problem(filename, f"field '{key}': properties.prefill must be one of "
+                                          f"{', '.join(PREFILLS)}, not {props['prefill']!r}", element_id=key))
+
+
+def _required_when(comp: dict, key: str, filename: str,
+                   problems: list[Problem]) -> tuple[str, tuple[str, ...]] | None:
+    """`requiredWhen: "other = a, b"` -> ("other", ("a", "b")); the other field is checked
+    once its scope is known (`_check_required_when_targets`)."""
+    declared = _props(comp).get("requiredWhen")
+    if declared is None or declared == "":
+        return None
+    match = _REQUIRED_WHEN_RE.match(declared) if isinstance(declared, str) else None
+    values = tuple(v.strip() for v in match.group(2).split(",")) if match else ()
+    if match is None or not all(values):
+        problems.append(Problem(filename, f"field '{key}': properties.requiredWhen must read "
+                                          f"'field = value, value' (the field whose values make this one "
+                                          f"required), not {declared!r}", element_id=key))
+        return None
+    return match.group(1), values
+
+
+def _check_required_when_targets(found: list[FormField], filename: str, problems: list[Problem]) -> None:
+    """A condition names another field of the same form (or list item) and values it can hold."""
+    scope = {f.key: f for f in found}
+    for form_field in found:
+        if form_field.required_when is None:
+            continue
+        target_key, values = form_field.required_when
+        target = scope.get(target_key)
+        if target is None or target is form_field:
+            problems.append(Problem(filename, f"field '{form_field.key}': properties.requiredWhen names "
+                                              f"'{target_key}', which is not another field of this form",
+                                    element_id=form_field.key))
+            continue
+        offered = {_as_text(o) for o in target.options} if target.options is not None else None
+        for value in values:
+            if offered is not None and value not in offered:
+                problems.append(Problem(filename, f"field '{form_field.key}': properties.requiredWhen names "
+                                                  f"value '{value}', which field '{target_key}' does not offer",
+                                        element_id=form_field.key))
+
+
+def _as_text(value: object) -> str:
+    """A value as a form's option text: True -> "true", 2.0 -> "2"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
 def _component_field(comp: dict, where: str, filename: str, problems: list[Problem],
                      depth: int) -> FormField | None:
     ctype = comp["type"]
@@ -247,11 +325,14 @@ def _component_field(comp: dict, where: str, filename: str, problems: list[Probl
     if ctype == "number":
         _check_decimal_digits(comp, key, filename, problems)
     _check_visibility(comp, key, filename, problems)
+    _check_prefill(comp, key, filename, problems)
+    condition = _required_when(comp, key, filename, problems)
     if len(problems) > before:
         return None
     return FormField(key=key, type=ctype, label=_label(comp), required=rules.get("required") is True,
                      raw=comp, options=options, subtype=subtype,
-                     readonly=comp.get("readonly") is True, disabled=comp.get("disabled") is True)
+                     readonly=comp.get("readonly") is True, disabled=comp.get("disabled") is True,
+                     required_when=condition)
 
 
 def _dynamiclist_field(comp: dict, where: str, filename: str, problems: list[Problem],
@@ -654,12 +735,65 @@ def validate_submission(form: FormDefinition, data: object) -> dict:
         raise InvalidData("data must be a JSON object",
                           {"_schema": [f"Expected a JSON object, got {_json_type(data)}."]})
     schema = schema_for(form)
+    loaded, errors = None, {}
     try:
         loaded = schema.load(data)
     except ValidationError as exc:
         errors = _flatten_errors(exc.normalized_messages())
-        raise InvalidData(f"{len(errors)} field(s) are invalid", errors) from exc
+    for name, messages in _conditional_errors(form.fields, data, "").items():
+        errors.setdefault(name, messages)
+    if errors or loaded is None:
+        raise InvalidData(f"{len(errors)} field(s) are invalid", errors)
     return _by_form_key(loaded, form.fields)
+
+
+def _conditional_errors(form_fields: tuple[FormField, ...], data: dict, prefix: str) -> dict[str, list[str]]:
+    """`requiredWhen`: a field left blank while the field it names holds one of its values.
+    Read from the submitted data, so it is reported beside every other problem at once."""
+    errors: dict[str, list[str]] = {}
+    scope = {f.key: f for f in form_fields}
+    for form_field in form_fields:
+        if form_field.type == "dynamiclist" and isinstance(data.get(form_field.key), list):
+            for index, item in enumerate(data[form_field.key]):
+                if isinstance(item, dict):
+                    errors.update(_conditional_errors(form_field.children, item,
+                                                      f"{prefix}{form_field.key}.{index}."))
+        if form_field.required_when is None or form_field.readonly or form_field.disabled:
+            continue
+        target_key, values = form_field.required_when
+        chosen = data.get(target_key)
+        hit = next((_as_text(v) for v in (chosen if isinstance(chosen, list) else [chosen])
+                    if _as_text(v) in values), None)
+        if hit is not None and _is_blank(data.get(form_field.key)):
+            errors[f"{prefix}{form_field.key}"] = [_required_when_message(scope[target_key], hit)]
+    return errors
+
+
+def _required_when_message(target: FormField, value: str) -> str:
+    """English with the form's own labels (bilingual in our forms); web/i18n.py translates it."""
+    label = next((str(o.get("label")) for o in target.raw.get("values") or []
+                  if isinstance(o, dict) and _as_text(o.get("value")) == value and o.get("label")), value)
+    return f"Required when “{target.label or target.key}” is “{label}”."
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or value is False or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def offered_values(form: FormDefinition, data: Mapping[str, Any]) -> dict[str, Any]:
+    """What a task's form shows when it is offered: the process data under the form's keys,
+    except fields that start empty (`prefill: "none"`), which are this completion's own."""
+    return {f.key: data[f.key] for f in form.fields if f.key in data and not f.starts_empty}
+
+
+def completion_blanks(form: FormDefinition) -> dict[str, Any]:
+    """The fields that start empty, each as the value an untouched browser form sends (False for
+    a checkbox, [] for a checklist or taglist, else None): laid under a completion's values, so a
+    key it leaves out does not keep an earlier round's (or another task's) value in the data."""
+    return {f.key: _BLANKS.get(f.type) for f in form.fields if f.starts_empty}
+
+
+_BLANKS: dict[str, Any] = {"checkbox": False, "checklist": [], "taglist": []}
 
 
 def _by_form_key(loaded: dict, form_fields: tuple[FormField, ...]) -> dict:

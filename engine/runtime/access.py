@@ -337,12 +337,21 @@ class View:
         return event.actor if task is not None and self.peer_visible(task) else None
 
     def event_field_shown(self, event: AuditEvent, key: str) -> bool:
-        task = self.tasks.get(event.task_id or "")
-        if event.actor == self.actor.username or self.role == FULL:
+        return self.submitted_field_shown(self.tasks.get(event.task_id or ""), event.actor, key)
+
+    def submitted_field_shown(self, task: HumanTask | None, by: str | None, key: str) -> bool:
+        """A field someone submitted (on a task, or at the start): whoever submitted it and `full`
+        see it; another expert's only as the peer rule allows; else by the field's level."""
+        if by == self.actor.username or self.role == FULL:
             return True
         if task is not None and self.is_expert_task(task):
             return self.peer_visible(task) and key not in self.rules.confidential
         return self.sees_level(self.key_visibility(key))
+
+    def submitted_values(self, row: HumanTask, values: dict[str, Any]) -> dict[str, Any]:
+        """A completed task's submitted values as this viewer may see them: the same rule as
+        its completion on the timeline."""
+        return {k: v for k, v in values.items() if self.submitted_field_shown(row, row.completed_by, k)}
 
     def event_note_shown(self, event: AuditEvent) -> bool:
         """Notes name people (assignees, candidates): staff only, never for expert tasks unless full."""

@@ -105,6 +105,46 @@ def _parents_first(tasks: dict[str, Any], root: str) -> dict[str, Any]:
     return ordered
 
 
+def task_data(session: Session, instance_id: int, task_id: str) -> dict[str, Any] | None:
+    """The data one finished task held when it finished, still encoded as SpiffWorkflow wrote it
+    (engine/runtime/state.py `restore_data` decodes it); None when the instance has no such task.
+    SpiffWorkflow stores a task's data as its change against its parent's, so the task's line of
+    ancestors is read back to the one stored whole (a workflow's first task) and the changes laid
+    on in order. Ancestors of a finished task are finished, so they are stored here; documents
+    written before this table hold them themselves."""
+    document, stored = read_state(session, instance_id)
+    bodies = {tid: body for _wf, tid, body in stored}
+    whole: list[dict[str, Any]] = []  # the document's workflows, parsed only if needed
+
+    def find(tid: str) -> dict[str, Any] | None:
+        if tid in bodies:
+            return json.loads(bodies[tid])
+        if not whole:
+            state = json.loads(document)
+            whole.extend([state, *(state.get("subprocesses") or {}).values()])
+        return next((flow["tasks"][tid] for flow in whole if tid in flow.get("tasks", {})), None)
+
+    line: list[dict[str, Any]] = []
+    current = find(task_id)
+    while current is not None:
+        line.append(current)
+        if current.get("parent") is None or not current.get("delta"):
+            break
+        current = find(current["parent"])
+    if not line:
+        return None
+    data: dict[str, Any] = {}
+    for task in reversed(line):
+        delta = task.get("delta") or {}
+        if task.get("parent") is None or not delta:
+            data = dict(task.get("data") or {})
+            continue
+        data.update(delta.get("updates") or {})
+        for key in delta.get("deletions") or ():
+            data.pop(key, None)
+    return data
+
+
 def whole_document(session: Session, instance: ProcessInstance) -> str:
     """The instance's state as one standalone document (SpiffWorkflow's layout, every task in
     it), for archives and copies: readable without this table."""

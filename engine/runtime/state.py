@@ -215,3 +215,8 @@ def restore_state(dct: dict[str, Any], spec: Any, subprocess_specs: dict[str, An
 
 def new_workflow(spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
     return BpmnWorkflow(spec, subprocess_specs, script_engine=make_script_engine())
+
+
+def restore_data(encoded: dict[str, Any]) -> dict[str, Any]:
+    """Task data as SpiffWorkflow serialized it (dates and the like encoded) back to values."""
+    return STATE_SERIALIZER.registry.restore(encoded)

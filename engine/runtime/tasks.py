@@ -1,7 +1,9 @@
 """User-task commands (claim, unclaim, assign, complete) and the inbox queries. Permission
 rules: the assignee works the task; an unassigned task may be claimed (or completed directly)
 by its candidates; a claimed task may be released to them (a task assigned directly, with no
-candidates, may not: it would belong to nobody); supervisors may reassign. Queries read only the projection."""
+candidates, may not: it would belong to nobody); supervisors may reassign. Queries read only the projection.
+A completion lays the form's fields that start empty each round (forms.completion_blanks) under the
+submitted values; what a completed task's form held is read back from its finished-task record."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,10 +15,11 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
 from engine.core import audit, clock
-from engine.runtime import instances, projection, store
+from engine.runtime import finished_tasks, instances, projection, store
+from engine.runtime.state import restore_data
 from engine.definitions.deployment import form_for
 from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
-from engine.definitions.forms import FormDefinition, validate_submission
+from engine.definitions.forms import FormDefinition, completion_blanks, validate_submission
 from engine.core.models import HumanTask, ProcessInstance, TaskCandidate, User
 from engine.core.principals import Actor, require_supervisor
 
@@ -45,6 +48,15 @@ def may_release(row: HumanTask) -> bool:
     return bool(row.candidate_users or row.candidate_groups)
 
 
+def outside_candidates(session: Session, row: HumanTask, username: str) -> bool:
+    """Is this existing user neither a candidate user of a task that has candidates nor in
+    any of its candidate groups? (A task assigned directly has no candidates to be outside of.)"""
+    if not may_release(row) or username in row.candidate_users:
+        return False
+    user = session.scalar(select(User).where(User.username == username))
+    return user is not None and not (user.group_names & set(row.candidate_groups))
+
+
 def get_visible(session: Session, actor: Actor, task_id: str) -> HumanTask:
     row = get(session, task_id)
     if not may_see(session, row, actor):
@@ -55,6 +67,17 @@ def get_visible(session: Session, actor: Actor, task_id: str) -> HumanTask:
 def form_of(session: Session, row: HumanTask) -> FormDefinition | None:
     instance = instances.get(session, row.process_instance_id)
     return form_for(session, instance.definition, row.form_key)
+
+
+def submitted_values(session: Session, row: HumanTask, form: FormDefinition | None) -> dict[str, Any]:
+    """What a completed task's form held when it was completed, read from its finished-task
+    record (engine/runtime/finished_tasks.py), under the form's keys; {} for any other task.
+    Not filtered: callers show it through engine/runtime/access.py."""
+    if row.state != projection.COMPLETED or form is None:
+        return {}
+    encoded = finished_tasks.task_data(session, row.process_instance_id, row.id)
+    data = restore_data(encoded) if encoded else {}
+    return {f.key: data[f.key] for f in form.fields if f.key in data}
 
 
 def _require_open(row: HumanTask) -> None:
@@ -134,8 +157,11 @@ def complete(session: Session, actor: Actor, task_id: str, data: Any) -> tuple[H
     instance = instances.get(session, row.process_instance_id)
     if instance.state != instances.RUNNING:
         raise Conflict(f"the process instance is {instance.state}; its tasks cannot be completed now")
-    cleaned = _checked_data(session, instance, row, data)
-    workflow = run_waiting_task(instance, row, cleaned)
+    form = form_for(session, instance.definition, row.form_key)
+    cleaned = _checked_data(form, data)
+    # a field that starts empty each round is written even when left out (see forms.py)
+    blanks = completion_blanks(form) if form is not None else {}
+    workflow = run_waiting_task(instance, row, {**blanks, **cleaned})
     now = clock.now()
     projection.close(session, row, actor.username, now)
     audit.record(session, "task_completed", actor.username, instance_id=instance.id, task_id=row.id,
@@ -157,10 +183,9 @@ def run_waiting_task(instance: ProcessInstance, row: HumanTask, cleaned: dict[st
     return workflow
 
 
-def _checked_data(session: Session, instance: ProcessInstance, row: HumanTask, data: Any) -> dict[str, Any]:
+def _checked_data(form: FormDefinition | None, data: Any) -> dict[str, Any]:
     if data is None:
         data = {}
-    form = form_for(session, instance.definition, row.form_key)
     if form is not None:
         return validate_submission(form, data)
     if not isinstance(data, dict):

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import Index, func, select
+from sqlalchemy import Index, case, func, select
 from sqlalchemy.orm import Session
 
 from engine.core import clock
@@ -303,6 +303,22 @@ def _compliance(items: list[Closure]) -> dict[str, Any]:
 
 
 # ---- the heatmap ---------------------------------------------------------------------------------
+
+def busiest_process(session: Session, actor: Actor, keys: Iterable[str]) -> str | None:
+    """The process the heatmap opens on when none is chosen: of these (deployed) keys, the one
+    with the most running instances, then the most instances; the first key when none has any,
+    so the page never opens on an empty diagram while another has data."""
+    require_supervisor(actor, "see this")
+    keys = list(keys)
+    if not keys:
+        return None
+    running = func.sum(case((ProcessInstance.state == "running", 1), else_=0))
+    row = session.execute(select(ProcessInstance.process_key).where(ProcessInstance.process_key.in_(keys))
+                          .group_by(ProcessInstance.process_key)
+                          .order_by(running.desc(), func.count().desc(), ProcessInstance.process_key)
+                          .limit(1)).first()
+    return row[0] if row else keys[0]
+
 
 def heatmap(session: Session, actor: Actor, process_key: str, version: int | None = None,
             since: datetime | None = None, until: datetime | None = None,

@@ -41,9 +41,20 @@ def require(actor: Actor, reason: Any) -> str:
 
 # ---- single interventions ------------------------------------------------------------------------
 
-def reassign(session: Session, actor: Actor, task_id: str, assignee: Any, reason: Any) -> HumanTask:
-    """tasks.assign with the intervention's reason, audited as an intervention."""
-    return tasks.assign(session, actor, task_id, assignee, require(actor, reason))
+def reassign(session: Session, actor: Actor, task_id: str, assignee: Any, reason: Any,
+             outside_groups: bool = False) -> HumanTask:
+    """tasks.assign with the intervention's reason, audited as an intervention. A task meant for
+    groups or named people goes to someone outside them (an institution task to an applicant, a
+    slip of the name) only when the supervisor confirms it with `outside_groups`; the reason
+    says why, and the audit records the confirmation."""
+    reason = require(actor, reason)
+    name = assignee.strip() if isinstance(assignee, str) else ""
+    if name and tasks.outside_candidates(session, tasks.get(session, task_id), name):
+        if not outside_groups:
+            raise InvalidData(f"{name} is outside the task's candidates", {"assignee": [
+                f"{name} is not among the people or groups this task is for; confirm to assign it anyway."]})
+        reason = f"{reason} [outside its groups, confirmed]"
+    return tasks.assign(session, actor, task_id, assignee, reason)
 
 
 def _require_open(row: HumanTask) -> None:
@@ -184,6 +195,7 @@ class BulkRequest:
     assignee: str | None = None          # reassign
     element: str | None = None           # reassign/skip: only tasks at this element
     data: dict[str, Any] = field(default_factory=dict)   # retry/skip
+    outside_groups: bool = False         # reassign: confirmed, also to someone outside a task's groups
 
     def checked(self, actor: Actor) -> "BulkRequest":
         reason = require(actor, self.reason)
@@ -194,7 +206,7 @@ class BulkRequest:
         if self.action == "skip" and not self.element:
             raise InvalidData("say which task to skip", {"element": ["The BPMN element id of the task."]})
         return BulkRequest(self.action, reason, (self.assignee or "").strip() or None, self.element,
-                           dict(self.data or {}))
+                           dict(self.data or {}), self.outside_groups)
 
 
 @dataclass(frozen=True)
@@ -331,7 +343,7 @@ def _one(session: Session, actor: Actor, request: BulkRequest, instance_id: int)
                        + (f" at {request.element}" if request.element else ""))
     if action == "reassign":
         for row in targets:
-            reassign(session, actor, row.id, request.assignee, reason)
+            reassign(session, actor, row.id, request.assignee, reason, request.outside_groups)
         return instance.state
     if len(targets) > 1:
         raise Conflict(f"instance {instance_id} has {len(targets)} open tasks at {request.element}")

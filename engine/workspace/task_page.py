@@ -15,7 +15,7 @@ from engine.core.models import HumanTask, ProcessInstance
 from engine.core.principals import Actor
 from engine.definitions import stages
 from engine.definitions.deployment import form_for
-from engine.definitions.forms import FormDefinition
+from engine.definitions.forms import FormDefinition, offered_values
 from engine.runtime import access, instances, projection, tasks
 from engine.workspace import attachments, comments, follow_up, history, substitutes
 
@@ -62,11 +62,12 @@ def task_view(session: Session, actor: Actor, task_id: str) -> TaskView:
     data = seen.data(instances.data_of(instance)) if row.state == projection.OPEN else {}
     form = form_for(session, instance.definition, row.form_key)
     summary = summaries.get(session, instance.id)
+    values = _form_values(session, seen, row, form, data)
     return TaskView(
         task=row, instance=instance, project=summary.title if summary else "",
         stage=stages.stage_of(session, instance.definition_id, instance.definition.content_hash, row.name,
                               instance.definition.name or instance.process_key), form=form,
-        values={k: data[k] for k in (form.keys if form else ()) if k in data},
+        values=values,
         facts=history.key_facts(session, instance, data, seen), decisions=history.decisions(session, seen, instance),
         files=attachments.visible_to(session, seen), notes=comments.for_task(session, seen, row.id),
         follow_up_on=follow_up.dates_for(session, actor.username, [row.id]).get(row.id),
@@ -76,6 +77,17 @@ def task_view(session: Session, actor: Actor, task_id: str) -> TaskView:
         may_release=is_open and row.assignee == actor.username and tasks.may_release(row),
         may_upload=absent is None and attachments.may_upload(session, actor, instance, row), staff=seen.staff,
         is_applicant=seen.role == access.APPLICANT)
+
+
+def _form_values(session: Session, seen: access.View, row: HumanTask, form: FormDefinition | None,
+                 data: dict[str, Any]) -> dict[str, Any]:
+    """An open task's form offers the current data (not the fields that start empty each round);
+    a completed one shows what was submitted, from its finished-task record, as access allows."""
+    if form is None:
+        return {}
+    if row.state == projection.OPEN:
+        return offered_values(form, data)
+    return seen.submitted_values(row, tasks.submitted_values(session, row, form))
 
 
 def sees_or_covers(actor: Actor):  # type: ignore[no-untyped-def]
@@ -89,7 +101,8 @@ def sees_or_covers(actor: Actor):  # type: ignore[no-untyped-def]
 @dataclass
 class TaskDetail:
     """A task as the API shows it to this caller: its line (assignees hidden where access says
-    so), its form and the data it shows (open tasks only)."""
+    so), its form and the data it shows: an open task's visible data without the fields that
+    start empty each round; a completed task's submitted values."""
     task: Any
     row: HumanTask
     form: FormDefinition | None
@@ -100,5 +113,10 @@ def task_detail(session: Session, actor: Actor, task_id: str) -> TaskDetail:
     row = tasks.get_visible(session, actor, task_id)
     instance = instances.get(session, row.process_instance_id)
     seen = access.view_of(session, actor, instance, row)
-    data = seen.data(instances.data_of(instance)) if row.state == projection.OPEN else {}
-    return TaskDetail(seen.task_line(row) or row, row, tasks.form_of(session, row), data)
+    form = tasks.form_of(session, row)
+    if row.state == projection.OPEN:
+        fresh = {f.key for f in form.fields if f.starts_empty} if form else set()
+        data = {k: v for k, v in seen.data(instances.data_of(instance)).items() if k not in fresh}
+    else:
+        data = _form_values(session, seen, row, form, {})
+    return TaskDetail(seen.task_line(row) or row, row, form, data)

@@ -156,7 +156,7 @@ def test_bulk_claim_takes_the_selected_tasks_and_release_gives_them_back(page, p
     page.check("[data-select-all]")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("button[value=release]")
-    expect(page.locator(".flash-success")).to_contain_text("已退回 2 项任务")
+    expect(page.locator(".flash-success")).to_contain_text("已将 2 项任务放回组队列")
     assert commands.query(db, tasks.list_tasks, actor("wang"), "assigned").total == 0
 
 
@@ -170,7 +170,7 @@ def test_a_task_completed_meanwhile_gives_a_clear_message_and_no_error(page, peo
     page.check("input[name=decision][value=accept]")
     # when a supervisor reassigns it to a colleague, who completes it meanwhile
     commands.execute(db, tasks.assign, actor("zhao"), task.id, "chen")
-    commands.execute(db, tasks.complete, actor("chen"), task.id, {"decision": "return"})
+    commands.execute(db, tasks.complete, actor("chen"), task.id, {"decision": "return", "review_comment": "请补充材料"})
     page.click("#complete-button")
     # then the reviewer is told it was completed or cancelled meanwhile (409), nothing saved
     expect(page.locator("h1")).to_contain_text("已被他人修改")

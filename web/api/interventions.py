@@ -26,7 +26,8 @@ from web.api.supervisor_schemas import (BulkReportOut, BulkRequest, DataReasonRe
 def reassign_task(task_id: str):  # type: ignore[no-untyped-def]
     actor = supervisor_actor()
     body = load_body(ReassignRequest())
-    row = commands.execute(engine_db(), interventions.reassign, actor, task_id, body["assignee"], body["reason"])
+    row = commands.execute(engine_db(), interventions.reassign, actor, task_id, body["assignee"], body["reason"],
+                           body["outside_groups"])
     return jsonify(task_dict(row))
 
 

@@ -74,6 +74,8 @@ class AttentionPage(Schema):
 class ReassignRequest(StrictSchema):
     assignee = fields.String(required=True, validate=validate.Length(min=1, max=80))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON))
+    outside_groups = fields.Boolean(load_default=False, metadata={
+        "description": "confirm giving the task to someone outside its candidate groups and users"})
 
 
 class DataReasonRequest(StrictSchema):

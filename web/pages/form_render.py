@@ -91,6 +91,8 @@ def _field_node(form_field: FormField, values: dict[str, Any], errors: dict[str,
     name = f"{prefix}{form_field.key}"
     rules = form_field.validate
     attrs = {k: rules[k] for k in ("min", "max", "minLength", "maxLength") if k in rules}
+    if form_field.required_when:  # shown as required in the page while it applies (app.js)
+        attrs["required_when"] = (f"{prefix}{form_field.required_when[0]}", " ".join(form_field.required_when[1]))
     return Node(
         "field", key=form_field.key, name=name, type=form_field.type, label=pick_field_label(raw),
         description=pick(raw.get("description") or ""), required=form_field.required,
@@ -108,7 +110,9 @@ def _list_node(comp: dict, scope: dict[str, FormField], values: dict[str, Any],
     form_field = scope.get(key)
     children = {f.key: f for f in form_field.children} if form_field else {}
     items = values.get(key) if isinstance(values.get(key), list) else []
-    count = max(len(items) + (0 if readonly else 1), 1)
+    # the items as they are, one empty row only to start an empty list: a saved draft must not
+    # come back with a blank row each time (rows are added and removed in the page, app.js)
+    count = max(len(items), 1)
     rows = []
     for index in range(min(count, MAX_LIST_ROWS)):
         item = items[index] if index < len(items) and isinstance(items[index], dict) else {}

@@ -133,7 +133,7 @@ def bulk():  # type: ignore[no-untyped-def]
             failed.append(error.message)
     if done:
         message = (ngettext("%(num)s task claimed.", "%(num)s tasks claimed.", done) if action == "claim"
-                   else ngettext("%(num)s task released.", "%(num)s tasks released.", done))
+                   else ngettext("%(num)s task is back in its group’s queue.", "%(num)s tasks are back in their groups’ queues.", done))
         flash(message, "success")
     if failed:
         flash(ngettext("%(num)s task could not be changed: %(why)s", "%(num)s tasks could not be changed: %(why)s",

@@ -25,7 +25,7 @@ ACTIONS = {
     "instance_started": _l("Submitted"),
     "task_created": _l("Task opened"),
     "task_claimed": _l("Claimed"),
-    "task_unclaimed": _l("Released"),
+    "task_unclaimed": _l("Released to group"),
     "task_assigned": _l("Reassigned"),
     "task_completed": _l("Decided"),
     "task_cancelled": _l("Task cancelled"),

@@ -177,7 +177,8 @@ def dashboard_page():  # type: ignore[no-untyped-def]
 def heatmap_page():  # type: ignore[no-untyped-def]
     weeks, since = _period()
     processes = commands.query(engine_db(), deployment.latest_definitions)
-    key = request.args.get("process") or (processes[0].key if processes else None)
+    key = request.args.get("process") or commands.query(engine_db(), dashboard.busiest_process, current_actor(),
+                                                        [p.key for p in processes])
     heat = None
     if key:
         version = _number("version", 0, 0, 100_000) or None

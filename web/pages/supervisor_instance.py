@@ -102,7 +102,8 @@ def reassign(task_id: str):  # type: ignore[no-untyped-def]
     row = commands.query(engine_db(), tasks.get, task_id)
     try:
         commands.execute(engine_db(), interventions.reassign, current_actor(), task_id,
-                         request.form.get("assignee", ""), request.form.get("reason", ""))
+                         request.form.get("assignee", ""), request.form.get("reason", ""),
+                         request.form.get("outside_groups") == "1")
     except InvalidData as error:
         return _render(row.process_instance_id, {f"reassign-{task_id}": error.fields},
                        {f"reassign-{task_id}": dict(request.form)}, 422)

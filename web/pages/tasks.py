@@ -21,6 +21,7 @@ from web.auth import current_actor
 from web.pages.form_render import data_from_request, labels_by_name, render_nodes
 from web.i18n import safe_next
 from web.pages.common import engine_error_page, protected
+from web.pages.menu import is_reviewer
 
 task_pages = protected(Blueprint("task_pages", __name__, url_prefix="/tasks"))
 
@@ -50,6 +51,8 @@ def complete(task_id: str):  # type: ignore[no-untyped-def]
     except Conflict as error:
         return engine_error_page(error)
     flash(_("Done: “%(task)s” is completed.", task=_title(view.task.title)), "success")
+    if not is_reviewer(actor.groups):  # applicants have no inbox in their menu: back to the application
+        return redirect(url_for("instance_pages.show", instance_id=view.instance.id))
     return redirect(url_for("inbox.index"))
 
 
@@ -77,7 +80,7 @@ def claim(task_id: str):  # type: ignore[no-untyped-def]
 @task_pages.post("/<task_id>/unclaim")
 def unclaim(task_id: str):  # type: ignore[no-untyped-def]
     commands.execute(engine_db(), tasks.unclaim, current_actor(), task_id)
-    flash(_("The task went back to its group."), "success")
+    flash(_("The task is back in its group’s queue."), "success")
     return redirect(safe_next(request.form.get("next"), url_for("inbox.index")))
 
 

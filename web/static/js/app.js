@@ -43,7 +43,9 @@
     var rows = list.querySelectorAll(".list-row");
     if (!rows.length) { return; }
     var last = rows[rows.length - 1];
-    var index = rows.length;
+    // rows may have been removed: the next index is past the highest, never one still in use
+    var index = 0;
+    rows.forEach(function (row) { index = Math.max(index, Number(row.getAttribute("data-row")) + 1); });
     var name = list.getAttribute("data-list");
     var copy = last.cloneNode(true);
     copy.setAttribute("data-row", String(index));
@@ -58,6 +60,42 @@
     var first = copy.querySelector("input, select, textarea");
     if (first) { first.focus(); }
   });
+
+  // Remove a row of a dynamic list; the last one left is emptied instead, so a row can still
+  // be added by copying it. The server reads whichever indices are present.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-remove-row]");
+    if (!button) { return; }
+    var row = button.closest(".list-row");
+    var list = row.closest("[data-list]");
+    if (list.querySelectorAll(".list-row").length > 1) {
+      row.remove();
+    } else {
+      row.querySelectorAll("[name]").forEach(function (input) {
+        if (input.type === "checkbox" || input.type === "radio") { input.checked = false; } else { input.value = ""; }
+      });
+    }
+    var add = list.querySelector("[data-add-row]");
+    if (add) { add.focus(); }
+  });
+
+  // A field required only for some answers of another (a comment for a return or a refusal:
+  // the form's requiredWhen, which the server checks) shows its mark while it applies.
+  function markConditionalFields() {
+    document.querySelectorAll("[data-required-when]").forEach(function (field) {
+      var form = field.closest("form");
+      if (!form) { return; }
+      var wanted = field.getAttribute("data-required-values").split(" ");
+      var chosen = Array.prototype.filter.call(form.elements, function (input) {
+        return input.name === field.getAttribute("data-required-when") &&
+          ((input.type !== "radio" && input.type !== "checkbox") || input.checked);
+      }).map(function (input) { return input.value; });
+      var applies = chosen.some(function (value) { return wanted.indexOf(value) !== -1; });
+      field.querySelectorAll("[data-required-mark]").forEach(function (mark) { mark.hidden = !applies; });
+    });
+  }
+  document.addEventListener("change", markConditionalFields);
+  document.addEventListener("DOMContentLoaded", markConditionalFields);
 
   // After a failed submission, move focus to the error summary so screen readers announce it.
   document.addEventListener("DOMContentLoaded", function () {

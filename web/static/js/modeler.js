@@ -19,7 +19,7 @@
                               panel.CamundaPlatformPropertiesProviderModule,
                               window.designerTranslateModule || {}],
           moddleExtensions: { camunda: camunda },
-          keyboard: { bindTo: document }
+          keyboard: { bind: true }  // bpmn-js binds to its own canvas (focused on click); bindTo is gone
         });
         window.designerModeler = modeler;  // for the browser tests and the console
         return modeler.importXML(document.getElementById("bpmn-source").value).then(function () {
