@@ -9,11 +9,16 @@ from decimal import Decimal
 from typing import Any
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+
+from engine.definitions import datastores, multiinstance
 
 def make_registry(config: dict[Any, Any]) -> Any:
     """SpiffWorkflow's registry plus the plain values scripts may leave in task data."""
+    config = {**config, **{cls: MultiInstanceTaskConverter for cls in multiinstance.SPEC_CLASSES}}
     registry = BpmnWorkflowSerializer.configure(config)
+    datastores.register(registry)
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]),
                       typename="date")
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]),

@@ -16,9 +16,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.definitions import duedates, escalation_policy, visibility, xmlsafe
+from engine.definitions import duedates, escalation_policy, expressions, visibility, xmlsafe
 from engine.scripting import sandbox
-from engine.definitions.parser import CAMUNDA_NS, EngineParser
+from engine.definitions.parser import CAMUNDA_NS, EngineParser, decision_ref
 from engine.scripting.script_engine import is_timer_literal
 from engine.core.errors import DefinitionInvalid, Problem
 from engine.definitions.forms import FormDefinition, parse_form
@@ -28,6 +28,9 @@ NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 KINDS = {".bpmn": "bpmn", ".bpmn20.xml": "bpmn", ".dmn": "dmn", ".form": "form"}
 _NAME = re.compile(r"^[\w.@\-]+$", re.UNICODE)
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TIMER_TAGS = ("timeDate", "timeDuration", "timeCycle")
+_NO_DECISION = ("business rule task names no DMN decision (camunda:decisionRef, "
+                "spiffworkflow:calledDecisionId or zeebe:calledDecision)")
 
 
 @dataclass
@@ -141,15 +144,21 @@ def _load_sources(files: list[tuple[str, bytes]], bundle: Bundle) -> None:
         if kind == "bpmn":
             bundle.problems.extend(xmlsafe.bpmn_schema_problems(tree, filename))
             bundle.problems.extend(_attributes_spiff_requires(tree, filename))
+            bundle.problems.extend(expressions.translate_tree(tree, filename))
         bundle.sources.append(Source(filename, content, kind, tree))
 
 
 def _attributes_spiff_requires(tree: Any, filename: str) -> list[Problem]:
     """SpiffWorkflow's parser crashes with a bare KeyError on these; say it properly first."""
-    return [Problem(filename, "business rule task has no camunda:decisionRef", line=node.sourceline,
-                    element_id=node.get("id"))
-            for node in tree.iter(f"{{{BPMN_NS}}}businessRuleTask")
-            if not node.get(f"{{{CAMUNDA_NS}}}decisionRef")]
+    problems = [Problem(filename, _NO_DECISION, line=node.sourceline, element_id=node.get("id"))
+                for node in tree.iter(f"{{{BPMN_NS}}}businessRuleTask") if not decision_ref(node)]
+    for timer in tree.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+        if not any(timer.find(f"{{{BPMN_NS}}}{tag}") is not None for tag in _TIMER_TAGS):
+            event = timer.getparent()
+            problems.append(Problem(filename, "timer event has no timeDate, timeDuration or timeCycle, "
+                                    "so it would never fire", line=event.sourceline,
+                                    element_id=event.get("id")))
+    return problems
 
 
 def _problem_from_spiff(error: Exception, default_file: str) -> Problem:
@@ -185,7 +194,9 @@ def _resolve_dependencies(parser: EngineParser, bundle: Bundle, known: Known) ->
         added = False
         for key in missing:
             for filename, content in known.called_process_sources(key):
-                parser.add_bpmn_xml(xmlsafe.parse_xml(content, filename), filename=f"(deployed) {filename}")
+                tree = xmlsafe.parse_xml(content, filename)
+                expressions.translate_tree(tree, filename)  # it was deployed, so it translates
+                parser.add_bpmn_xml(tree, filename=f"(deployed) {filename}")
                 added = True
         if not added:
             break
@@ -229,9 +240,9 @@ def check_conventions(source: Source, form_keys: set[str], parser: EngineParser)
         elif called not in parser.process_parsers:
             add(node, f"called process '{called}' is neither in these files nor deployed")
     for node in tree.iter(f"{{{BPMN_NS}}}businessRuleTask"):
-        ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef")
+        ref = decision_ref(node)
         if not ref:
-            add(node, "business rule task has no camunda:decisionRef")
+            add(node, _NO_DECISION)
         elif ref not in parser.dmn_parsers:
             add(node, f"DMN decision '{ref}' is neither in these files nor deployed")
     return problems
