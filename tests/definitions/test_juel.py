@@ -1,0 +1,65 @@
+"""JUEL in `${...}`: the subset translates to the Python the sandbox runs, Python inside `${...}`
+stays Python, and JUEL outside the subset is refused at deploy naming the element and the
+construct."""
+from __future__ import annotations
+
+import pytest
+
+from engine.definitions import juel
+from engine.definitions.validation import validate_sources
+from engine.scripting.sandbox import LocalEnvironment
+
+ENV = LocalEnvironment()
+
+
+@pytest.mark.parametrize("expression, data, expected", [
+    ("!approved", {"approved": False}, True),
+    ("a > 1 && b lt 3", {"a": 2, "b": 2}, True),
+    ("a eq 'x' || b ne null", {"a": "y", "b": None}, False),
+    ("empty tags", {"tags": []}, True),
+    ("empty tags", {"tags": None}, True),
+    ("empty tags", {"tags": ""}, True),
+    ("empty tags", {"tags": [0]}, False),
+    ("not empty m", {"m": {}}, False),
+    ("person.name", {"person": {"name": "Li"}}, "Li"),
+    ("person.missing", {"person": {}}, None),
+    ("person.address.city", {"person": None}, None),
+    ("big ? 'yes' : 'no'", {"big": True}, "yes"),
+    ("x ge 2 and x le 4", {"x": 4}, True),
+    ("true == flag", {"flag": True}, True),
+    ("items[1]", {"items": [5, 6]}, 6),
+])
+def test_the_subset_means_what_it_means_in_camunda(expression, data, expected):
+    assert ENV.evaluate(juel.to_python(expression), dict(data)) == expected
+
+
+@pytest.mark.parametrize("python", ['"a" in tags', "len(x) > 0", "x.get('a') == 1",
+                                    "a if b else c", "x is None"])
+def test_python_inside_dollar_braces_stays_python(python):
+    assert juel.to_python(python) == python
+
+
+@pytest.mark.parametrize("expression, construct", [
+    ("execution.getVariable('a') && x", "execution"),
+    ("list.size() > 0", "method call"),
+    ("!approved && fn:contains(a, b)", "unexpected"),
+])
+def test_juel_outside_the_subset_is_named(expression, construct):
+    with pytest.raises(juel.JuelError, match=construct):
+        juel.to_python(expression)
+
+
+def test_a_deploy_refuses_unsupported_juel_naming_the_flow():
+    bpmn = b"""<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="g" default="f3"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="g"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="e"><bpmn:conditionExpression>${orders.size() gt 0}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    [problem] = validate_sources([("p.bpmn", bpmn)]).problems
+    assert problem.element_id == "f2" and "method call" in problem.message and problem.line == 8
