@@ -7,6 +7,8 @@ business rule tasks naming their DMN, data stores, Camunda Modeler timers) are n
 every refusal says why."""
 from __future__ import annotations
 
+import csv
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -60,10 +62,17 @@ def _deploy(db: Any, path: Path, definers: dict[str, Path]) -> tuple[list[Any], 
     return [], "too many companion files"
 
 
-def _drive(db: Any, key: str) -> str:
+def _seeds() -> dict[str, dict[str, Any]]:
+    """The data the upstream tests give each file (the manifest's `seed`): `init` to start with,
+    `task` for each task the runner completes."""
+    with (CORPUS / "manifest.csv").open(newline="") as handle:
+        return {r["file"]: json.loads(r["seed"]) for r in csv.DictReader(handle) if r.get("seed")}
+
+
+def _drive(db: Any, key: str, seed: dict[str, Any]) -> str:
     system = Actor("corpus", frozenset({SUPERVISORS}))
     try:
-        instance = commands.execute(db, instances.start, system, key, {})
+        instance = commands.execute(db, instances.start, system, key, dict(seed.get("init", {})))
     except Exception as error:  # noqa: BLE001 - the runner reports, never stops
         return f"error: {error}"
     for _ in range(MAX_STEPS):
@@ -82,7 +91,7 @@ def _drive(db: Any, key: str) -> str:
             assignee = "corpus"
         actor = Actor(assignee or (users[0] if users else "corpus"), frozenset(groups) | {SUPERVISORS})
         try:
-            commands.execute(db, tasks.complete, actor, task_id, {})
+            commands.execute(db, tasks.complete, actor, task_id, dict(seed.get("task", {})))
         except Exception as error:  # noqa: BLE001
             return f"error: {error}"
     return "waiting"
@@ -90,7 +99,7 @@ def _drive(db: Any, key: str) -> str:
 
 @pytest.mark.skipif(not CORPUS.exists(), reason="../shared/bpmn-corpus is not present")
 def test_the_corpus_deploys_and_runs(db):
-    definers = _definers()
+    definers, seeds = _definers(), _seeds()
     counts: Counter[str] = Counter()
     refusals: dict[str, str] = {}
     outcomes: dict[str, str] = {}
@@ -104,7 +113,7 @@ def test_the_corpus_deploys_and_runs(db):
             continue
         counts["deployed"] += 1
         for process in deployed:
-            outcome = _drive(db, process.key)
+            outcome = _drive(db, process.key, seeds.get(name, {}))
             outcomes[f"{name}:{process.key}"] = outcome
             counts["ran to the end" if outcome == "completed" else outcome.split(":")[0]] += 1
     print("\ncorpus:", dict(counts))
