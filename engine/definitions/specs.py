@@ -16,8 +16,15 @@ from engine.definitions import datastores, multiinstance
 
 def make_registry(config: dict[Any, Any]) -> Any:
     """SpiffWorkflow's registry plus the plain values scripts may leave in task data."""
-    config = {**config, **{cls: MultiInstanceTaskConverter for cls in multiinstance.SPEC_CLASSES}}
+    standard = (multiinstance.ParallelMultiInstance, multiinstance.SequentialMultiInstance)
+    config = {**config, **{cls: MultiInstanceTaskConverter for cls in standard}}
     registry = BpmnWorkflowSerializer.configure(config)
+    # Camunda's form keeps the typename SpiffWorkflow's Camunda classes had: specs deployed
+    # before restore as ours, and an unchanged file keeps its content hash, hence its version.
+    MultiInstanceTaskConverter(multiinstance.CamundaParallelMultiInstance, registry,
+                               "ParallelMultiInstanceTask")
+    MultiInstanceTaskConverter(multiinstance.CamundaSequentialMultiInstance, registry,
+                               "SequentialMultiInstanceTask")
     datastores.register(registry)
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]),
                       typename="date")
