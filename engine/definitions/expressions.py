@@ -3,7 +3,8 @@ attributes, due dates, multi-instance collections and cardinalities, timers) and
 translation, once at deploy, into the Python the engine evaluates (engine/definitions/juel.py
 decides between JUEL and Python). The translation rewrites the parsed XML tree in place before
 SpiffWorkflow reads it, so the specs hold Python only; the stored file keeps what its author
-wrote. A Camunda 8 FEEL expression (`=...`) is refused with that reason."""
+wrote. A Camunda 8 FEEL expression (`=...`) and XPath (`bpmn:getDataObject(...)`) are refused
+with that reason."""
 from __future__ import annotations
 
 from typing import Any
@@ -45,6 +46,10 @@ def _translate_text(node: Any, tag: str, refuse: Any) -> None:
     if text.strip().startswith("="):
         refuse(node, tag, text, "a FEEL expression (Camunda 8) is not supported; "
                                 "write a Python expression or JUEL in ${...}")
+        return
+    if "getDataObject(" in text or "getActivityProperty(" in text:
+        refuse(node, tag, text, "an XPath expression (BPMN's default expression language) is not "
+                                "supported; write a Python expression or JUEL in ${...}")
         return
     inner = juel.unwrap(text)
     if inner is None:

@@ -27,7 +27,7 @@ _CAMUNDA_MI = {multiinstance.CamundaParallel: multiinstance.CamundaParallelMulti
 def decision_ref(node: Any) -> str | None:
     """The decision a business rule task evaluates: `camunda:decisionRef` (Camunda 7),
     `<spiffworkflow:calledDecisionId>` (SpiffArena) or `<zeebe:calledDecision decisionId>`
-    (Camunda 8), whichever the file uses."""
+    (Camunda 8; Trisotech writes a `decisionRef` task header), whichever the file uses."""
     ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef")
     if ref:
         return str(ref)
@@ -37,6 +37,10 @@ def decision_ref(node: Any) -> str | None:
             return str(child.text).strip()
         if local == "calledDecision" and child.get("decisionId"):
             return str(child.get("decisionId"))
+        if local == "taskHeaders":  # Trisotech's Camunda 8 export: a `decisionRef` task header
+            for header in child:
+                if header.get("key") == "decisionRef" and header.get("value"):
+                    return str(header.get("value"))
     return None
 
 
