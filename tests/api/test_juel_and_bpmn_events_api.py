@@ -1,7 +1,7 @@
 """Files written for Camunda 7 run as their authors meant: JUEL conditions in `${...}` route as
 in Camunda (`&&`, `!`, `gt`, `||`, `empty`, `eq`, `not`, `a.b` on maps, `a ? b : c` in an
 assignment), and BPMN error and escalation end events reach the boundary events that catch
-them; driven through the API."""
+them; a data store keeps a value for later tasks; driven through the API."""
 from __future__ import annotations
 
 from typing import Any
@@ -51,3 +51,9 @@ def test_error_and_escalation_end_events_reach_their_boundary_events(start, outc
     instance = start("error_and_escalation", {"outcome": outcome})
     assert instance["state"] == "completed"
     assert instance["data"]["path"] == path
+
+
+def test_a_data_store_keeps_what_one_task_wrote_for_a_later_task_to_read(start):
+    instance = start("data_store_ledger", {"amount": 120})
+    assert instance["state"] == "completed", instance.get("error")
+    assert instance["data"]["seen"] == 120

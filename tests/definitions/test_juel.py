@@ -63,3 +63,45 @@ def test_a_deploy_refuses_unsupported_juel_naming_the_flow():
 </bpmn:definitions>"""
     [problem] = validate_sources([("p.bpmn", bpmn)]).problems
     assert problem.element_id == "f2" and "method call" in problem.message and problem.line == 8
+
+
+def _process(task_attributes: str = "", condition: str = "x") -> bytes:
+    return f"""<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="u" {task_attributes}><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:exclusiveGateway id="g" default="f4"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing><bpmn:outgoing>f4</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="e"><bpmn:incoming>f3</bpmn:incoming><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="u"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="u" targetRef="g"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="e"><bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f4" sourceRef="g" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+def test_assignment_and_due_date_attributes_are_translated_once_at_deploy():
+    bundle = validate_sources([("p.bpmn", _process(
+        'camunda:assignee="${project.owner}" camunda:candidateGroups="reviewers, ${empty team ? \'office\' : team}" '
+        'camunda:dueDate="${urgent ? \'P1D\' : \'P5D\'}"', "${!done}"))])
+    assert not bundle.problems
+    attributes = bundle.processes[0].spec.task_specs["u"].extensions["attributes"]
+    assert attributes["assignee"] == '${(project or {}).get(\'owner\')}'
+    assert attributes["candidateGroups"].startswith("reviewers, ${(")
+    assert ENV.evaluate(attributes["dueDate"][2:-1], {"urgent": True}) == "P1D"
+
+
+@pytest.mark.parametrize("condition, reason", [
+    ("=fraud", "FEEL"),
+    ("bpmn:getDataObject('approved')", "XPath"),
+    ("${execution.getVariable('x')}", "execution"),
+])
+def test_expressions_of_other_languages_are_refused_with_the_reason(condition, reason):
+    [problem] = validate_sources([("p.bpmn", _process(condition=condition))]).problems
+    assert problem.element_id == "f3" and reason in problem.message
+
+
+def test_plain_python_conditions_are_left_exactly_as_written():
+    bundle = validate_sources([("p.bpmn", _process(condition='decision == "accept" and score &gt;= 60'))])
+    assert not bundle.problems
