@@ -28,6 +28,7 @@ NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 KINDS = {".bpmn": "bpmn", ".bpmn20.xml": "bpmn", ".dmn": "dmn", ".form": "form"}
 _NAME = re.compile(r"^[\w.@\-]+$", re.UNICODE)
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CRON = re.compile(r"^[\d*?/,LW#A-Z-]+(\s+[\d*?/,LW#A-Z-]+){4,6}$")
 _TIMER_TAGS = ("timeDate", "timeDuration", "timeCycle")
 _NO_DECISION = ("business rule task names no DMN decision (camunda:decisionRef, "
                 "spiffworkflow:calledDecisionId or zeebe:calledDecision)")
@@ -332,6 +333,9 @@ def _check_expressions(tree: Any, add: Callable[[Any, str], None]) -> None:
             owner = timer.getparent().getparent()
             if not text:
                 add(owner, f"timer {tag} is empty")
+            elif _CRON.match(text):
+                add(owner, f"timer {tag} '{text}' is a cron expression, which is not supported; "
+                           "write an ISO 8601 cycle such as R/P1D or R5/2027-01-01T09:00:00+08:00/P1D")
             elif not is_timer_literal(text):
                 message = sandbox.check_expression(text)
                 if message:

@@ -1,6 +1,7 @@
-"""JUEL in `${...}`: the subset translates to the Python the sandbox runs, Python inside `${...}`
-stays Python, and JUEL outside the subset is refused at deploy naming the element and the
-construct."""
+"""Expressions as Camunda users write them. JUEL in `${...}`: the subset translates to the Python
+the sandbox runs, Python inside `${...}` stays Python, and JUEL outside the subset is refused at
+deploy naming the element and the construct. Other languages (FEEL, XPath, cron timer cycles)
+are refused with the reason and what to write instead."""
 from __future__ import annotations
 
 import pytest
@@ -105,3 +106,11 @@ def test_expressions_of_other_languages_are_refused_with_the_reason(condition, r
 def test_plain_python_conditions_are_left_exactly_as_written():
     bundle = validate_sources([("p.bpmn", _process(condition='decision == "accept" and score &gt;= 60'))])
     assert not bundle.problems
+
+
+def test_a_cron_timer_cycle_is_refused_with_the_iso_form_to_write_instead():
+    bpmn = _process().replace(b'<bpmn:endEvent id="e">', b'''<bpmn:boundaryEvent id="b" attachedToRef="u" cancelActivity="false">
+      <bpmn:timerEventDefinition><bpmn:timeCycle>0 0 9 * * ?</bpmn:timeCycle></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent><bpmn:endEvent id="e">''')
+    [problem] = validate_sources([("p.bpmn", bpmn)]).problems
+    assert problem.element_id == "b" and "cron" in problem.message and "R/P1D" in problem.message
