@@ -10,6 +10,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import (BusinessRuleTaskParser, CamundaTaskParser,
                                                     UserTaskParser)
@@ -18,6 +19,7 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from engine.definitions import datastores, multiinstance
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 USER_TASK_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate",
                         "followUpDate", "priority")
 _CAMUNDA_MI = {multiinstance.CamundaParallel: multiinstance.CamundaParallelMultiInstance,
@@ -51,14 +53,30 @@ class _BothMultiInstanceForms:
     SEQUENTIAL_MI_CLASS = multiinstance.SequentialMultiInstance
 
     def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
-        if loop_characteristics.get(f"{{{CAMUNDA_NS}}}collection") is None:
+        collection = loop_characteristics.get(f"{{{CAMUNDA_NS}}}collection")
+        if collection is None:
             TaskParser._add_multiinstance_task(self, loop_characteristics)  # type: ignore[arg-type]
+            return
+        if loop_characteristics.get(f"{{{CAMUNDA_NS}}}elementVariable") is None:
+            self._one_instance_per_item(loop_characteristics, collection)
             return
         CamundaTaskParser._add_multiinstance_task(self, loop_characteristics)  # type: ignore[arg-type]
         task = self.task  # type: ignore[attr-defined]
         # Camunda's parser names its own classes; ours add ordering and the completion counters
         # and have the same constructor and attributes.
         task.__class__ = _CAMUNDA_MI.get(type(task), type(task))
+
+    def _one_instance_per_item(self, loop_characteristics: Any, collection: str) -> None:
+        """Camunda allows a collection without an element variable (SpiffWorkflow's Camunda
+        spec then fails at run time): one instance per item, which the instance does not see."""
+        condition = loop_characteristics.find(f"{{{BPMN_NS}}}completionCondition")
+        sequential = loop_characteristics.get("isSequential") == "true"
+        original = self.spec.task_specs.pop(self.task.name)  # type: ignore[attr-defined]
+        spec_class = self.SEQUENTIAL_MI_CLASS if sequential else self.PARALLEL_MI_CLASS
+        self.task = spec_class(self.spec, original.name, task_spec="",  # type: ignore[attr-defined]
+                               data_input=TaskDataReference(collection),
+                               condition=condition.text if condition is not None else None)
+        self._copy_task_attrs(original, loop_characteristics)  # type: ignore[attr-defined]
 
 
 class EngineUserTaskParser(_BothMultiInstanceForms, UserTaskParser):

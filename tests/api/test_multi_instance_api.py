@@ -90,3 +90,13 @@ def test_loop_cardinality_with_a_juel_completion_condition_on_camunda_counters(p
     finished = _vote(people, "ann", "no")
     assert finished["state"] == "completed" and finished["data"]["votes"] == ["yes", "no"]
 
+
+
+def test_camunda_collection_without_element_variable_runs_one_instance_per_item(panel, api):
+    _, instance = panel("panel_camunda_no_item")
+    assert len(instance["tasks"]) == 3
+    member = api("pat", ["panel"])
+    for task in member.get("/tasks?scope=candidate")[1]["items"]:
+        status, done = member.post(f"/tasks/{task['id']}/complete", {"data": {"vote": "yes"}})
+        assert status == 200, done
+    assert done["process_instance"]["state"] == "completed"
