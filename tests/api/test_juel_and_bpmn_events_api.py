@@ -57,3 +57,9 @@ def test_a_data_store_keeps_what_one_task_wrote_for_a_later_task_to_read(start):
     instance = start("data_store_ledger", {"amount": 120})
     assert instance["state"] == "completed", instance.get("error")
     assert instance["data"]["seen"] == 120
+
+
+def test_a_non_interrupting_escalation_runs_its_path_while_the_subprocess_carries_on(start):
+    instance = start("error_and_escalation", {"outcome": "warn"})
+    assert instance["state"] == "completed"
+    assert instance["data"]["path"] == "paid" and instance["data"]["warned"] is True
