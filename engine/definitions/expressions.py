@@ -65,7 +65,7 @@ def _translate_attribute(node: Any, attribute: str, refuse: Any) -> None:
     value = node.get(name)
     if not value or "${" not in value:
         return
-    parts = [value] if juel.unwrap(value) is not None else [p.strip() for p in value.split(",")]
+    parts = juel.split_names(value)
     translated = []
     for part in parts:
         inner = juel.unwrap(part)
@@ -73,7 +73,7 @@ def _translate_attribute(node: Any, attribute: str, refuse: Any) -> None:
             translated.append(part)
             continue
         try:
-            translated.append("${" + juel.to_python(inner, bounded=False) + "}")
+            translated.append("${" + juel.to_python(inner) + "}")
         except juel.JuelError as error:
             refuse(node, f"camunda:{attribute}", part, f"JUEL outside the supported subset: {error}")
             return

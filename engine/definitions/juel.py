@@ -5,7 +5,8 @@ The subset: `!`/`not`, `&&`/`and`, `||`/`or`, `==`/`eq`, `!=`/`ne`, `<`/`lt`, `>
 `<=`/`le`, `>=`/`ge`, `empty`, `null`, `true`/`false`, `a ? b : c`, `a.b` and `a[b]` property
 access, parentheses, string and number literals, and `+ - * / div % mod`. Meaning as in Camunda
 7: `empty x` is true for null, "" and an empty list or map; `a.b` on a map is its entry `b`, null
-when absent, and null when `a` is null.
+when absent; on null it is null; on anything else (a date) it is the attribute, so `${d.year}`
+means what it meant as Python.
 
 JUEL or Python: the text inside `${...}` is read as JUEL first; if it is within the subset, its
 translation is used (where both languages read the same, the translation is the same text).
@@ -36,6 +37,7 @@ _CAMUNDA_BEANS = {"execution", "task", "authenticatedUserId", "camunda"}
 # Java methods Camunda users call in JUEL; `x.size()` is never meant as Python
 _JAVA_METHODS = {"size", "isEmpty", "equals", "contains", "length", "toString", "startsWith",
                  "endsWith", "toUpperCase", "toLowerCase", "getValue", "containsKey"}
+_MAX_CHAIN = 4
 _COMPARE = {"==": "==", "!=": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
 
 
@@ -68,10 +70,10 @@ def _tokens(text: str) -> list[_Token]:
 class _Parser:
     """Recursive descent over JUEL's precedence levels, producing Python source."""
 
-    def __init__(self, text: str, bounded: bool) -> None:
+    def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.at = 0
-        self.bounded = bounded
+        self.depth = 0  # property accesses so far; each one repeats its base three times
 
     @property
     def tok(self) -> _Token:
@@ -180,7 +182,7 @@ class _Parser:
         while self.tok.kind == "op" and self.tok.text in (".", "["):
             if self.take().text == ".":
                 name = self.take()
-                if name.kind != "ident":
+                if name.kind != "ident" or name.text.startswith("_"):
                     raise JuelError(self.describe(name, "a property name expected"))
                 result = self.prop(result, repr(name.text))
             else:
@@ -192,10 +194,13 @@ class _Parser:
         return result
 
     def prop(self, base: str, key: str) -> str:
-        """`a.b` as Camunda reads it on a map: the entry, or null."""
-        if self.bounded:  # no call, so the sandbox may evaluate it in the server
-            return f"{{{key}: None, **({base} or {{}})}}[{key}]"
-        return f"({base} or {{}}).get({key})"  # no comma: fits a comma-separated attribute
+        """`a.b` as Camunda reads it: a map's entry (null when absent), a bean's property, and
+        null on null."""
+        self.depth += 1
+        if self.depth > _MAX_CHAIN:
+            raise JuelError(f"a property chain longer than {_MAX_CHAIN} (use a script task)")
+        return (f"({base}.get({key}) if isinstance({base}, dict) else None if {base} is None "
+                f"else getattr({base}, {key}))")
 
     def primary(self) -> str:
         token = self.take()
@@ -245,12 +250,11 @@ def _looks_like_juel(text: str) -> bool:
     return False
 
 
-def to_python(expression: str, bounded: bool = True) -> str:
+def to_python(expression: str) -> str:
     """The Python expression for the text inside `${...}`: its JUEL translation, or the text
-    itself if it is Python. Raises JuelError naming the construct for JUEL outside the subset.
-    `bounded=False` translates `a.b` without a comma, for comma-separated attributes."""
+    itself if it is Python. Raises JuelError naming the construct for JUEL outside the subset."""
     try:
-        return _Parser(expression, bounded).parse()
+        return _Parser(expression).parse()
     except JuelError:
         if _looks_like_juel(expression):
             raise
@@ -263,3 +267,29 @@ def unwrap(text: str) -> str | None:
     if len(stripped) >= 3 and stripped[:2] in ("${", "#{") and stripped.endswith("}"):
         return stripped[2:-1]
     return None
+
+
+def split_names(value: str) -> list[str]:
+    """A comma-separated attribute value (`reviewers, ${lead}`) split at the commas outside
+    `${...}`, so that an expression keeps its own commas."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    i = 0
+    while i < len(value):
+        if depth == 0 and value.startswith("${", i):
+            depth, i = 1, i + 2
+            current.append("${")
+            continue
+        char = value[i]
+        if depth:
+            depth += {"{": 1, "}": -1}.get(char, 0)
+        elif char == ",":
+            parts.append("".join(current))
+            current = []
+            i += 1
+            continue
+        current.append(char)
+        i += 1
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]

@@ -16,7 +16,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.definitions import duedates, escalation_policy, expressions, visibility, xmlsafe
+from engine.definitions import duedates, escalation_policy, expressions, juel, visibility, xmlsafe
 from engine.scripting import sandbox
 from engine.definitions.parser import CAMUNDA_NS, EngineParser, decision_ref
 from engine.scripting.script_engine import is_timer_literal
@@ -305,10 +305,8 @@ def _check_escalation_properties(tree: Any, add: Callable[[Any, str], None]) -> 
 
 
 def split_names(value: str) -> list[str]:
-    """Comma-separated names, keeping a `${...}` expression whole even if it holds commas."""
-    if value.strip().startswith("${") and value.strip().endswith("}") and value.count("${") == 1:
-        return [value.strip()]
-    return [part.strip() for part in value.split(",") if part.strip()]
+    """Comma-separated names, keeping each `${...}` expression whole even if it holds commas."""
+    return juel.split_names(value)
 
 
 def _check_expressions(tree: Any, add: Callable[[Any, str], None]) -> None:

@@ -4,10 +4,12 @@ deploy naming the element and the construct. Other languages (FEEL, XPath, cron 
 are refused with the reason and what to write instead."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from engine.definitions import juel
-from engine.definitions.validation import validate_sources
+from engine.definitions.validation import split_names, validate_sources
 from engine.scripting.sandbox import LocalEnvironment
 
 ENV = LocalEnvironment()
@@ -29,6 +31,7 @@ ENV = LocalEnvironment()
     ("x ge 2 and x le 4", {"x": 4}, True),
     ("true == flag", {"flag": True}, True),
     ("items[1]", {"items": [5, 6]}, 6),
+    ("due.year", {"due": date(2027, 1, 1)}, 2027),  # not a map: the attribute, as Python read it
 ])
 def test_the_subset_means_what_it_means_in_camunda(expression, data, expected):
     assert ENV.evaluate(juel.to_python(expression), dict(data)) == expected
@@ -88,8 +91,9 @@ def test_assignment_and_due_date_attributes_are_translated_once_at_deploy():
         'camunda:dueDate="${urgent ? \'P1D\' : \'P5D\'}"', "${!done}"))])
     assert not bundle.problems
     attributes = bundle.processes[0].spec.task_specs["u"].extensions["attributes"]
-    assert attributes["assignee"] == '${(project or {}).get(\'owner\')}'
-    assert attributes["candidateGroups"].startswith("reviewers, ${(")
+    assert ENV.evaluate(attributes["assignee"][2:-1], {"project": {"owner": "li"}}) == "li"
+    assert split_names(attributes["candidateGroups"])[0] == "reviewers"
+    assert ENV.evaluate(split_names(attributes["candidateGroups"])[1][2:-1], {"team": None}) == "office"
     assert ENV.evaluate(attributes["dueDate"][2:-1], {"urgent": True}) == "P1D"
 
 
@@ -114,3 +118,8 @@ def test_a_cron_timer_cycle_is_refused_with_the_iso_form_to_write_instead():
     </bpmn:boundaryEvent><bpmn:endEvent id="e">''')
     [problem] = validate_sources([("p.bpmn", bpmn)]).problems
     assert problem.element_id == "b" and "cron" in problem.message and "R/P1D" in problem.message
+
+
+def test_commas_inside_an_expression_do_not_split_an_assignment_attribute():
+    assert split_names("reviewers, ${f(a, b)}, ${x if y else {'k': 1}['k']}") == \
+        ["reviewers", "${f(a, b)}", "${x if y else {'k': 1}['k']}"]
