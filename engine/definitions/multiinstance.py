@@ -29,6 +29,10 @@ class _EngineMultiInstance:
     output_item: Any
     condition: str | None
 
+    def _update_hook(self, my_task: Any) -> Any:
+        my_task.internal_data.pop(_ORDER_KEY, None)  # a new round starts with nothing gathered
+        return super()._update_hook(my_task)  # type: ignore[misc]
+
     def merge_child(self, workflow: Any, child: Any) -> None:
         my_task = child.parent
         index = child.internal_data.get("key_or_index")
