@@ -22,6 +22,7 @@ from engine.definitions.parser import CAMUNDA_NS, EngineParser, decision_ref
 from engine.scripting.script_engine import is_timer_literal
 from engine.core.errors import DefinitionInvalid, Problem
 from engine.definitions.forms import FormDefinition, parse_form
+from engine.definitions.specs import dump_specs
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
@@ -50,6 +51,7 @@ class ProcessBundle:
     subprocess_specs: dict[str, Any]
     meta: dict[str, Any]
     source_files: list[str]
+    spec_text: str = ""  # the serialized specs, made once while checking they can be stored
 
 
 @dataclass
@@ -360,9 +362,24 @@ def _build_specs(parser: EngineParser, bundle: Bundle) -> None:
         except Exception as error:
             bundle.problems.append(Problem(filename, f"process '{key}' cannot be built: {error}", element_id=key))
             continue
+        spec_text, unsupported = _stored(spec, subprocess_specs)
+        if unsupported:
+            bundle.problems.append(Problem(filename, f"process '{key}' uses {unsupported}, which the "
+                                           "engine cannot run yet", element_id=key))
+            continue
         meta = process_meta(process_parser.node)
         bundle.processes.append(ProcessBundle(key, meta.get("name") or key, spec, subprocess_specs,
-                                              meta, [filename]))
+                                              meta, [filename], spec_text))
+
+
+def _stored(spec: Any, subprocess_specs: dict[str, Any]) -> tuple[str, str | None]:
+    """The spec as deployment stores it, or the kind of element the spec codec has no converter
+    for (deploying would fail while storing it)."""
+    try:
+        return dump_specs(spec, subprocess_specs), None
+    except TypeError as error:
+        match = re.search(r"Object of type (\w+)", str(error))
+        return "", f"a {match.group(1)} element" if match else str(error)
 
 
 def process_meta(node: Any) -> dict[str, Any]:
