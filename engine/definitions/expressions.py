@@ -24,9 +24,7 @@ def translate_tree(tree: Any, filename: str) -> list[Problem]:
     problems: list[Problem] = []
 
     def refuse(node: Any, where: str, text: str, why: str) -> None:
-        owner = node if node.get("id") else node.getparent()
-        if owner is not None and not owner.get("id") and owner.getparent() is not None:
-            owner = owner.getparent()  # a timer's text sits two levels below its event
+        owner = _flow_element(node)
         problems.append(Problem(filename, f"{where} '{text.strip()}': {why}", line=node.sourceline,
                                 element_id=owner.get("id") if owner is not None else None))
 
@@ -39,6 +37,17 @@ def translate_tree(tree: Any, filename: str) -> list[Problem]:
     for node in tree.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
         _translate_collection(node, refuse)
     return problems
+
+
+def _flow_element(node: Any) -> Any:
+    """The element a designer knows by id: a timer's text belongs to its event, a completion
+    condition to its task, a condition to its sequence flow."""
+    while node is not None:
+        local = node.tag.rsplit("}", 1)[-1] if isinstance(node.tag, str) else ""
+        if node.get("id") and not local.endswith(("EventDefinition", "LoopCharacteristics")):
+            return node
+        node = node.getparent()
+    return None
 
 
 def _translate_text(node: Any, tag: str, refuse: Any) -> None:

@@ -12,7 +12,7 @@ JUEL or Python: the text inside `${...}` is read as JUEL first; if it is within 
 translation is used (where both languages read the same, the translation is the same text).
 If it is not, and it has none of JUEL's own marks (`&&`, `||`, a lone `!`, `?`, the words
 `eq ne lt gt le ge empty null true false div mod`, Camunda's `execution` or `task`, a Java
-method such as `.size()`), it is a
+method call such as `.size()` or a camelCase one such as `.plusDays(3)`), it is a
 Python expression, as it always was. Otherwise it is JUEL outside the subset, and `JuelError`
 names the construct (a method call, a function, `#{...}`...)."""
 from __future__ import annotations
@@ -34,7 +34,7 @@ _WORD_OPS = {"and": "and", "or": "or", "not": "not", "eq": "==", "ne": "!=", "lt
 _LITERALS = {"true": "True", "false": "False", "null": "None"}
 _JUEL_WORDS = set(_WORD_OPS) - {"and", "or", "not"} | set(_LITERALS)
 _CAMUNDA_BEANS = {"execution", "task", "authenticatedUserId", "camunda"}
-# Java methods Camunda users call in JUEL; `x.size()` is never meant as Python
+# Java methods Camunda users call in JUEL whose names could pass for Python's
 _JAVA_METHODS = {"size", "isEmpty", "equals", "contains", "length", "toString", "startsWith",
                  "endsWith", "toUpperCase", "toLowerCase", "getValue", "containsKey"}
 _MAX_CHAIN = 4
@@ -240,11 +240,12 @@ def _looks_like_juel(text: str) -> bool:
         tokens = _tokens(text)
     except JuelError:
         return False
-    for before, token in zip([None, *tokens], tokens):
+    for before, token, after in zip([None, *tokens], tokens, [*tokens[1:], None]):
         if token.kind == "op" and token.text in ("&&", "||", "!", "?", "#"):
             return True
-        if token.text in _JAVA_METHODS and before is not None and before.text == ".":
-            return True
+        if before is not None and before.text == "." and after is not None and after.text == "(" \
+                and (token.text in _JAVA_METHODS or token.text != token.text.lower()):
+            return True  # a Java method: `x.size()`, `d.plusDays(3)`
         if token.kind == "ident" and (token.text in _JUEL_WORDS or token.text in _CAMUNDA_BEANS):
             return True
     return False

@@ -123,3 +123,11 @@ def test_a_cron_timer_cycle_is_refused_with_the_iso_form_to_write_instead():
 def test_commas_inside_an_expression_do_not_split_an_assignment_attribute():
     assert split_names("reviewers, ${f(a, b)}, ${x if y else {'k': 1}['k']}") == \
         ["reviewers", "${f(a, b)}", "${x if y else {'k': 1}['k']}"]
+
+
+def test_a_refused_timer_expression_names_its_event_not_the_definition():
+    bpmn = _process().replace(b'<bpmn:endEvent id="e">', b'''<bpmn:boundaryEvent id="b" attachedToRef="u">
+      <bpmn:timerEventDefinition id="TimerEventDefinition_1"><bpmn:timeDate>${deadline.plusDays(3)}</bpmn:timeDate></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent><bpmn:endEvent id="e">''')
+    [problem] = validate_sources([("p.bpmn", bpmn)]).problems
+    assert problem.element_id == "b" and "method call" in problem.message
