@@ -107,7 +107,7 @@ def deploy(session: Session, files: list[tuple[str, bytes]], actor: str | None) 
 
 
 def _content_hash(process: Any, form_ids: dict[str, int]) -> tuple[str, str, dict[str, int]]:
-    spec_text = dump_specs(process.spec, process.subprocess_specs)
+    spec_text = process.spec_text or dump_specs(process.spec, process.subprocess_specs)
     forms = {k: form_ids[k] for k in _form_keys(process) if k in form_ids}
     digest = sha256(spec_text + json.dumps(process.meta, sort_keys=True) + json.dumps(forms, sort_keys=True))
     return digest, spec_text, forms

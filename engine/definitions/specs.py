@@ -9,25 +9,35 @@ from decimal import Decimal
 from typing import Any
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
-
-from engine.definitions.decision_tables import BusinessRuleTaskConverter
 
 from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition as BpmnMessageEventDefinition
 from SpiffWorkflow.bpmn.serializer.default.event_definition import \
     MessageEventDefinitionConverter as BpmnMessageEventDefinitionConverter
 
-from engine.definitions import service_tasks
+from engine.definitions import datastores, multiinstance, service_tasks
+from engine.definitions.decision_tables import BusinessRuleTaskConverter
 
 # SpiffWorkflow's Camunda configuration drops the plain message definition, but its parser still
 # makes one for a receive task's messageRef: without it a receive task could not be stored
 _EXTRA_CONVERTERS = {**service_tasks.CONVERTERS,
                      BpmnMessageEventDefinition: BpmnMessageEventDefinitionConverter}
 
+
 def make_registry(config: dict[Any, Any]) -> Any:
     """SpiffWorkflow's registry plus the plain values scripts may leave in task data."""
-    registry = BpmnWorkflowSerializer.configure({**config, **_EXTRA_CONVERTERS})
+    standard = (multiinstance.ParallelMultiInstance, multiinstance.SequentialMultiInstance)
+    config = {**config, **_EXTRA_CONVERTERS, **{cls: MultiInstanceTaskConverter for cls in standard}}
+    registry = BpmnWorkflowSerializer.configure(config)
+    # Camunda's form keeps the typename SpiffWorkflow's Camunda classes had: specs deployed
+    # before restore as ours, and an unchanged file keeps its content hash, hence its version.
+    MultiInstanceTaskConverter(multiinstance.CamundaParallelMultiInstance, registry,
+                               "ParallelMultiInstanceTask")
+    MultiInstanceTaskConverter(multiinstance.CamundaSequentialMultiInstance, registry,
+                               "SequentialMultiInstanceTask")
+    datastores.register(registry)
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]),
                       typename="date")
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]),

@@ -16,18 +16,24 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.definitions import decision_tables, duedates, escalation_policy, visibility, xmlsafe
+from engine.definitions import (decision_tables, duedates, escalation_policy, expressions, juel,
+                                visibility, xmlsafe)
 from engine.scripting import sandbox
-from engine.definitions.parser import CAMUNDA_NS, EngineParser
+from engine.definitions.parser import CAMUNDA_NS, EngineParser, decision_ref
 from engine.scripting.script_engine import is_timer_literal
 from engine.core.errors import DefinitionInvalid, Problem
 from engine.definitions.forms import FormDefinition, parse_form
+from engine.definitions.specs import dump_specs
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 KINDS = {".bpmn": "bpmn", ".bpmn20.xml": "bpmn", ".dmn": "dmn", ".form": "form"}
 _NAME = re.compile(r"^[\w.@\-]+$", re.UNICODE)
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CRON = re.compile(r"^[\d*?/,LW#A-Z-]+(\s+[\d*?/,LW#A-Z-]+){4,6}$")
+_TIMER_TAGS = ("timeDate", "timeDuration", "timeCycle")
+_NO_DECISION = ("business rule task names no DMN decision (camunda:decisionRef, "
+                "spiffworkflow:calledDecisionId or zeebe:calledDecision)")
 
 
 @dataclass
@@ -46,6 +52,7 @@ class ProcessBundle:
     subprocess_specs: dict[str, Any]
     meta: dict[str, Any]
     source_files: list[str]
+    spec_text: str = ""  # the serialized specs, made once while checking they can be stored
 
 
 @dataclass
@@ -143,15 +150,21 @@ def _load_sources(files: list[tuple[str, bytes]], bundle: Bundle) -> None:
         if kind == "bpmn":
             bundle.problems.extend(xmlsafe.bpmn_schema_problems(tree, filename))
             bundle.problems.extend(_attributes_spiff_requires(tree, filename))
+            bundle.problems.extend(expressions.translate_tree(tree, filename))
         bundle.sources.append(Source(filename, content, kind, tree))
 
 
 def _attributes_spiff_requires(tree: Any, filename: str) -> list[Problem]:
     """SpiffWorkflow's parser crashes with a bare KeyError on these; say it properly first."""
-    return [Problem(filename, "business rule task has no camunda:decisionRef", line=node.sourceline,
-                    element_id=node.get("id"))
-            for node in tree.iter(f"{{{BPMN_NS}}}businessRuleTask")
-            if not node.get(f"{{{CAMUNDA_NS}}}decisionRef")]
+    problems = [Problem(filename, _NO_DECISION, line=node.sourceline, element_id=node.get("id"))
+                for node in tree.iter(f"{{{BPMN_NS}}}businessRuleTask") if not decision_ref(node)]
+    for timer in tree.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+        if not any(timer.find(f"{{{BPMN_NS}}}{tag}") is not None for tag in _TIMER_TAGS):
+            event = timer.getparent()
+            problems.append(Problem(filename, "timer event has no timeDate, timeDuration or timeCycle, "
+                                    "so it would never fire", line=event.sourceline,
+                                    element_id=event.get("id")))
+    return problems
 
 
 def _problem_from_spiff(error: Exception, default_file: str) -> Problem:
@@ -187,7 +200,9 @@ def _resolve_dependencies(parser: EngineParser, bundle: Bundle, known: Known) ->
         added = False
         for key in missing:
             for filename, content in known.called_process_sources(key):
-                parser.add_bpmn_xml(xmlsafe.parse_xml(content, filename), filename=f"(deployed) {filename}")
+                tree = xmlsafe.parse_xml(content, filename)
+                expressions.translate_tree(tree, filename)  # it was deployed, so it translates
+                parser.add_bpmn_xml(tree, filename=f"(deployed) {filename}")
                 added = True
         if not added:
             break
@@ -231,9 +246,9 @@ def check_conventions(source: Source, form_keys: set[str], parser: EngineParser)
         elif called not in parser.process_parsers:
             add(node, f"called process '{called}' is neither in these files nor deployed")
     for node in tree.iter(f"{{{BPMN_NS}}}businessRuleTask"):
-        ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef")
+        ref = decision_ref(node)
         if not ref:
-            add(node, "business rule task has no camunda:decisionRef")
+            add(node, _NO_DECISION)
         elif ref not in parser.dmn_parsers:
             add(node, f"DMN decision '{ref}' is neither in these files nor deployed")
     return problems
@@ -295,10 +310,8 @@ def _check_escalation_properties(tree: Any, add: Callable[[Any, str], None]) -> 
 
 
 def split_names(value: str) -> list[str]:
-    """Comma-separated names, keeping a `${...}` expression whole even if it holds commas."""
-    if value.strip().startswith("${") and value.strip().endswith("}") and value.count("${") == 1:
-        return [value.strip()]
-    return [part.strip() for part in value.split(",") if part.strip()]
+    """Comma-separated names, keeping each `${...}` expression whole even if it holds commas."""
+    return juel.split_names(value)
 
 
 def _check_expressions(tree: Any, add: Callable[[Any, str], None]) -> None:
@@ -323,6 +336,9 @@ def _check_expressions(tree: Any, add: Callable[[Any, str], None]) -> None:
             owner = timer.getparent().getparent()
             if not text:
                 add(owner, f"timer {tag} is empty")
+            elif _CRON.match(text):
+                add(owner, f"timer {tag} '{text}' is a cron expression, which is not supported; "
+                           "write an ISO 8601 cycle such as R/P1D or R5/2027-01-01T09:00:00+08:00/P1D")
             elif not is_timer_literal(text):
                 message = sandbox.check_expression(text)
                 if message:
@@ -349,9 +365,24 @@ def _build_specs(parser: EngineParser, bundle: Bundle) -> None:
         except Exception as error:
             bundle.problems.append(Problem(filename, f"process '{key}' cannot be built: {error}", element_id=key))
             continue
+        spec_text, unsupported = _stored(spec, subprocess_specs)
+        if unsupported:
+            bundle.problems.append(Problem(filename, f"process '{key}' uses {unsupported}, which the "
+                                           "engine cannot run yet", element_id=key))
+            continue
         meta = process_meta(process_parser.node)
         bundle.processes.append(ProcessBundle(key, meta.get("name") or key, spec, subprocess_specs,
-                                              meta, [filename]))
+                                              meta, [filename], spec_text))
+
+
+def _stored(spec: Any, subprocess_specs: dict[str, Any]) -> tuple[str, str | None]:
+    """The spec as deployment stores it, or the kind of element the spec codec has no converter
+    for (deploying would fail while storing it)."""
+    try:
+        return dump_specs(spec, subprocess_specs), None
+    except TypeError as error:
+        match = re.search(r"Object of type (\w+)", str(error))
+        return "", f"a {match.group(1)} element" if match else str(error)
 
 
 def process_meta(node: Any) -> dict[str, Any]:
