@@ -41,6 +41,7 @@ class Entry:
     task_title: str | None
     fields: list[Shown] = field(default_factory=list)
     note: str = ""             # reason, assignee, file name: the one detail worth a line
+    who: tuple[str, ...] = ()  # people and groups the event names (u:NAME, g:GROUP), for their names
 
 
 def is_staff_view(session: Session, actor: Actor, instance: ProcessInstance) -> bool:
@@ -62,7 +63,8 @@ def timeline(session: Session, actor: Actor | access.View, instance: ProcessInst
         form = _form(session, instance, task, forms)
         entries.append(Entry(at=event.at, action=event.action, actor=view.event_actor(event),
                              task_id=event.task_id, task_title=task.title if task else None,
-                             fields=_shown(view, event, form), note=_note(event, view.event_note_shown(event))))
+                             fields=_shown(view, event, form), note=_note(event, view.event_note_shown(event)),
+                             who=_who(event, view.event_note_shown(event))))
     return entries
 
 
@@ -139,16 +141,26 @@ def _note(event: AuditEvent, staff: bool) -> str:
         return str(details.get("filename", ""))
     if not staff:
         return ""
-    if event.action in ("task_assigned", "task_taken_over"):
-        behalf = f" ({details['on_behalf_of']})" if details.get("on_behalf_of") else ""
-        return f"{details.get('before') or '-'} → {details.get('after') or '-'}{behalf}"
-    if event.action == "task_created":
-        who = details.get("assignee") or ", ".join((details.get("candidate_groups") or [])
-                                                     + (details.get("candidate_users") or []))
-        return who or ""
     if event.action == "instance_error":
         return f"{details.get('element_id', '')}: {details.get('message', '')}"
     return ""
+
+
+def _who(event: AuditEvent, staff: bool) -> tuple[str, ...]:
+    """Whom an assignment event names, as principal keys: the page shows their names (a
+    reassignment: before and after, then on whose behalf)."""
+    details = event.details or {}
+    if not staff:
+        return ()
+    if event.action in ("task_assigned", "task_taken_over"):
+        return tuple(f"u:{details.get(k) or '-'}" for k in ("before", "after")) + (
+            (f"u:{details['on_behalf_of']}",) if details.get("on_behalf_of") else ())
+    if event.action == "task_created":
+        if details.get("assignee"):
+            return (f"u:{details['assignee']}",)
+        return tuple([f"g:{g}" for g in details.get("candidate_groups") or []]
+                     + [f"u:{u}" for u in details.get("candidate_users") or []])
+    return ()
 
 
 def key_facts(session: Session, instance: ProcessInstance, data: dict[str, Any],

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.core import summaries
+from engine.core import names, summaries
 from engine.core.errors import Forbidden
 from engine.core.models import ProcessInstance
 from engine.core.principals import Actor
@@ -32,6 +32,7 @@ class InstanceView:
     may_upload: bool
     task: None = None
     is_applicant: bool = False
+    names: names.Names | None = None
 
 
 def visible_instance(session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
@@ -53,7 +54,7 @@ def instance_view(session: Session, actor: Actor, instance_id: int) -> InstanceV
     data = instances.data_of(instance) if instance.state in (instances.RUNNING, instances.ERROR,
                                                               instances.SUSPENDED) else {}
     open_tasks = applications.open_tasks_of(session, [instance.id]).get(instance.id, [])
-    return InstanceView(
+    view = InstanceView(
         instance=instance, project=summary.title if summary else "",
         stage=applications.current_stage(session, instance, instance.definition.content_hash, open_tasks,
                                          instance.definition.name),
@@ -63,6 +64,12 @@ def instance_view(session: Session, actor: Actor, instance_id: int) -> InstanceV
         files=attachments.visible_to(session, seen),
         notes=comments.for_instance(session, actor, instance.id) if seen.staff else [],
         may_upload=attachments.may_upload(session, actor, instance, None), is_applicant=seen.role == access.APPLICANT)
+    keys = [k for e in view.timeline for k in e.who]
+    view.names = names.of_tasks(session, view.open_tasks, [instance.started_by, *(e.actor for e in view.timeline),
+                                                           *(c.author for c, _ in view.notes),
+                                                           *(k[2:] for k in keys if k.startswith("u:"))])
+    names.lookup(session, groups=[k[2:] for k in keys if k.startswith("g:")])
+    return view
 
 
 def diagram_source(session: Session, actor: Actor, instance_id: int) -> bytes:
