@@ -30,6 +30,8 @@ ASSETS: dict[str, str] = {
     "bpmn-properties-panel.js": "bpmn-js-properties-panel/dist/bpmn-js-properties-panel.umd.js",
     "properties-panel.css": "@bpmn-io/properties-panel/dist/assets/properties-panel.css",
     "camunda-moddle.json": "camunda-bpmn-moddle/resources/camunda.json",
+    # accessibility checks: the browser tests inject it (tests/web/test_accessibility.py)
+    "axe.min.js": "axe-core/axe.min.js",
 }
 
 assets = Blueprint("assets", __name__)
