@@ -68,3 +68,15 @@ def test_names_are_looked_up_once_per_command_however_often_asked(db: Any) -> No
 
     assert commands.query(db, ask) == "User 4"
     assert len(statements) == 1
+
+
+def test_a_notification_names_the_holder_by_the_name_stored_with_it() -> None:
+    # given an overdue report about a task held by zhang.wei, whose name the scheduler stored
+    from engine.notify import texts
+    params = {"title": "形式审查 · Formal review", "instance_id": 7, "holder": "zhang.wei",
+              "holder_name": "张伟 Zhang Wei", "due_at": "2026-12-01T02:00:00+00:00"}
+    # then the text names 张伟, not the user name; older reports without the name keep the user name
+    assert "张伟 Zhang Wei" in texts.render("task_overdue_report", params)[1]
+    assert "zhang.wei" not in texts.render("task_overdue_report", params)[1]
+    older = {k: v for k, v in params.items() if k != "holder_name"}
+    assert "zhang.wei" in texts.render("task_overdue_report", older, "en")[1]
