@@ -77,15 +77,28 @@ def data_rows(session: Session, instance: ProcessInstance, data_history: dict[st
         for form_field in form.fields if form else ():
             if form_field.label:
                 fields.setdefault(form_field.key, form_field)
+    people = _people_named(session, data_history)
     rows = []
     for item in data_history["keys"]:
         key, form_field = item["key"], fields.get(item["key"])
-        rows.append(DataRow(key, form_field.label if form_field else key,
-                            readable(history.display_value(form_field, item["current"])) if item["present"] else None,
+        rows.append(DataRow(key, form_field.label if form_field else history.ENGINE_KEYS.get(key, key),
+                            people.get(item["current"]) if _is_name(item["current"]) and item["current"] in people
+                            else readable(history.display_value(form_field, item["current"])) if item["present"] else None,
                             item["changed_by_process"],
                             [{**c, "value": readable(history.display_value(form_field, c["value"]))}
                              for c in item["changes"]]))
     return rows
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 80 and " " not in value
+
+
+def _people_named(session: Session, data_history: dict[str, Any]) -> dict[str, str]:
+    """Values that are someone's user name (the applicant, a drawn expert) and that person's name."""
+    values = {item["current"] for item in data_history["keys"] if _is_name(item["current"])}
+    found = names.lookup(session, values)
+    return {v: found.person(v) for v in values if found.person(v) != v}
 
 
 def readable(value: Any) -> Any:

@@ -17,10 +17,15 @@ from engine.runtime import access
 from engine.runtime.access import APPLICANT_ACTIONS, APPLICANT_KEYS  # noqa: F401  (kept importable from here)
 from engine.definitions.deployment import form_for
 from engine.definitions.forms import FormDefinition, FormField
+from engine.core import names
 from engine.core.models import AuditEvent, HumanTask, ProcessInstance
 from engine.core.principals import Actor
 
 MAX_EVENTS = 1000
+# keys the engine itself puts in the data (not from a form): their labels, in both languages,
+# and whether the value is a user name to show as the person's name
+ENGINE_KEYS = {"applicant": "申报人 · Applicant"}
+PEOPLE_KEYS = frozenset({"applicant"})
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ def timeline(session: Session, actor: Actor | access.View, instance: ProcessInst
         form = _form(session, instance, task, forms)
         entries.append(Entry(at=event.at, action=event.action, actor=view.event_actor(event),
                              task_id=event.task_id, task_title=task.title if task else None,
-                             fields=_shown(view, event, form), note=_note(event, view.event_note_shown(event)),
+                             fields=_shown(session, view, event, form), note=_note(event, view.event_note_shown(event)),
                              who=_who(event, view.event_note_shown(event))))
     return entries
 
@@ -81,7 +86,7 @@ def _form(session: Session, instance: ProcessInstance, task: HumanTask | None,
     return cache[key]
 
 
-def _shown(view: access.View, event: AuditEvent, form: FormDefinition | None) -> list[Shown]:
+def _shown(session: Session, view: access.View, event: AuditEvent, form: FormDefinition | None) -> list[Shown]:
     if event.action not in ("task_completed", "instance_started"):
         return []
     data = (event.details or {}).get("data") or {}
@@ -92,7 +97,9 @@ def _shown(view: access.View, event: AuditEvent, form: FormDefinition | None) ->
         form_field = form.field(key) if form else None
         if not view.event_field_shown(event, key):
             continue
-        label = form_field.label if form_field and form_field.label else key
+        label = form_field.label if form_field and form_field.label else ENGINE_KEYS.get(key, key)
+        if key in PEOPLE_KEYS and isinstance(value, str):
+            value = names.lookup(session, [value]).person(value)
         shown.append(Shown(key, label, display_value(form_field, value)))
     return shown
 

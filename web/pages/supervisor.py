@@ -166,9 +166,9 @@ def _period() -> tuple[int, datetime]:
 def dashboard_page():  # type: ignore[no-untyped-def]
     weeks, since = _period()
     process_key = request.args.get("process") or None
-    figures = commands.query(engine_db(), dashboard.dashboard, current_actor(), since, None, process_key)
+    figures, names = commands.query(engine_db(), dashboard.dashboard_page, current_actor(), since, None, process_key)
     processes = commands.query(engine_db(), deployment.latest_definitions)
-    return render_template("supervisor/dashboard.html", figures=figures, weeks=weeks, periods=PERIODS,
+    return render_template("supervisor/dashboard.html", figures=figures, names=names, weeks=weeks, periods=PERIODS,
                            process_key=process_key, processes=processes,
                            figures_data=DashboardOut().dump(figures))
 
