@@ -79,9 +79,9 @@ def attention_url(**changes: Any) -> str:
 def attention_page():  # type: ignore[no-untyped-def]
     filters = filters_from_args()
     page, per_page = int_arg("page", 1), int_arg("per_page", 50, 10, 200)
-    result = commands.query(engine_db(), attention.attention, current_actor(), filters, page, per_page)
+    result, names = commands.query(engine_db(), attention.attention_page, current_actor(), filters, page, per_page)
     processes = commands.query(engine_db(), deployment.latest_definitions)
-    return render_template("supervisor/attention.html", result=result, filters=filters,
+    return render_template("supervisor/attention.html", result=result, names=names, filters=filters,
                            pager=Pager(page, per_page, result.total), processes=processes,
                            attention_url=attention_url, kind=request.args.get("kind", ""),
                            args=here_args(), actions=BULK_ACTIONS)
