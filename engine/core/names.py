@@ -70,6 +70,12 @@ class Names:
         return self.person(key[2:] if key.startswith("u:") else key)
 
 
+def is_group(name: str) -> bool:
+    """Whether `name` is one of the bureau's groups or a unit's group (not a word of a diagram)."""
+    prefix, _, code = name.partition(".")
+    return name in GROUPS or (prefix in UNIT_GROUPS and bool(code))
+
+
 def lookup(session: Session, usernames: Iterable[str | None] = (), groups: Iterable[str | None] = ()) -> Names:
     """The names of these people and groups (and all looked up before in this session)."""
     names: Names = session.info.setdefault(_CACHE_KEY, Names())

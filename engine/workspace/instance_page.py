@@ -72,6 +72,7 @@ def instance_view(session: Session, actor: Actor, instance_id: int) -> InstanceV
     return view
 
 
-def diagram_source(session: Session, actor: Actor, instance_id: int) -> bytes:
-    """The BPMN XML of the instance's process, for whoever may see the instance."""
-    return progress.diagram_source(session, visible_instance(session, actor, instance_id))
+def diagram_source(session: Session, actor: Actor, instance_id: int, language: str | None = None) -> bytes:
+    """The BPMN XML of the instance's process, for whoever may see the instance (its lanes
+    named in `language`, when given)."""
+    return progress.diagram_source(session, visible_instance(session, actor, instance_id), language)

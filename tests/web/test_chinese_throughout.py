@@ -113,3 +113,18 @@ def test_advice_preview_lines_and_the_cut_off_validation_message_are_translated(
         assert field_error("A userTask may have only one outgoing sequence flow; to branch, lead it into a gateway.") \
             == "userTask 只能有一条流出的顺序流；如需分支，请先连到网关。"
         assert field_error("No such user.") == "没有此用户。"
+
+
+def test_a_diagrams_lanes_named_after_groups_show_the_groups_names(db):
+    # given a diagram whose lanes carry group ids (the engine routes tasks by those names)
+    from engine.workspace import progress
+    source = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p"><bpmn:laneSet id="s">
+    <bpmn:lane id="a" name="institution_staff"/><bpmn:lane id="b" name="Reviewers"/>
+  </bpmn:laneSet></bpmn:process></bpmn:definitions>"""
+    # when a reader's copy is made in Chinese
+    shown = commands.query(db, progress.lanes_named, source, "zh_CN").decode()
+    # then the group's lane has the group's name and another lane keeps its own
+    assert 'name="项目管理机构"' in shown and 'name="Reviewers"' in shown
+    assert "institution_staff" not in shown
