@@ -51,6 +51,8 @@ ASSETS: dict[str, str] = {
     "dmn-js-decision-table-controls.css": "dmn-js/dist/assets/dmn-js-decision-table-controls.css",
     "dmn-js-literal-expression.css": "dmn-js/dist/assets/dmn-js-literal-expression.css",
     "dmn-font.css": "dmn-js/dist/assets/dmn-font/css/dmn-embedded.css",
+    # accessibility checks: the browser tests inject it (tests/web/test_accessibility.py)
+    "axe.min.js": "axe-core/axe.min.js",
 }
 
 assets = Blueprint("assets", __name__)

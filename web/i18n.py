@@ -6,6 +6,7 @@ messages from the engine's form checks are English sentences; `field_error` tran
 known ones."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -15,10 +16,12 @@ from flask import Flask, session
 from flask_babel import Babel, format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from jinja2 import pass_context
 from flask_babel import lazy_gettext as _l
 
-from engine.core import calendar, clock
+from engine.core import calendar, clock, names
 
+from web.lint_messages import lint_message
 from web.redirects import safe_next  # noqa: F401  the pages import it from here
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
@@ -41,7 +44,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters.update(pick=pick, dt=format_when, day=format_day, number=format_number,
-                                 field_error=field_error, group=group_label, state=state_label)
+                                 field_error=field_error, group=group_label, person=person_label,
+                                 principal=principal_label, state=state_label, pretty_json=pretty_json,
+                                 plan_text=plan_text, lint_message=lint_message)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language,
                                  due_text=due_text)
 
@@ -153,6 +158,10 @@ _ERRORS: list[tuple[re.Pattern[str], Any]] = [
      _l("%(a)s is not among the people or groups this task is for: tick “Assign anyway” and say why in the reason.")),
     # a form's requiredWhen rule: the labels are the form's own, bilingual (pick chooses the half)
     (re.compile(r"^Required when “(?P<a>.+)” is “(?P<b>.+)”\.$"), _l("Required when “%(a)s” is “%(b)s”.")),
+    (re.compile(r"^No such user\.$"), _l("No such user.")),
+    # engine/definitions/validation.py
+    (re.compile(r"^A (?P<a>\w+) may have only one outgoing sequence flow; to branch, lead it into a gateway\.$"),
+     _l("A %(a)s may have only one outgoing sequence flow; to branch, lead it into a gateway.")),
     # engine/workspace/substitutes.py
     (re.compile(r"^(?P<a>\S+) shares no working group with (?P<b>\S+), so could not do their tasks\.$"),
      _l("%(a)s shares no working group with %(b)s, so could not do their tasks.")),
@@ -171,25 +180,69 @@ def field_error(message: str) -> str:
     return message
 
 
-GROUPS = {
-    "applicants": _l("Applicants"), "institution_staff": _l("Institution staff"),
-    "experts": _l("Experts"), "auditors": _l("Auditors"), "bureau_leaders": _l("Bureau leaders"),
-    "recommending_units": _l("Recommending units"), "supervisors": _l("Supervisors"),
-    "designers": _l("Process designers"), "admins": _l("Administrators"),
-    "integrations": _l("Other systems"),
-}
 STATES = {
     "running": _l("running"), "completed": _l("completed"), "suspended": _l("suspended"),
     "terminated": _l("terminated"), "error": _l("error"), "open": _l("open"), "cancelled": _l("cancelled"),
 }
 
 
-def group_label(name: str) -> str:
-    return str(GROUPS.get(name, name))
+_NO_NAMES = names.Names()
+
+
+def _names(context: Any) -> names.Names:
+    """The page's names: `names` in the template's context, or its view-model's."""
+    return context.get("names") or getattr(context.get("view"), "names", None) or _NO_NAMES
+
+
+@pass_context
+def group_label(context: Any, name: str) -> str:
+    """A group's name in the page's language, from the page's `names` (engine/core/names.py)."""
+    return _names(context).group(name, current_language())
+
+
+@pass_context
+def principal_label(context: Any, key: str) -> str:
+    """A candidate key (u:NAME, g:GROUP) as the person's or the group's name."""
+    return "—" if key == "u:-" else _names(context).principal(key, current_language())
+
+
+@pass_context
+def person_label(context: Any, username: str | None) -> str:
+    """A person's display name, from the page's `names`; the user name when it is not known."""
+    return _names(context).person(username)
 
 
 def state_label(state: str) -> str:
     return str(STATES.get(state, state))
+
+
+_S = r"(?P<s>[a-z]+)"
+# engine/supervision/interventions.py's preview lines -> translatable templates (states in words)
+_PLANS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(rf"^{_S} → (?P<t>[a-z]+)$"), _l("%(s)s → %(t)s")),
+    (re.compile(rf"^is {_S}; only running or failed instances can be suspended$"),
+     _l("is %(s)s; only running or failed instances can be suspended")),
+    (re.compile(rf"^is {_S}, not suspended$"), _l("is %(s)s, not suspended")),
+    (re.compile(rf"^is already {_S}$"), _l("is already %(s)s")),
+    (re.compile(rf"^is {_S}, not in error$"), _l("is %(s)s, not in error")),
+    (re.compile(rf"^is {_S}; resume it first$"), _l("is %(s)s; resume it first")),
+    (re.compile(rf"^is {_S}$"), _l("is %(s)s")),
+    (re.compile(r"^no such process instance$"), _l("no such process instance")),
+]
+
+
+def plan_text(text: str) -> str:
+    """A bulk preview's line in the page's language, state names in words."""
+    for pattern, template in _PLANS:
+        match = pattern.match(text)
+        if match:
+            return str(template) % {k: state_label(v) for k, v in match.groupdict().items()}
+    return text
+
+
+def pretty_json(value: Any) -> str:
+    """JSON for people: indented, Chinese as Chinese (Jinja's tojson writes \\uXXXX escapes)."""
+    return json.dumps(value, ensure_ascii=False, indent=1, default=str)
 
 
 def switch_language(language: str) -> bool:

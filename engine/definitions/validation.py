@@ -167,9 +167,17 @@ def _attributes_spiff_requires(tree: Any, filename: str) -> list[Problem]:
     return problems
 
 
+_CUT_OFF = "Multiple outgoing flows are not supported for tasks of type"
+
+
 def _problem_from_spiff(error: Exception, default_file: str) -> Problem:
     line = getattr(error, "line_number", None)
-    return Problem(getattr(error, "file_name", None) or default_file, str(error).strip(),
+    message = str(error).strip()
+    if message.startswith(_CUT_OFF):  # SpiffWorkflow's sentence stops before naming the type
+        kind = str(getattr(error, "tag", "") or "task").removeprefix("bpmn:")
+        message = (f"A {kind} may have only one outgoing sequence flow; "
+                   "to branch, lead it into a gateway.")
+    return Problem(getattr(error, "file_name", None) or default_file, message,
                    line=line if isinstance(line, int) and line > 0 else None,
                    element_id=getattr(error, "id", None) or None)
 

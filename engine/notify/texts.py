@@ -147,7 +147,7 @@ def _fields(params: dict[str, Any], language: str) -> dict[str, Any]:
     process = pick(params.get("process_name"), language) or params.get("process_key") or "-"
     return {**params, "title": pick(params.get("title") or params.get("task_name") or "-", language),
             "due": local_time(params.get("due_at")), "since": local_time(params.get("since")),
-            "holder": params.get("holder") or _NOBODY[language],
+            "holder": params.get("holder_name") or params.get("holder") or _NOBODY[language],
             "instance": params.get("instance_id", "-"), "process": process,
             "days": params.get("days", "-")}
 

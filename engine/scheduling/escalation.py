@@ -13,7 +13,7 @@ from typing import Any, Iterable
 from sqlalchemy import Text, cast, select, update
 from sqlalchemy.orm import Session
 
-from engine.core import bulk, clock, leases
+from engine.core import bulk, clock, leases, names
 from engine.runtime import projection
 from engine.core.calendar import add_working_days
 from engine.definitions.escalation_policy import HISTORY_ACTIONS, SCHEDULER, Policy
@@ -113,10 +113,13 @@ def first_escalation_due(session: Session, exclude: Iterable[str]) -> str | None
     return session.scalar(_due(HumanTask.next_escalation_at, [HumanTask.id], 1, exclude))
 
 
-def _params(row: Task, **extra: Any) -> dict[str, Any]:
-    return {"title": row.title, "task_name": row.name, "process_key": row.process_key,
-            "instance_id": row.process_instance_id, "holder": row.assignee,
-            "due_at": row.due_at.isoformat() if row.due_at else None, **extra}
+def _params(row: Task, directory: Directory, **extra: Any) -> dict[str, Any]:
+    params = {"title": row.title, "task_name": row.name, "process_key": row.process_key,
+              "instance_id": row.process_instance_id, "holder": row.assignee,
+              "due_at": row.due_at.isoformat() if row.due_at else None, **extra}
+    if params["holder"]:  # the texts name the holder as people know them (prefetched with the batch)
+        params["holder_name"] = names.lookup(directory.session, [params["holder"]]).person(params["holder"])
+    return params
 
 
 def _holders(directory: Directory, row: Task) -> list[str]:
@@ -139,6 +142,7 @@ def _directory(session: Session, rows: list[Task], policies: Iterable[Policy]) -
         {u for p in policies for u in (*p.supervisor_users, p.reassign_to)}
     groups = {g for r in pooled for g in r.candidate_groups} | {g for p in policies for g in p.supervisor_groups}
     directory.prefetch(users, groups)
+    names.lookup(session, users)
     return directory
 
 
@@ -150,7 +154,7 @@ def send_reminders(session: Session, limit: int = 500, exclude: Iterable[str] = 
     for row in rows:
         if row.due_at is None or row.due_at <= now:
             continue  # late after downtime: the overdue notice of this same pass says more
-        sent = batch.add(_holders(directory, row), "task_due_soon", _params(row),
+        sent = batch.add(_holders(directory, row), "task_due_soon", _params(row, directory),
                          task_id=row.id, instance_id=row.process_instance_id, urgent=True)
         batch.record("task_reminded", SCHEDULER, instance_id=row.process_instance_id,
                      task_id=row.id, due_at=row.due_at.isoformat(), notified=sent)
@@ -204,7 +208,7 @@ def _with_instances_locked(session: Session, rows: list[Task]) -> list[Task]:
 
 
 def _overdue(row: Task, policy: Policy, directory: Directory, batch: Batch, done: Done) -> None:
-    params, due = _params(row), row.due_at.isoformat()
+    params, due = _params(row, directory), row.due_at.isoformat()
     holders = _holders(directory, row) if "assignee" in policy.overdue_notify else []
     notified = batch.add(holders, "task_overdue", params, task_id=row.id,
                          instance_id=row.process_instance_id, urgent=True)
@@ -238,7 +242,7 @@ def _act(row: Task, policy: Policy, directory: Directory, batch: Batch, done: Do
         _to_supervisors(row, policy, days, directory, batch, done)
         return True
     if action == "notify":
-        sent = batch.add(_supervisors(directory, policy), "task_still_overdue", _params(row, days=days),
+        sent = batch.add(_supervisors(directory, policy), "task_still_overdue", _params(row, directory, days=days),
                          task_id=row.id, instance_id=row.process_instance_id, urgent=True, gather=True)
         batch.record("task_escalated", SCHEDULER, instance_id=row.process_instance_id,
                      task_id=row.id, level=2, step="notify", notified=sent)
@@ -252,10 +256,10 @@ def _reassign(row: Task, target: str | None, days: int, directory: Directory, ba
     row.assignee = target
     ids = {"task_id": row.id, "instance_id": row.process_instance_id}
     if target:
-        notified = batch.add([target], "task_reassigned_to_you", _params(row, days=days), urgent=True, **ids)
+        notified = batch.add([target], "task_reassigned_to_you", _params(row, directory, days=days), urgent=True, **ids)
     else:
         pool = [u for u in _holders(directory, row) if u != before]
-        notified = batch.add(pool, "task_returned_to_group", _params(row, days=days), urgent=True,
+        notified = batch.add(pool, "task_returned_to_group", _params(row, directory, days=days), urgent=True,
                              gather=True, **ids)
     _tell_former(before, target, row, days, directory, batch)
     batch.record("task_reassigned", SCHEDULER, instance_id=row.process_instance_id,
@@ -271,7 +275,7 @@ def _to_supervisors(row: Task, policy: Policy, days: int, directory: Directory, 
     row.candidate_groups = list(dict.fromkeys([*row.candidate_groups, *policy.supervisor_groups]))
     keep = [before] if before else []
     row.candidate_users = list(dict.fromkeys([*row.candidate_users, *policy.supervisor_users, *keep]))
-    notified = batch.add(_supervisors(directory, policy), "task_escalated", _params(row, days=days, holder=before),
+    notified = batch.add(_supervisors(directory, policy), "task_escalated", _params(row, directory, days=days, holder=before),
                          task_id=row.id, instance_id=row.process_instance_id, urgent=True, gather=True)
     _tell_former(before, None, row, days, directory, batch)
     batch.record("task_escalated", SCHEDULER, instance_id=row.process_instance_id,
@@ -284,7 +288,7 @@ def _to_supervisors(row: Task, policy: Policy, days: int, directory: Directory, 
 def _tell_former(before: str | None, after: str | None, row: Task, days: int,
                  directory: Directory, batch: Batch) -> None:
     if before and before != after:
-        batch.add(directory.existing([before]), "task_taken_away", _params(row, days=days, holder=before),
+        batch.add(directory.existing([before]), "task_taken_away", _params(row, directory, days=days, holder=before),
                   task_id=row.id, instance_id=row.process_instance_id, urgent=True)
 
 

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import Index, and_, exists, literal, select
 from sqlalchemy.orm import Session
 
-from engine.core import clock
+from engine.core import clock, names
 from engine.definitions import elements, escalation_policy, stages
 from engine.runtime import projection
 from engine.core.calendar import quiet_cutoff, working_days_between
@@ -162,6 +162,14 @@ _SORT_KEYS: dict[str, Callable[[Item], Any]] = {
     "element": lambda i: (i.element or "", i.since.timestamp(), i.instance_id),
     "instance": lambda i: (i.instance_id, KINDS.index(i.kind)),
 }
+
+
+def attention_page(session: Session, actor: Actor, *args: Any, **kwargs: Any) -> tuple[AttentionPage, names.Names]:
+    """The attention list and the names of the people and groups its items wait for."""
+    result = attention(session, actor, *args, **kwargs)
+    keys = [k for item in result.items for k in item.waiting_for if k != "scheduler"]
+    return result, names.lookup(session, [k for k in keys if not k.startswith("group:")],
+                                [k[6:] for k in keys if k.startswith("group:")])
 
 
 def sort_items(items: list[Item], sort: str) -> list[Item]:

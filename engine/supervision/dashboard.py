@@ -30,7 +30,7 @@ from typing import Any, Iterable
 from sqlalchemy import Index, case, func, select
 from sqlalchemy.orm import Session
 
-from engine.core import clock
+from engine.core import clock, names
 from engine.definitions import elements, stages
 from engine.runtime import projection
 from engine.core.calendar import BUREAU_TZ, working_days_between
@@ -94,6 +94,15 @@ def dashboard(session: Session, actor: Actor, since: datetime | None = None,
         "sla": sla(closures),
         "backlog": backlog(session, process_key),
     }
+
+
+def dashboard_page(session: Session, actor: Actor, since: datetime | None = None, until: datetime | None = None,
+                   process_key: str | None = None) -> tuple[dict[str, Any], names.Names]:
+    """The dashboard's figures and the names of the people and groups its backlog lists."""
+    figures = dashboard(session, actor, since, until, process_key)
+    backlog = figures["backlog"]
+    return figures, names.lookup(session, [r["reviewer"] for r in backlog.get("reviewers", [])],
+                                 [r["group"] for r in backlog.get("groups", [])])
 
 
 # ---- now: instances per stage, backlog ------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.core import names
 from engine.core.errors import Forbidden, NotFound
 from engine.core.models import ProcessDefinition
 from engine.core.principals import Actor
@@ -30,13 +31,15 @@ class ApplicantView:
     waiting: list[Any]
     drafts: list[Any]
     startable: list[Any]
+    names: names.Names | None = None
 
 
 def applicant_view(session: Session, actor: Actor, state: str, page: int) -> ApplicantView:
     mine, total = applications.mine(session, actor, state, page, PER_PAGE)
     waiting = inbox.search(session, actor, inbox.InboxQuery(scope="assigned", per_page=50))
     return ApplicantView(mine, total, waiting.rows, application_drafts.listed(session, actor),
-                         applications.startable(session, actor))
+                         applications.startable(session, actor),
+                         names.of_tasks(session, [t for a in mine for t in getattr(a, "open_tasks", [])]))
 
 
 @dataclass

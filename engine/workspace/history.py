@@ -18,10 +18,15 @@ from engine.runtime.access import APPLICANT_ACTIONS, APPLICANT_KEYS  # noqa: F40
 from engine.definitions import deployment
 from engine.definitions.deployment import form_for
 from engine.definitions.forms import FormDefinition, FormField
+from engine.core import names
 from engine.core.models import AuditEvent, HumanTask, ProcessInstance
 from engine.core.principals import Actor
 
 MAX_EVENTS = 1000
+# keys the engine itself puts in the data (not from a form): their labels, in both languages,
+# and whether the value is a user name to show as the person's name
+ENGINE_KEYS = {"applicant": "申报人 · Applicant"}
+PEOPLE_KEYS = frozenset({"applicant"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Entry:
     task_title: str | None
     fields: list[Shown] = field(default_factory=list)
     note: str = ""             # reason, assignee, file name: the one detail worth a line
+    who: tuple[str, ...] = ()  # people and groups the event names (u:NAME, g:GROUP), for their names
 
 
 def is_staff_view(session: Session, actor: Actor, instance: ProcessInstance) -> bool:
@@ -65,7 +71,8 @@ def timeline(session: Session, actor: Actor | access.View, instance: ProcessInst
         form = _form(session, instance, task, forms)
         entries.append(Entry(at=event.at, action=event.action, actor=view.event_actor(event),
                              task_id=event.task_id, task_title=task.title if task else None,
-                             fields=_shown(view, event, form), note=_note(event, view.event_note_shown(event))))
+                             fields=_shown(session, view, event, form), note=_note(event, view.event_note_shown(event)),
+                             who=_who(event, view.event_note_shown(event))))
     del held  # the prefetched forms were needed until here
     return entries
 
@@ -83,7 +90,7 @@ def _form(session: Session, instance: ProcessInstance, task: HumanTask | None,
     return cache[key]
 
 
-def _shown(view: access.View, event: AuditEvent, form: FormDefinition | None) -> list[Shown]:
+def _shown(session: Session, view: access.View, event: AuditEvent, form: FormDefinition | None) -> list[Shown]:
     if event.action not in ("task_completed", "instance_started"):
         return []
     data = (event.details or {}).get("data") or {}
@@ -94,7 +101,9 @@ def _shown(view: access.View, event: AuditEvent, form: FormDefinition | None) ->
         form_field = form.field(key) if form else None
         if not view.event_field_shown(event, key):
             continue
-        label = form_field.label if form_field and form_field.label else key
+        label = form_field.label if form_field and form_field.label else ENGINE_KEYS.get(key, key)
+        if key in PEOPLE_KEYS and isinstance(value, str):
+            value = names.lookup(session, [value]).person(value)
         shown.append(Shown(key, label, display_value(form_field, value)))
     return shown
 
@@ -143,16 +152,26 @@ def _note(event: AuditEvent, staff: bool) -> str:
         return str(details.get("filename", ""))
     if not staff:
         return ""
-    if event.action in ("task_assigned", "task_taken_over"):
-        behalf = f" ({details['on_behalf_of']})" if details.get("on_behalf_of") else ""
-        return f"{details.get('before') or '-'} → {details.get('after') or '-'}{behalf}"
-    if event.action == "task_created":
-        who = details.get("assignee") or ", ".join((details.get("candidate_groups") or [])
-                                                     + (details.get("candidate_users") or []))
-        return who or ""
     if event.action == "instance_error":
         return f"{details.get('element_id', '')}: {details.get('message', '')}"
     return ""
+
+
+def _who(event: AuditEvent, staff: bool) -> tuple[str, ...]:
+    """Whom an assignment event names, as principal keys: the page shows their names (a
+    reassignment: before and after, then on whose behalf)."""
+    details = event.details or {}
+    if not staff:
+        return ()
+    if event.action in ("task_assigned", "task_taken_over"):
+        return tuple(f"u:{details.get(k) or '-'}" for k in ("before", "after")) + (
+            (f"u:{details['on_behalf_of']}",) if details.get("on_behalf_of") else ())
+    if event.action == "task_created":
+        if details.get("assignee"):
+            return (f"u:{details['assignee']}",)
+        return tuple([f"g:{g}" for g in details.get("candidate_groups") or []]
+                     + [f"u:{u}" for u in details.get("candidate_users") or []])
+    return ()
 
 
 def key_facts(session: Session, instance: ProcessInstance, data: dict[str, Any],

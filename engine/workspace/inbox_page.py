@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.core import names
 from engine.core.principals import Actor
 from engine.workspace import inbox, saved_filters, substitutes
 
@@ -21,12 +22,16 @@ class InboxView:
     saved: list[Any]
     covering: list[Any]
     counts: Any
+    names: names.Names | None = None
 
 
 def inbox_view(session: Session, actor: Actor, query: inbox.InboxQuery) -> InboxView:
-    return InboxView(
+    view = InboxView(
         result=inbox.search(session, actor, query), task_names=inbox.task_names(session, actor, query.scope),
         process_names=inbox.process_names(session),
         fingerprint=inbox.fingerprint(session, actor, query.scope) if query.scope != "completed" else "",
         saved=saved_filters.listed(session, actor), covering=substitutes.covering(session, actor),
         counts=inbox.counts(session, actor))
+    view.names = names.of_tasks(session, [r.task for r in view.result.rows],
+                                [*(r.on_behalf_of for r in view.result.rows), *(c.username for c in view.covering)])
+    return view

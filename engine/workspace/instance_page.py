@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.core import summaries
+from engine.core import names, summaries
 from engine.core.errors import Forbidden
 from engine.core.models import ProcessInstance
 from engine.core.principals import Actor
@@ -34,6 +34,7 @@ class InstanceView:
     task: None = None
     is_applicant: bool = False
     outcome: outcomes.Outcome | None = None
+    names: names.Names | None = None
 
 
 def visible_instance(session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
@@ -55,7 +56,7 @@ def instance_view(session: Session, actor: Actor, instance_id: int) -> InstanceV
     data = instances.data_of(instance) if instance.state in (instances.RUNNING, instances.ERROR,
                                                               instances.SUSPENDED) else {}
     open_tasks = applications.open_tasks_of(session, [instance.id]).get(instance.id, [])
-    return InstanceView(
+    view = InstanceView(
         instance=instance, project=summary.title if summary else "",
         stage=applications.current_stage(session, instance, instance.definition.content_hash, open_tasks,
                                          instance.definition.name),
@@ -66,8 +67,15 @@ def instance_view(session: Session, actor: Actor, instance_id: int) -> InstanceV
         notes=comments.for_instance(session, actor, instance.id) if seen.staff else [],
         may_upload=attachments.may_upload(session, actor, instance, None), is_applicant=seen.role == access.APPLICANT,
         outcome=outcomes.of_view(session, seen))
+    keys = [k for e in view.timeline for k in e.who]
+    view.names = names.of_tasks(session, view.open_tasks, [instance.started_by, *(e.actor for e in view.timeline),
+                                                           *(c.author for c, _ in view.notes),
+                                                           *(k[2:] for k in keys if k.startswith("u:"))])
+    names.lookup(session, groups=[k[2:] for k in keys if k.startswith("g:")])
+    return view
 
 
-def diagram_source(session: Session, actor: Actor, instance_id: int) -> bytes:
-    """The BPMN XML of the instance's process, for whoever may see the instance."""
-    return progress.diagram_source(session, visible_instance(session, actor, instance_id))
+def diagram_source(session: Session, actor: Actor, instance_id: int, language: str | None = None) -> bytes:
+    """The BPMN XML of the instance's process, for whoever may see the instance (its lanes
+    named in `language`, when given)."""
+    return progress.diagram_source(session, visible_instance(session, actor, instance_id), language)

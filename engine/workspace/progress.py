@@ -10,8 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
-from engine.core import clock
-from engine.definitions import elements
+from lxml import etree
+
+from engine.core import clock, names
+from engine.definitions import elements, xmlsafe
 from engine.runtime import projection, store
 from engine.core.models import HumanTask, ProcessInstance
 
@@ -28,9 +30,26 @@ class Markers:
                 "failed": self.failed}
 
 
-def diagram_source(session: Session, instance: ProcessInstance) -> bytes:
-    """The BPMN file the instance runs on (its own version's, never the latest)."""
-    return elements.diagram(session, instance.definition)
+def diagram_source(session: Session, instance: ProcessInstance, language: str | None = None) -> bytes:
+    """The BPMN file the instance runs on (its own version's, never the latest); with a
+    `language`, lanes named after a group (the engine routes by those names) carry the group's
+    name in that language instead, as readers see it."""
+    source = elements.diagram(session, instance.definition)
+    return source if language is None else lanes_named(session, source, language)
+
+
+_LANE = "{http://www.omg.org/spec/BPMN/20100524/MODEL}lane"
+
+
+def lanes_named(session: Session, source: bytes, language: str) -> bytes:
+    tree = xmlsafe.parse_xml(source, "diagram.bpmn")
+    lanes = [lane for lane in tree.iter(_LANE) if names.is_group(lane.get("name") or "")]
+    if not lanes:
+        return source
+    known = names.lookup(session, groups=[lane.get("name") for lane in lanes])
+    for lane in lanes:
+        lane.set("name", known.group(lane.get("name"), language))
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
 
 
 def markers(session: Session, instance: ProcessInstance) -> Markers:

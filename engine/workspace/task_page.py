@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.core import summaries
+from engine.core import names, summaries
 from engine.core.errors import Forbidden
 from engine.core.models import HumanTask, ProcessInstance
 from engine.core.principals import Actor
@@ -51,6 +51,7 @@ class TaskView:
     may_upload: bool
     staff: bool = False
     is_applicant: bool = False
+    names: names.Names | None = None
 
 
 def task_view(session: Session, actor: Actor, task_id: str) -> TaskView:
@@ -63,7 +64,7 @@ def task_view(session: Session, actor: Actor, task_id: str) -> TaskView:
     form = form_for(session, instance.definition, row.form_key)
     summary = summaries.get(session, instance.id)
     values = _form_values(session, seen, row, form, data)
-    return TaskView(
+    view = TaskView(
         task=row, instance=instance, project=summary.title if summary else "",
         stage=stages.stage_of(session, instance.definition_id, instance.definition.content_hash, row.name,
                               instance.definition.name or instance.process_key), form=form,
@@ -77,6 +78,9 @@ def task_view(session: Session, actor: Actor, task_id: str) -> TaskView:
         may_release=is_open and row.assignee == actor.username and tasks.may_release(row),
         may_upload=absent is None and attachments.may_upload(session, actor, instance, row), staff=seen.staff,
         is_applicant=seen.role == access.APPLICANT)
+    view.names = names.of_tasks(session, [row], [instance.started_by, absent, *(d.actor for d in view.decisions),
+                                                *(c.author for c in view.notes)])
+    return view
 
 
 def _form_values(session: Session, seen: access.View, row: HumanTask, form: FormDefinition | None,

@@ -34,7 +34,7 @@ def test_a_reviewer_names_a_substitute_who_takes_over_their_task(page, new_page,
     sign_in(other, "chen")
     other.goto("/inbox?scope=assigned")
     row = other.locator("#task-list tbody tr", has_text="高熵合金增材制造工艺研究")
-    expect(row).to_contain_text("代 wang")
+    expect(row).to_contain_text("代 Wang")
     row.locator("button", has_text="接手").click()
     expect(other.locator(".flash-success")).to_contain_text("代理人")
     expect(other.locator("#task-form")).to_be_visible()

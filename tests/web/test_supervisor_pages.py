@@ -96,7 +96,7 @@ def test_a_supervisor_finds_a_failed_instance_and_retries_it_with_corrected_data
     expect(page.locator(".flash-success")).to_be_visible()
     expect(page.locator("#instance-state")).to_have_attribute("data-state", "running")
     expect(page.locator("#audit-table tr[data-action='instance_retried']")).to_contain_text("申请人笔误")
-    expect(page.locator("#data-history dd[data-key='years'] .value")).to_have_text("3")
+    expect(page.locator("#data-history tr[data-key='years'] .value")).to_have_text("3")
     expect(page.locator("#token-path li[data-element='per_year']")).to_have_count(1)
 
 

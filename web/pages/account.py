@@ -12,7 +12,7 @@ from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Session
 
-from engine.core import commands, passwords, users
+from engine.core import commands, names, passwords, users
 from engine.workspace import substitutes
 from engine.core.errors import InvalidData
 
@@ -29,10 +29,12 @@ def _page(form: dict[str, str] | None = None, errors: dict[str, list[str]] | Non
     actor = current_actor()
 
     def _read(session: Session):  # type: ignore[no-untyped-def]
-        return substitutes.listed(session, actor), substitutes.colleagues(session, actor)
+        rows = substitutes.listed(session, actor)
+        return rows, substitutes.colleagues(session, actor), names.lookup(
+            session, [u for r in rows for u in (r.username, r.substitute)])
 
-    rows, colleagues = commands.query(engine_db(), _read)
-    return render_template("account/substitutes.html", rows=rows, colleagues=colleagues, form=form or {},
+    rows, colleagues, people = commands.query(engine_db(), _read)
+    return render_template("account/substitutes.html", rows=rows, colleagues=colleagues, names=people, form=form or {},
                            errors=errors or {}, today=substitutes.today()), status
 
 

@@ -39,7 +39,7 @@ def applications():  # type: ignore[no-untyped-def]
     view = commands.query(engine_db(), applicant_page.applicant_view, actor, state, page)
     return render_template("applicant/list.html", mine=view.mine, pager=Pager(page, applicant_page.PER_PAGE, view.total),
                            state=state, waiting=view.waiting, drafts=view.drafts, startable=view.startable,
-                           states=engine_applications.STATES)
+                           states=engine_applications.STATES, names=view.names)
 
 
 def _render(view: applicant_page.NewApplication, errors: dict[str, list[str]] | None, draft_id: int | None,

@@ -68,7 +68,7 @@ def index():  # type: ignore[no-untyped-def]
     g.inbox_counts = view.counts  # the menu shows the same counts
     context = dict(query=query, result=result, pager=Pager(result.page, result.per_page, result.total),
                    task_names=view.task_names, process_names=view.process_names, fingerprint=view.fingerprint,
-                   saved=view.saved, covering=view.covering, counts=view.counts, inbox_url=inbox_url, sort_url=sort_url,
+                   saved=view.saved, covering=view.covering, counts=view.counts, names=view.names, inbox_url=inbox_url, sort_url=sort_url,
                    poll_seconds=current_app.config["INBOX_POLL_SECONDS"], here=request.full_path.rstrip("?"))
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
         return render_template("inbox/_table.html", oob_counts=True, **context)

@@ -14,6 +14,7 @@ from engine.workspace import instance_page
 
 from web import engine_db
 from web.auth import current_actor
+from web.i18n import current_language
 from web.pages.common import protected
 from web.security import NOT_A_DOCUMENT
 
@@ -81,5 +82,6 @@ def show(instance_id: int):  # type: ignore[no-untyped-def]
 def diagram(instance_id: int):  # type: ignore[no-untyped-def]
     # the XML is the designer's, and a browser renders XML with XHTML inside as a page of our
     # origin; the viewer only needs the text, so it is never served as a document
-    return Response(commands.query(engine_db(), instance_page.diagram_source, current_actor(), instance_id), content_type="text/plain; charset=utf-8",
+    return Response(commands.query(engine_db(), instance_page.diagram_source, current_actor(), instance_id,
+                                   current_language()), content_type="text/plain; charset=utf-8",
                     headers={"Cache-Control": "private, max-age=300", **NOT_A_DOCUMENT})

@@ -79,9 +79,9 @@ def attention_url(**changes: Any) -> str:
 def attention_page():  # type: ignore[no-untyped-def]
     filters = filters_from_args()
     page, per_page = int_arg("page", 1), int_arg("per_page", 50, 10, 200)
-    result = commands.query(engine_db(), attention.attention, current_actor(), filters, page, per_page)
+    result, names = commands.query(engine_db(), attention.attention_page, current_actor(), filters, page, per_page)
     processes = commands.query(engine_db(), deployment.latest_definitions)
-    return render_template("supervisor/attention.html", result=result, filters=filters,
+    return render_template("supervisor/attention.html", result=result, names=names, filters=filters,
                            pager=Pager(page, per_page, result.total), processes=processes,
                            attention_url=attention_url, kind=request.args.get("kind", ""),
                            args=here_args(), actions=BULK_ACTIONS)
@@ -166,9 +166,9 @@ def _period() -> tuple[int, datetime]:
 def dashboard_page():  # type: ignore[no-untyped-def]
     weeks, since = _period()
     process_key = request.args.get("process") or None
-    figures = commands.query(engine_db(), dashboard.dashboard, current_actor(), since, None, process_key)
+    figures, names = commands.query(engine_db(), dashboard.dashboard_page, current_actor(), since, None, process_key)
     processes = commands.query(engine_db(), deployment.latest_definitions)
-    return render_template("supervisor/dashboard.html", figures=figures, weeks=weeks, periods=PERIODS,
+    return render_template("supervisor/dashboard.html", figures=figures, names=names, weeks=weeks, periods=PERIODS,
                            process_key=process_key, processes=processes,
                            figures_data=DashboardOut().dump(figures))
 

@@ -36,7 +36,7 @@ def _render(instance_id: int, errors: dict[str, dict[str, list[str]]] | None = N
     retry_form = _retry_definition(detail.retry)
     retry_nodes = render_nodes(retry_form, values.get("retry", detail.retry.values if detail.retry else {}),
                                errors.get("retry")) if retry_form else []
-    return render_template("supervisor/instance.html", d=detail, errors=errors, values=values,
+    return render_template("supervisor/instance.html", d=detail, names=detail.names, errors=errors, values=values,
                            retry_nodes=retry_nodes, retry_labels=labels_by_name(retry_nodes),
                            markers=detail.path["markers"]), status
 

@@ -16,6 +16,7 @@
     }
     var editor = new window.FormEditor.FormEditor({ container: root });
     window.designerFormEditor = editor;  // for the browser tests and the console
+    if (window.translateFormEditor) { window.translateFormEditor(root); }
     editor.importSchema(schema).then(function () {
       editor.on("changed", function () { file.changed(); });
       root.setAttribute("data-ready", "true");
