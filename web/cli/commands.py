@@ -27,6 +27,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     from web.cli.supervisor import supervisor_cli  # supervisor console (issue 7)
     app.cli.add_command(supervisor_cli)
+    from web.cli import database  # `flask db copy`, beside Flask-Migrate's db commands
+    database.register(app)
 
 
 def _fail(message: str) -> None:
