@@ -28,7 +28,7 @@ def _admin(sql: str) -> None:
 
 @pytest.fixture
 def postgres_database() -> Iterator[Callable[[str], str]]:
-    """Creates a fresh database by name and gives its URL; drops every one made at the end."""
+    """Creates a fresh database named after `name` and this process, gives its URL; drops every one made at the end."""
     try:
         _admin("SELECT 1")
     except psycopg.OperationalError as error:
@@ -36,6 +36,7 @@ def postgres_database() -> Iterator[Callable[[str], str]]:
     made: list[str] = []
 
     def _create(name: str) -> str:
+        name = f"{name}_{os.getpid()}"  # two runs at once (CI beside a developer) never meet
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _admin(f'CREATE DATABASE "{name}"')
         made.append(name)

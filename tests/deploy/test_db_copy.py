@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from engine import schema
@@ -86,5 +87,32 @@ def test_an_unmigrated_or_non_empty_target_is_refused_and_left_untouched(sqlite_
         result = _flask_db_copy(sqlite_database.url, target.url)
         assert result.exit_code == 1 and "not empty" in result.output, result.output
         assert _counts(target) == before
+    finally:
+        target.engine.dispose()
+
+
+def test_the_copy_works_between_any_two_databases_and_refuses_tables_it_does_not_know(tmp_path, sqlite_database):
+    """Without PostgreSQL too: SQLite into SQLite, every row; a source carrying a table this
+    version has no model for is refused, since its rows would be left behind."""
+    from sqlalchemy import text
+
+    from engine.core import db_copy
+    start_halfway(sqlite_database)
+    target = Database(f"sqlite:///{tmp_path / 'copy.sqlite3'}")
+    try:
+        migrate(target)
+        heard: list[int] = []
+        counts = db_copy.copy(sqlite_database.url, target.url, schema.Base.metadata, on_rows=heard.append)
+        assert {c.table: c.rows for c in counts} == _counts(sqlite_database) == _counts(target)
+        assert sum(heard) == sum(c.rows for c in counts) > 0
+        with sqlite_database.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE local_notes (id INTEGER PRIMARY KEY)"))
+        fresh = Database(f"sqlite:///{tmp_path / 'copy2.sqlite3'}")
+        migrate(fresh)
+        try:
+            with pytest.raises(db_copy.CopyRefused, match="local_notes"):
+                db_copy.check(sqlite_database.url, fresh.url, schema.Base.metadata)
+        finally:
+            fresh.engine.dispose()
     finally:
         target.engine.dispose()
