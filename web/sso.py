@@ -8,7 +8,7 @@ and its groups; the sign-in then begins the same server-side session as a passwo
 Settings (app config or environment):
 OIDC_ISSUER (the provider's issuer URL; discovery at <issuer>/.well-known/openid-configuration) or
 OIDC_DISCOVERY_URL; OIDC_CLIENT_ID, OIDC_CLIENT_SECRET; OIDC_SCOPES ("openid profile email");
-OIDC_REDIRECT_URI (default: this site's /login/sso/callback as the request sees it);
+OIDC_REDIRECT_URI (default: this site's /login/sso/callback as the request sees it); OIDC_PKCE (on);
 OIDC_USERNAME_CLAIM (preferred_username), OIDC_DISPLAY_NAME_CLAIM (name), OIDC_EMAIL_CLAIM (email),
 OIDC_ORG_CLAIM (none), OIDC_GROUPS_CLAIM (groups), OIDC_GROUP_MAP (JSON: claim value -> our group,
 e.g. {"sci-staff": "institution_staff"}), OIDC_ADOPT_LOCAL_USERS (off)."""
@@ -128,6 +128,15 @@ def _verified_claims() -> dict[str, Any]:
     return claims
 
 
+def _client_kwargs(app: Flask) -> dict[str, str]:
+    kwargs = {"scope": str(_setting(app, "OIDC_SCOPES", "openid profile email"))}
+    # PKCE as well as the secret (RFC 9700): a stolen code is useless without the verifier kept
+    # in this browser's session; providers without PKCE ignore it, OIDC_PKCE=0 for one that balks
+    if str(_setting(app, "OIDC_PKCE", "1")).strip().lower() not in ("0", "false", "no", "off"):
+        kwargs["code_challenge_method"] = "S256"
+    return kwargs
+
+
 def configured(app: Flask) -> bool:
     return bool(_discovery_url(app) and _setting(app, "OIDC_CLIENT_ID"))
 
@@ -145,5 +154,5 @@ def init_app(app: Flask) -> None:
     oauth.register(_CLIENT, client_id=_setting(app, "OIDC_CLIENT_ID"),
                    client_secret=_setting(app, "OIDC_CLIENT_SECRET"),
                    server_metadata_url=_discovery_url(app),
-                   client_kwargs={"scope": _setting(app, "OIDC_SCOPES", "openid profile email")})
+                   client_kwargs=_client_kwargs(app))
     app.extensions["sso_oauth"] = oauth

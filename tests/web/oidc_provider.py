@@ -1,6 +1,6 @@
 """A real OpenID Connect provider for the single sign-on tests: Authlib's authorization server
-(authlib.integrations.flask_oauth2 with the authorization-code grant and authlib.oidc.core's
-OpenIDCode extension and UserInfoEndpoint) in its own small Flask app, served by werkzeug in a
+(authlib.integrations.flask_oauth2 with the authorization-code grant, PKCE, and
+authlib.oidc.core's OpenIDCode extension and UserInfoEndpoint) in its own small Flask app, served by werkzeug in a
 thread on a free port, with discovery, a JWKS of an RS256 key generated here, a sign-in form and
 in-memory clients, codes and tokens. The tests play the provider's administrator through
 `people` (who exists there and in which groups); the ID token carries the profile and the groups,
@@ -17,6 +17,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProte
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo, UserInfoEndpoint
 from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, jsonify, render_template_string, request
@@ -83,6 +84,8 @@ class Code:
     nonce: str | None
     person: Person
     auth_time: int
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -158,8 +161,8 @@ class Provider:
         self.people[person.username] = person
         return person
 
-    def register_client(self, redirect_uri: str) -> None:
-        self.clients[CLIENT_ID] = Client(CLIENT_ID, CLIENT_SECRET, [redirect_uri])
+    def register_redirect_uri(self, redirect_uri: str) -> None:
+        self.clients.setdefault(CLIENT_ID, Client(CLIENT_ID, CLIENT_SECRET, [])).redirect_uris.append(redirect_uri)
 
     def start(self) -> "Provider":
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
@@ -183,7 +186,8 @@ class Provider:
             def save_authorization_code(self, code: str, req: Any) -> None:
                 provider.codes[code] = Code(code, req.client.client_id, req.payload.redirect_uri,
                                             req.payload.scope, req.payload.data.get("nonce"), req.user,
-                                            int(time.time()))
+                                            int(time.time()), req.payload.data.get("code_challenge"),
+                                            req.payload.data.get("code_challenge_method"))
 
             def query_authorization_code(self, code: str, client: Client) -> Code | None:
                 found = provider.codes.get(code)
@@ -225,7 +229,8 @@ class Provider:
                                                            time.time() + token.get("expires_in", 3600))
 
         server = AuthorizationServer(app, query_client=self.clients.get, save_token=save_token)
-        server.register_grant(CodeGrant, [IdToken(require_nonce=True)])
+        # PKCE checked whenever the client sends a challenge (our app does unless OIDC_PKCE=0)
+        server.register_grant(CodeGrant, [IdToken(require_nonce=True), CodeChallenge(required=False)])
         protector = ResourceProtector()
         protector.register_token_validator(Bearer())
         server.register_endpoint(UserInfoAnswer(resource_protector=protector))

@@ -45,7 +45,7 @@ def sso_site(db, database_url, provider) -> Iterator[str]:  # type: ignore[no-un
                       "OIDC_ORG_CLAIM": "organisation"})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     site = f"http://127.0.0.1:{server.server_port}"
-    provider.register_client(site + "/login/sso/callback")
+    provider.register_redirect_uri(site + "/login/sso/callback")
     thread = threading.Thread(target=server.serve_forever, name="sso-site", daemon=True)
     thread.start()
     yield site
@@ -145,7 +145,7 @@ def test_a_forged_state_is_refused(db, sso_site, wang):
     assert not _signed_in(sso_site, browser) and _user(db, "wang.fang") is None
 
 
-def test_a_code_minted_for_another_sign_in_is_refused_by_the_nonce(db, sso_site, wang, provider):
+def test_a_code_minted_for_another_sign_in_is_refused(db, sso_site, wang, provider):
     # given the attacker signed in at the provider as themselves and kept the code it sent back
     provider.add(Person(sub="gov-666", username="mallory", password=IDP_PASSWORD, name="Mallory",
                         email="m@example.org", groups=["bureau-supervisors"]))
@@ -155,12 +155,39 @@ def test_a_code_minted_for_another_sign_in_is_refused_by_the_nonce(db, sso_site,
     # and the victim's browser has begun its own sign-in (its state and nonce are in its session)
     victim = requests.Session()
     form = _at_provider(sso_site, victim)
-    state = parse_qs(urlsplit(form.url).query)["state"][0]
+    asked = parse_qs(urlsplit(form.url).query)
+    state = asked["state"][0]
+    assert asked["code_challenge_method"] == ["S256"] and asked["nonce"]
     # when the attacker's code is slipped into the victim's callback, even with the right state
     answer = victim.get(f"{sso_site}/login/sso/callback?" + urlencode({"code": stolen_code, "state": state}))
-    # then the ID token's nonce is not the victim's: refused, nobody signed in, nothing made
+    # then the code's PKCE challenge is not the victim's: refused, nobody signed in, nothing made
     assert answer.status_code == 401
     assert not _signed_in(sso_site, victim) and _user(db, "mallory") is None
+
+
+def test_without_pkce_the_nonce_still_refuses_a_code_minted_for_another_sign_in(db, database_url, provider, wang):
+    """For providers that balk at PKCE (OIDC_PKCE=0), the ID token's nonce is the safeguard."""
+    from web import create_app
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "sso-test-secret",
+                      "ENGINE_DATABASE": db, "OIDC_ISSUER": provider.issuer, "OIDC_CLIENT_ID": CLIENT_ID,
+                      "OIDC_CLIENT_SECRET": CLIENT_SECRET, "OIDC_GROUP_MAP": json.dumps(GROUP_MAP),
+                      "OIDC_PKCE": "0"})
+    provider.register_redirect_uri("http://localhost/login/sso/callback")
+    provider.add(Person(sub="gov-667", username="mallory", password=IDP_PASSWORD, name="Mallory",
+                        email="m@example.org", groups=["bureau-supervisors"]))
+    # given the attacker's own sign-in at the provider, whose code they keep
+    attacker, victim = app.test_client(), app.test_client()
+    authorize = attacker.get("/login/sso").headers["Location"]
+    assert "code_challenge" not in authorize
+    back = requests.post(authorize, data={"username": "mallory", "password": IDP_PASSWORD}, allow_redirects=False)
+    stolen_code = parse_qs(urlsplit(back.headers["Location"]).query)["code"][0]
+    # and the victim's browser begun its own sign-in
+    state = parse_qs(urlsplit(victim.get("/login/sso").headers["Location"]).query)["state"][0]
+    # when the attacker's code comes back to the victim with the victim's state
+    answer = victim.get("/login/sso/callback?" + urlencode({"code": stolen_code, "state": state}))
+    # then the ID token carries the attacker's nonce, not the victim's: refused, nothing made
+    assert answer.status_code == 401 and _user(db, "mallory") is None
+    assert victim.get("/inbox").status_code == 302
 
 
 def test_a_deactivated_user_is_refused(db, sso_site, wang):
@@ -211,3 +238,25 @@ def test_signing_in_through_the_button_in_a_browser(db, browser, sso_site, wang)
         assert page.locator(".who").inner_text().strip() == "王芳"
     finally:
         context.close()
+
+
+def test_an_unreachable_provider_is_a_message_not_a_crash(db, database_url):
+    import socket
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    from web import create_app
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "sso-test-secret",
+                      "ENGINE_DATABASE": db, "OIDC_ISSUER": f"http://127.0.0.1:{closed}",
+                      "OIDC_CLIENT_ID": CLIENT_ID, "OIDC_CLIENT_SECRET": CLIENT_SECRET})
+    answer = app.test_client().get("/login/sso", headers={"Accept-Language": "zh-CN"})
+    assert answer.status_code == 502 and "暂时无法连接统一身份认证平台" in answer.get_data(as_text=True)
+
+
+def test_a_bad_group_map_stops_the_app_at_start(db, database_url):
+    from engine.core.errors import InvalidData
+    from web import create_app
+    with pytest.raises(InvalidData):
+        create_app({"DATABASE_URL": database_url, "TESTING": True, "ENGINE_DATABASE": db,
+                    "OIDC_ISSUER": "https://ids.example", "OIDC_CLIENT_ID": CLIENT_ID,
+                    "OIDC_GROUP_MAP": "{sci-staff: institution_staff"})
