@@ -171,9 +171,10 @@ def _update_profile(user: User, claims: Mapping[str, Any], mapping: ClaimMapping
     email = _text(claims, mapping.email_claim)
     if email:
         user.email = email
-    org = _text(claims, mapping.org_claim)
-    if org:
-        user.org = org
+    if mapping.org_claim:
+        # the organisation decides which projects a person's unit may see (runtime.access), so
+        # the provider's word is final: someone who left an organisation loses it here too
+        user.org = _text(claims, mapping.org_claim)
 
 
 def _set_groups(session: Session, user: User, mapped: set[str], mapping: ClaimMapping) -> None:

@@ -85,3 +85,15 @@ def test_claims_that_cannot_name_a_user_are_refused_and_nothing_is_written(db, c
         commands.execute(db, sso.sign_in, ISSUER, claims, MAPPING)
     assert refused.value.details["reason"] == reason
     assert commands.query(db, lambda s: s.query(sso.SsoIdentity).count()) == 0
+
+
+def test_the_organisation_follows_the_provider_when_its_claim_is_configured(db):
+    mapping = sso.ClaimMapping(org_claim="organisation", group_map=MAPPING.group_map)
+    user = commands.execute(db, sso.sign_in, ISSUER, _claims(organisation="杭州先进材料研究院"), mapping)
+    assert user.org == "杭州先进材料研究院"
+    # she left the institute: the provider no longer names one, so neither do we
+    moved = commands.execute(db, sso.sign_in, ISSUER, _claims(), mapping)
+    assert moved.org is None
+    # without OIDC_ORG_CLAIM the organisation is left as set here
+    commands.execute(db, lambda s: setattr(users.find(s, "li.na"), "org", "市科学技术局"))
+    assert commands.execute(db, sso.sign_in, ISSUER, _claims(), MAPPING).org == "市科学技术局"
