@@ -155,7 +155,8 @@ def _first_sign_in(session: Session, issuer: str, subject: str, claims: Mapping[
 
 
 def _create(session: Session, username: str, issuer: str) -> User:
-    if not set(username) <= users.NAME_CHARS or len(username) > 80:
+    # the same rule as create_user's, so an SSO name is one a local account could have
+    if not set(username) <= users._NAME_CHARS or len(username) > 80:
         raise Unauthorized(f"the user name '{username[:80]}' cannot be used here", reason="bad_username")
     user = User(username=username, password_hash=NO_PASSWORD, display_name=username, created_at=clock.now())
     session.add(user)

@@ -18,7 +18,7 @@ from engine.core.models import ApiToken, Group, User
 from engine.core.principals import Actor
 
 TOKEN_LIFETIME = timedelta(hours=12)
-NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-@")
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-@")
 
 
 def create_user(session: Session, username: str, password: str, groups: list[str] | None = None,
@@ -27,7 +27,7 @@ def create_user(session: Session, username: str, password: str, groups: list[str
     """A new user. `password_policy=False` is only for the demo loader and test fixtures, whose
     well-known passwords are part of the demo; the CLI and pages never pass it."""
     problems: dict[str, list[str]] = {}
-    if not username or not set(username) <= NAME_CHARS or len(username) > 80:
+    if not username or not set(username) <= _NAME_CHARS or len(username) > 80:
         problems["username"] = ["Use 1-80 letters, digits and . _ - @"]
     if password_policy:
         found = passwords.problems(password or "", username or "")
