@@ -14,6 +14,7 @@ from engine.lifecycle import organisations, projects, changes, expert_pool, inte
 from engine.supervision import archive, attention, dashboard  # noqa: F401  supervisor console (issue 7)
 from engine.designer import process_drafts, trial_runs  # noqa: F401  designer (issue 5)
 from engine.core import web_sessions, sign_in  # noqa: F401  sign-in (issue 13)
+from engine.core import sso  # noqa: F401  single sign-on (issue 19)
 from engine.runtime import subscriptions, worker_tasks  # noqa: F401  other systems (issue 18)
 from engine.core.models import Base
 

@@ -54,7 +54,7 @@ SIGNED_IN = ROLES[1:]
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
 # served to everyone by design; listed so that a new public route is a decision, not an accident
 PUBLIC_ENDPOINTS = ("home.healthz", "monitoring.readyz", "monitoring.metrics", "static", "assets.asset", "assets.favicon", "api.openapi_json", "api.issue_token",
-                    "auth.login", "auth.logout", "auth.language")
+                    "auth.login", "auth.logout", "auth.language", "sso.login", "sso.callback")
 
 
 def allow(*roles: str, refused: str = DENY, **special: str) -> dict[str, str]:
@@ -147,6 +147,9 @@ RULES: list[Rule] = [
          body=lambda w, role: {"username": w.names.get(role, "visitor"), "password": PASSWORD}),
     Rule("auth.logout", "POST", PUBLIC, own_session=True, body=lambda w, role: {}),
     Rule("auth.language", "POST", PUBLIC, body=lambda w, role: {"lang": "zh_CN", "next": "/"}),
+    # single sign-on is how one signs in, so open to all (here, unconfigured: back to /login)
+    Rule("sso.login", "GET", PUBLIC),
+    Rule("sso.callback", "GET", PUBLIC),
 
     # ---- API: definitions, instances, tasks ------------------------------------------------------
     Rule("api.list_definitions", "GET", EVERYONE),

@@ -82,6 +82,33 @@ def main() -> None:
             page.screenshot(path=str(OUT / "my-applications.png"), full_page=True)
             page.goto("/applications/new/project_lifecycle")
             page.screenshot(path=str(OUT / "new-application.png"), full_page=True)
+            # an organisation not in the register: the applicant asks, the institution is notified
+            page.click("#registration-request summary")
+            page.fill("#reg-name", "杭州量子信息技术研究所")
+            page.fill("#reg-note", "新成立的研究所，已取得事业单位法人证书。")
+            page.click("#send-registration-request")
+            page.wait_for_load_state()
+            context.close()
+
+            context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800})
+            page = context.new_page()
+            _sign_in(page, "zhang.wei")  # already leads two running projects: told why before any form
+            page.goto("/applications/new/project_lifecycle")
+            page.wait_for_selector("#not-eligible")
+            page.screenshot(path=str(OUT / "new-application-not-eligible.png"), full_page=True)
+            context.close()
+
+            context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800})
+            page = context.new_page()
+            _sign_in(page, "chen.jing")  # the bell counts the registration request
+            page.goto("/notifications")
+            page.screenshot(path=str(OUT / "notifications.png"), full_page=True)
+            page.goto("/inbox?scope=completed")
+            done = page.locator("#task-list tbody tr a[href^='/tasks/']").first
+            if done.count():
+                done.click()
+                page.wait_for_selector("#form-title", state="attached")
+                page.screenshot(path=str(OUT / "task-completed.png"), full_page=True)
             context.close()
 
             context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800})
@@ -120,6 +147,14 @@ def main() -> None:
                 m.get('selection').select(task);
             }""")
             page.screenshot(path=str(OUT / "designer-modeler.png"), full_page=True)
+            page.go_back()
+            page.wait_for_selector("#draft-files")
+            dmn = page.locator("#draft-files a", has_text=".dmn")
+            if dmn.count():
+                dmn.first.click()
+                page.wait_for_load_state("networkidle")
+                page.wait_for_timeout(500)
+                page.screenshot(path=str(OUT / "designer-dmn.png"), full_page=True)
             context.close()
 
             tablet = browser.new_context(base_url=base, viewport={"width": 820, "height": 1180})

@@ -11,7 +11,7 @@ from flask import Blueprint, Flask
 
 from engine import schema  # noqa: F401  every table and the summary hook are registered
 
-from web import ROOT, assets, auth, i18n, security
+from web import ROOT, assets, auth, i18n, security, sso
 from web.pages import menu
 from web.pages import common as pages
 
@@ -23,6 +23,7 @@ def register_ui(app: Flask, api: Blueprint) -> None:
     i18n.init_app(app)
     security.init_app(app, api)
     auth.init_app(app)
+    sso.init_app(app)
     pages.init_app(app)
     menu.init_app(app)
     assets.register(app)
