@@ -4,8 +4,7 @@ working-day calendar, actors and their role groups, users, passwords, tokens, we
 sign-in throttle, single sign-on users from an identity provider's claims, the append-only audit
 log with the per-instance summary row it keeps, and leases and set-wise statements for scheduler
 work, copying a whole database to another (a trial's SQLite moved to PostgreSQL), and people's
-and groups' names as readers see
-them.
+and groups' names as readers see them.
 
 May import: nothing else in engine/ (SQLAlchemy, the standard library and small libraries only)."""
 
