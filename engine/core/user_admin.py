@@ -47,6 +47,7 @@ class UserPage:
     total: int
     page: int
     per_page: int
+    groups: list[str]  # every group one may filter by
 
     @property
     def pages(self) -> int:
@@ -91,7 +92,7 @@ def list_users(session: Session, actor: Actor, q: str = "", group: str = "", pag
     page = max(1, page)
     found = session.scalars(select(User).where(*where).order_by(User.username)
                             .offset((page - 1) * per_page).limit(per_page)).all()
-    return UserPage([_row(u) for u in found], total, page, per_page)
+    return UserPage([_row(u) for u in found], total, page, per_page, known_groups(session))
 
 
 def known_groups(session: Session) -> list[str]:
@@ -138,6 +139,20 @@ def open_tasks(session: Session, actor: Actor, username: str) -> list[OpenTask]:
     rows = session.scalars(select(HumanTask).where(HumanTask.assignee == username, HumanTask.state == OPEN)
                            .order_by(HumanTask.created_at)).all()
     return [OpenTask(t.id, t.title or t.name, t.process_instance_id, t.due_at) for t in rows]
+
+
+@dataclass(frozen=True)
+class UserDetail:
+    user: UserRow
+    tokens: list[TokenRow]
+    open_tasks: list[OpenTask]
+    groups: list[str]  # every group the user may be put in
+
+
+def user_page(session: Session, actor: Actor, username: str) -> UserDetail:
+    """Everything the user's administration page shows, in one read."""
+    return UserDetail(get_user(session, actor, username), tokens(session, actor, username),
+                      open_tasks(session, actor, username), known_groups(session))
 
 
 def set_active(session: Session, actor: Actor, username: str, active: bool) -> UserRow:
