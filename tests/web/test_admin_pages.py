@@ -12,8 +12,9 @@ from datetime import date, timedelta
 from openpyxl import Workbook
 
 from engine.core import commands, users
+from engine.runtime import tasks
 
-from .conftest import PASSWORD, csrf_from
+from .conftest import PASSWORD, actor, csrf_from, open_task, start_application
 
 GOOD = "Quiet-river-2026"
 
@@ -141,3 +142,18 @@ def test_a_file_that_is_not_a_workbook_is_refused_with_a_message(client, make_us
     refused = client.post("/admin/import/preview", data={"csrf_token": token, "file": (io.BytesIO(b"a,b"), "u.csv")},
                           content_type="multipart/form-data")
     assert refused.status_code == 422 and "Excel" in refused.get_data(as_text=True)
+
+
+def test_a_deactivated_users_open_tasks_are_listed_for_a_supervisor_to_reassign(client, db, people, make_user):
+    # given wang claimed a formal review
+    instance = start_application(db)
+    task = open_task(db, instance.id)
+    commands.execute(db, tasks.claim, actor("wang"), task.id)
+    make_user("root", ["admins"])
+    signed_in(client, "root")
+    # when an admin deactivates wang
+    assert post(client, "/admin/users/wang/active", {"active": "false"}).status_code == 302
+    # then wang's page lists the task, with a word that a supervisor should reassign it
+    page = client.get("/admin/users/wang").get_data(as_text=True)
+    assert 'id="open-tasks"' in page and f"/supervisor/instances/{instance.id}" in page
+    assert "重新分配" in page  # the pages speak Chinese by default
