@@ -78,6 +78,10 @@ def test_a_deactivated_user_is_refused_at_sign_in_and_with_a_token_and_their_tas
     assert post(client, "/admin/users/li.na/active", {"active": "false"}).status_code == 302
     assert bearer(client, token) == 401
     assert client.post("/api/v1/auth/token", json={"username": "li.na", "password": PASSWORD}).status_code == 401
+    elsewhere = client.application.test_client()
+    token = csrf_from(elsewhere.get("/login").get_data(as_text=True))
+    refused = elsewhere.post("/login", data={"csrf_token": token, "username": "li.na", "password": PASSWORD})
+    assert refused.status_code != 302 and elsewhere.get("/inbox").status_code == 302  # still signed out
     page = client.get("/admin/users/li.na").get_data(as_text=True)
     assert 'id="reactivate-button"' in page and 'id="no-open-tasks"' in page
     assert post(client, "/admin/users/root/active", {"active": "false"}).status_code == 422
