@@ -161,3 +161,18 @@ def test_a_deactivated_users_open_tasks_are_listed_for_a_supervisor_to_reassign(
     page = client.get("/admin/users/wang").get_data(as_text=True)
     assert 'id="open-tasks"' in page and f"/supervisor/instances/{instance.id}" in page
     assert "重新分配" in page  # the pages speak Chinese by default
+
+
+def test_in_english_the_pages_and_a_previews_row_problems_are_english(client, make_user):
+    make_user("root", ["admins"])
+    make_user("robot", ["integrations"])
+    signed_in(client, "root")
+    post(client, "/language", {"lang": "en", "next": "/admin"})
+    assert "User administration" in client.get("/admin").get_data(as_text=True)
+    page = client.get("/admin/users/robot").get_data(as_text=True)
+    assert "Issue a long-lived token" in page and "Other systems" in page and "对接系统" not in page
+    token = csrf_from(page)
+    bad = workbook(["zhou.bo", "", "", "wizards", "short"])
+    html = client.post("/admin/import/preview", data={"csrf_token": token, "file": (io.BytesIO(bad), "u.xlsx")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "Row 2: Unknown group: wizards" in html and "Use at least 10 characters." in html
