@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock, names, users
+from engine.core.calendar import BUREAU_TZ
 from engine.core.errors import Forbidden, InvalidData, NotFound
 from engine.core.models import ApiToken, Group, HumanTask, Membership, User
 from engine.core.principals import ADMINS, INTEGRATIONS, Actor, required_reason
@@ -216,7 +217,8 @@ def revoke_token(session: Session, actor: Actor, username: str, handle: str) -> 
 
 
 def issue_long_lived(session: Session, actor: Actor, username: str, name: str, expires_on: date) -> tuple[str, TokenRow]:
-    """A named token for another system, valid to the end of `expires_on` (at most two years):
+    """A named token for another system, valid to the end of `expires_on` in the bureau's time
+    zone (at most two years ahead):
     the token itself is returned once and only its digest is kept."""
     require_admin(actor, "issue tokens")
     user = _user(session, username)
@@ -225,7 +227,7 @@ def issue_long_lived(session: Session, actor: Actor, username: str, name: str, e
         problems["username"] = ["Long-lived tokens are only for members of 'integrations'."]
     if not name or not name.strip() or len(name.strip()) > 100:
         problems["name"] = ["Name the token (1-100 characters)."]
-    today = clock.now().date()
+    today = clock.now().astimezone(BUREAU_TZ).date()
     if not today < expires_on <= today + timedelta(days=MAX_TOKEN_DAYS):
         problems["expires_on"] = [f"Choose a day after today and at most {MAX_TOKEN_DAYS} days ahead."]
     if not user.active:
@@ -235,7 +237,7 @@ def issue_long_lived(session: Session, actor: Actor, username: str, name: str, e
     token = secrets.token_urlsafe(32)
     digest = hashlib.sha256(token.encode()).hexdigest()
     now = clock.now()
-    expires_at = datetime.combine(expires_on, time(23, 59, 59), tzinfo=now.tzinfo)
+    expires_at = datetime.combine(expires_on, time(23, 59, 59), tzinfo=BUREAU_TZ).astimezone(now.tzinfo)
     session.add(ApiToken(token_hash=digest, user_id=user.id, created_at=now, expires_at=expires_at,
                          name=name.strip(), long_lived=True))
     audit.record(session, "token_issued", actor.username, username=username, token=digest[:HANDLE_LENGTH],

@@ -437,6 +437,8 @@ RULES: list[Rule] = [
     Rule("api.admin_reactivate_user", "POST", ADMINS, args=APPLICANT_USER, body=lambda w, role: {}),
     Rule("api.admin_user_tokens", "GET", ADMINS, args=lambda w: {"username": w.names["integration"]}),
     Rule("api.admin_revoke_token", "DELETE", ADMINS, args=lambda w: w.fresh_token()),
+    Rule("api.admin_issue_token", "POST", ADMINS, args=lambda w: {"username": w.names["integration"]}, fresh=BYSTANDER,
+         body=lambda w, role: {"name": "matrix", "expires_on": _soon(30)}),
 ]
 
 

@@ -3,6 +3,8 @@ and revoke their tokens; a revoked token and a deactivated user's token get 401 
 nobody else may call any of it."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 
 def test_only_admins_use_the_admin_api(api):
     staff = api("wang", ["supervisors"])
@@ -46,3 +48,17 @@ def test_a_revoked_token_gets_401_at_once(api, client):
     assert robot.get("/tasks")[0] == 401
     assert client.delete(f"/api/v1/admin/users/robot/tokens/{tokens[0]['handle']}",
                          headers={"Authorization": f"Bearer {boss.token}"}).status_code == 404
+
+
+def test_a_long_lived_token_is_issued_once_to_an_integration_and_works_until_revoked(api, client, make_user):
+    boss = api("root", ["admins"])
+    make_user("robot", ["integrations"])
+    make_user("li.na", ["applicants"])
+    until = (date.today() + timedelta(days=180)).isoformat()
+    assert boss.post("/admin/users/li.na/tokens", {"name": "OA", "expires_on": until})[0] == 422
+    assert boss.post("/admin/users/robot/tokens", {"name": "OA"})[0] == 422
+    status, issued = boss.post("/admin/users/robot/tokens", {"name": "OA", "expires_on": until})
+    assert status == 201 and issued["long_lived"] is True and issued["expires_at"].startswith(until + "T15:59:59")  # 23:59:59 in Beijing
+    assert client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {issued['token']}"}).status_code == 200
+    listed = boss.get("/admin/users/robot/tokens")[1]
+    assert [t["name"] for t in listed] == ["OA"] and "token" not in listed[0]

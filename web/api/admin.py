@@ -1,6 +1,7 @@
 """/api/v1/admin: what an integration or a script of the admins needs of user administration:
 the user list (search, a group filter, pages), deactivating and reactivating an account, and a
-user's API tokens, listed and revoked (a revoked token gets 401 on its next call). Admins only
+user's API tokens, listed and revoked (a revoked token gets 401 on its next call), and a named
+long-lived token issued to a member of `integrations` (the token is in this one answer only). Admins only
 (403 for everyone else, whatever they send); the rules are engine/core/user_admin.py."""
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from engine.core import commands, user_admin
 
 from web import engine_db
 from web.api.blueprint import api
-from web.api.auth import current_actor, load_query
+from web.api.auth import current_actor, load_body, load_query
 
 
 class UserQuery(Schema):
@@ -48,6 +49,15 @@ class TokenOut(Schema):
     expires_at = fields.DateTime()
 
 
+class TokenRequest(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    expires_on = fields.Date(required=True, metadata={"description": "the last day it works (at most two years ahead)"})
+
+
+class IssuedTokenOut(TokenOut):
+    token = fields.String(metadata={"description": "shown this once; only its digest is kept"})
+
+
 @api.get("/v1/admin/users")
 def admin_list_users():  # type: ignore[no-untyped-def]
     actor = current_actor()
@@ -74,6 +84,15 @@ def admin_reactivate_user(username: str):  # type: ignore[no-untyped-def]
 def admin_user_tokens(username: str):  # type: ignore[no-untyped-def]
     rows = commands.query(engine_db(), user_admin.tokens, current_actor(), username)
     return jsonify(TokenOut(many=True).dump(rows))
+
+
+@api.post("/v1/admin/users/<username>/tokens")
+def admin_issue_token(username: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    body = load_body(TokenRequest())
+    token, row = commands.execute(engine_db(), user_admin.issue_long_lived, actor, username, body["name"],
+                                  body["expires_on"])
+    return jsonify(IssuedTokenOut().dump(row) | {"token": token}), 201
 
 
 @api.delete("/v1/admin/users/<username>/tokens/<handle>")

@@ -90,6 +90,7 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
     ("/v1/admin/users/{username}/deactivate", "post", "Admins: deactivate an account (sign-in refused; its sessions and tokens end now)", None, 200, ad.UserOut, False),
     ("/v1/admin/users/{username}/reactivate", "post", "Admins: reactivate an account", None, 200, ad.UserOut, False),
     ("/v1/admin/users/{username}/tokens", "get", "Admins: a user's valid API tokens (never the tokens themselves)", None, 200, ad.TokenOut, True),
+    ("/v1/admin/users/{username}/tokens", "post", "Admins: a named long-lived token for a member of 'integrations', valid to expires_on; the token is in this answer only", ad.TokenRequest, 201, ad.IssuedTokenOut, False),
     ("/v1/admin/users/{username}/tokens/{handle}", "delete", "Admins: revoke a token; its next call gets 401", None, 204, ad.TokenOut, False),
     ("/v1/external-tasks/{id}/retry", "post", "Supervisors: give an external task's incident retries again, with a reason", ig.ExternalRetryRequest, 200, ig.ExternalTaskOut, False),
 ]
