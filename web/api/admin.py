@@ -15,7 +15,7 @@ from web.api.blueprint import api
 from web.api.auth import current_actor, load_body, load_query
 
 
-class UserQuery(Schema):
+class AdminUserQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
@@ -25,7 +25,7 @@ class UserQuery(Schema):
     per_page = fields.Integer(load_default=user_admin.PER_PAGE, validate=validate.Range(min=1, max=200))
 
 
-class UserOut(Schema):
+class AdminUserOut(Schema):
     username = fields.String()
     display_name = fields.String()
     email = fields.String(allow_none=True)
@@ -34,14 +34,14 @@ class UserOut(Schema):
     created_at = fields.DateTime()
 
 
-class UserPageOut(Schema):
-    items = fields.List(fields.Nested(UserOut))
+class AdminUserPageOut(Schema):
+    items = fields.List(fields.Nested(AdminUserOut))
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
 
 
-class TokenOut(Schema):
+class AdminTokenOut(Schema):
     handle = fields.String(metadata={"description": "names the token (the start of its stored digest)"})
     name = fields.String(allow_none=True)
     long_lived = fields.Boolean()
@@ -49,50 +49,50 @@ class TokenOut(Schema):
     expires_at = fields.DateTime()
 
 
-class TokenRequest(Schema):
+class LongLivedTokenRequest(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     expires_on = fields.Date(required=True, metadata={"description": "the last day it works (at most two years ahead)"})
 
 
-class IssuedTokenOut(TokenOut):
+class IssuedAdminTokenOut(AdminTokenOut):
     token = fields.String(metadata={"description": "shown this once; only its digest is kept"})
 
 
 @api.get("/v1/admin/users")
 def admin_list_users():  # type: ignore[no-untyped-def]
     actor = current_actor()
-    query = load_query(UserQuery())
+    query = load_query(AdminUserQuery())
     found = commands.query(engine_db(), user_admin.list_users, actor, query["q"], query["group"],
                            query["page"], query["per_page"])
-    return jsonify(UserPageOut().dump({"items": found.rows, "total": found.total, "page": found.page,
+    return jsonify(AdminUserPageOut().dump({"items": found.rows, "total": found.total, "page": found.page,
                                        "per_page": found.per_page}))
 
 
 @api.post("/v1/admin/users/<username>/deactivate")
 def admin_deactivate_user(username: str):  # type: ignore[no-untyped-def]
     row = commands.execute(engine_db(), user_admin.set_active, current_actor(), username, False)
-    return jsonify(UserOut().dump(row))
+    return jsonify(AdminUserOut().dump(row))
 
 
 @api.post("/v1/admin/users/<username>/reactivate")
 def admin_reactivate_user(username: str):  # type: ignore[no-untyped-def]
     row = commands.execute(engine_db(), user_admin.set_active, current_actor(), username, True)
-    return jsonify(UserOut().dump(row))
+    return jsonify(AdminUserOut().dump(row))
 
 
 @api.get("/v1/admin/users/<username>/tokens")
 def admin_user_tokens(username: str):  # type: ignore[no-untyped-def]
     rows = commands.query(engine_db(), user_admin.tokens, current_actor(), username)
-    return jsonify(TokenOut(many=True).dump(rows))
+    return jsonify(AdminTokenOut(many=True).dump(rows))
 
 
 @api.post("/v1/admin/users/<username>/tokens")
 def admin_issue_token(username: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
-    body = load_body(TokenRequest())
+    body = load_body(LongLivedTokenRequest())
     token, row = commands.execute(engine_db(), user_admin.issue_long_lived, actor, username, body["name"],
                                   body["expires_on"])
-    return jsonify(IssuedTokenOut().dump(row) | {"token": token}), 201
+    return jsonify(IssuedAdminTokenOut().dump(row) | {"token": token}), 201
 
 
 @api.delete("/v1/admin/users/<username>/tokens/<handle>")
