@@ -5,7 +5,8 @@ preview writes nothing; applying checks the whole file again in the transaction 
 is wrong, writes nothing either, so a file is either taken whole or refused with its reasons.
 New users need a password under the policy; an existing user's password is not changed by a file
 (an admin resets it on the user's page, with a reason). Groups are given by id or by the name
-readers see (engine/core/names.py), separated by commas."""
+readers see (engine/core/names.py), separated by commas. A file creates at most MAX_NEW_USERS
+users (their passwords' hashing is the slow part) and updates at most MAX_ROWS."""
 from __future__ import annotations
 
 import io
@@ -29,7 +30,13 @@ HEADINGS = {"username": "用户名 username", "display_name": "姓名 display_na
             "groups": "用户组 groups", "password": "初始密码 password"}
 REQUIRED_COLUMNS = ("username", "groups")
 MAX_ROWS = 2000
-MAX_BYTES = 2 * 1024 * 1024
+# each new user's password is hashed with scrypt (about 0.2 s on the 2-core server): a hundred
+# keep the confirm within a web worker's timeout; longer lists go in several files
+MAX_NEW_USERS = 100
+# the confirm carries the file back base64-encoded in a form field, and Flask keeps form fields
+# under 500,000 bytes (MAX_FORM_MEMORY_SIZE); 2,000 rows take about a fifth of this
+MAX_BYTES = 360 * 1024
+MAX_LINES = MAX_ROWS + 1000  # blank lines read before giving up: a sheet may claim a million
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-@]{1,80}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SEPARATORS = re.compile(r"[,，;；、\s]+")
@@ -112,7 +119,7 @@ def _cells(content: bytes) -> list[tuple[int, dict[str, str]]]:
         cells = {c: ("" if v is None else str(v).strip()) for c, v in zip(columns, values) if c}
         if any(cells.values()):
             found.append((number, cells))
-        if len(found) > MAX_ROWS:
+        if len(found) > MAX_ROWS or number > MAX_LINES:
             raise InvalidData("too many rows", {"file": ["too_many_rows"]})
     return found
 
@@ -173,6 +180,9 @@ def plan(session: Session, actor: Actor, content: bytes) -> ImportPlan:
         result.errors += errors
     if not found:
         result.errors.append(RowError(1, "file", "empty"))
+    new = [r for r in result.rows if r.new]
+    if len(new) > MAX_NEW_USERS:
+        result.errors.append(RowError(new[MAX_NEW_USERS].row, "username", "too_many_new", str(MAX_NEW_USERS)))
     return result
 
 

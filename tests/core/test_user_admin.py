@@ -163,3 +163,9 @@ def test_an_import_names_duplicates_unknown_groups_and_refuses_a_non_workbook(db
 def test_the_template_reads_back_as_a_valid_plan(db):
     rows = commands.query(db, user_import.plan, ADMIN, user_import.template())
     assert rows.ok and rows.rows[0].username == "wang.fang"
+
+
+def test_a_file_creates_at_most_a_hundred_users_and_names_the_first_row_over(db):
+    content = workbook(*[[f"user{n}", "", "", "experts", GOOD] for n in range(101)])
+    errors = commands.query(db, user_import.plan, ADMIN, content).errors
+    assert [(e.row, e.code, e.detail) for e in errors] == [(102, "too_many_new", "100")]

@@ -226,9 +226,10 @@ IMPORT_ERRORS = {
     "too_long": _l("At most %(detail)s characters."),
     "password_for_existing": _l("This user exists: leave the password empty (reset it on the user's page)."),
     "empty": _l("The file has no rows under the headings."),
+    "too_many_new": _l("At most %(detail)s new users per file: put the rest in another file."),
 }
 FILE_ERRORS = {
-    "too_large": _l("The file is too large (at most 2 MB)."),
+    "too_large": _l("The file is too large (at most %(n)s KB).", n=user_import.MAX_BYTES // 1024),
     "not_xlsx": _l("This is not an Excel workbook (.xlsx)."),
     "no_headings": _l("The first row must hold the template's headings (username and groups at least)."),
     "too_many_rows": _l("At most %(n)s rows per file.", n=user_import.MAX_ROWS),
