@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer,
+from sqlalchemy import (JSON, BigInteger, Boolean, false, DateTime, ForeignKey, Index, Integer,
                         LargeBinary, String, Text, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -76,6 +76,9 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    # set for the named tokens an admin issues to another system (engine/core/user_admin.py)
+    name: Mapped[str | None] = mapped_column(String(100))
+    long_lived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DefinitionFile(Base):

@@ -34,6 +34,7 @@ merger sees it flip when the fix lands).
 """
 from __future__ import annotations
 
+import base64
 import io
 import re
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import url_for
+from openpyxl import Workbook
 
 from engine.core import clock
 from tests.conftest import empty_tables
@@ -68,6 +70,7 @@ EVERYONE = allow(*SIGNED_IN)
 PUBLIC = allow(*SIGNED_IN, anonymous=OK)
 SUPERVISORS = allow("supervisor", "admin")
 DESIGNERS = allow("designer", "admin")
+ADMINS = allow("admin")
 NOBODY = allow()
 # who has a part in the owner's project in scoring: the owner, the panel, the formal reviewer
 PARTIES = allow("owner", "expert", "staff", "supervisor", "admin")
@@ -112,6 +115,16 @@ def _simple_files(w: World, role: str) -> dict[str, Any]:
                       (io.BytesIO(SIMPLE_FORM.encode()), "simple_decision.form")]}
 
 
+def _users_workbook() -> bytes:
+    """An import that would create an admin (engine/core/user_import.py)."""
+    book = Workbook()
+    book.active.append(["username", "display_name", "email", "groups", "password"])
+    book.active.append(["matrix.imported", "", "", "admins", PASSWORD])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def _soon(days: int) -> str:
     return (clock.now().date() + timedelta(days=days)).isoformat()
 
@@ -129,6 +142,8 @@ LIFECYCLE = {"key": "project_lifecycle"}
 EMPTY = lambda w: {}  # noqa: E731
 REASON = lambda w, role: {"reason": "matrix"}  # noqa: E731
 OWN_DIRECT_TASK = lambda w: {"task_id": w.my_scoring_task}  # noqa: E731
+APPLICANT_USER = lambda w: {"username": w.names["applicant"]}  # noqa: E731
+BYSTANDER = lambda w: {"username": w.fresh_user()}  # noqa: E731
 NO_EXTERNAL_TASK = lambda w: {"task_id": "00000000-0000-0000-0000-000000000000"}  # noqa: E731
 RULES: list[Rule] = [
     # ---- public ---------------------------------------------------------------------------------
@@ -398,6 +413,35 @@ RULES: list[Rule] = [
     Rule("api.retry_external_task", "POST", SUPERVISORS, ok=(404,), args=NO_EXTERNAL_TASK, body=REASON),
     Rule("supervisor.retry_external_task", "POST", SUPERVISORS, ok=(404,), args=NO_EXTERNAL_TASK,
          body=lambda w, role: {"retries": "1", "reason": "matrix"}),
+
+    # ---- user administration (issue 19): admins only; allowed changes act on a fresh bystander --
+    Rule("admin.index", "GET", ADMINS),
+    Rule("admin.new_user", "GET", ADMINS),
+    Rule("admin.create_user", "POST", ADMINS,
+         body=lambda w, role: {"username": "matrix.new", "password": PASSWORD, "groups": ["admins"]}),
+    Rule("admin.user_page", "GET", ADMINS, args=APPLICANT_USER),
+    Rule("admin.set_active", "POST", ADMINS, args=APPLICANT_USER, fresh=BYSTANDER,
+         body=lambda w, role: {"active": "false"}),
+    Rule("admin.reset_password", "POST", ADMINS, args=APPLICANT_USER, fresh=BYSTANDER,
+         body=lambda w, role: {"password": PASSWORD + "x", "reason": "matrix"}),
+    Rule("admin.set_groups", "POST", ADMINS, args=APPLICANT_USER, fresh=BYSTANDER,
+         body=lambda w, role: {"groups": ["admins"]}),
+    Rule("admin.issue_token", "POST", ADMINS, args=lambda w: {"username": w.names["integration"]}, fresh=BYSTANDER,
+         body=lambda w, role: {"name": "matrix", "expires_on": _soon(30)}),
+    Rule("admin.revoke_token", "POST", ADMINS, args=lambda w: w.fresh_token(), body=lambda w, role: {}),
+    Rule("admin.import_page", "GET", ADMINS),
+    Rule("admin.import_template", "GET", ADMINS),
+    Rule("admin.import_preview", "POST", ADMINS, multipart=True,
+         body=lambda w, role: {"file": (io.BytesIO(_users_workbook()), "users.xlsx")}),
+    Rule("admin.import_confirm", "POST", ADMINS,
+         body=lambda w, role: {"content": base64.b64encode(_users_workbook()).decode()}),
+    Rule("api.admin_list_users", "GET", ADMINS),
+    Rule("api.admin_deactivate_user", "POST", ADMINS, args=APPLICANT_USER, fresh=BYSTANDER, body=lambda w, role: {}),
+    Rule("api.admin_reactivate_user", "POST", ADMINS, args=APPLICANT_USER, body=lambda w, role: {}),
+    Rule("api.admin_user_tokens", "GET", ADMINS, args=lambda w: {"username": w.names["integration"]}),
+    Rule("api.admin_revoke_token", "DELETE", ADMINS, args=lambda w: w.fresh_token()),
+    Rule("api.admin_issue_token", "POST", ADMINS, args=lambda w: {"username": w.names["integration"]}, fresh=BYSTANDER,
+         body=lambda w, role: {"name": "matrix", "expires_on": _soon(30)}),
 ]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from engine.supervision import archive
 from engine.workspace import attachments, comments, application_drafts, saved_filters
-from engine.core import clock, commands, users
+from engine.core import clock, commands, user_admin, users
 from engine.demo import demo_data
 from engine.runtime import instances, tasks
 from engine.designer import process_drafts, trial_runs
@@ -117,6 +117,20 @@ class World:
         view = commands.execute(self.db, lambda s: trial_runs.view(
             s, OTHER_DESIGNER, trial_runs.start(s, OTHER_DESIGNER, self.process_draft, None, {}).id))
         return view.trial.id, view.tasks[0].id
+
+    def fresh_user(self) -> str:
+        """A bystander account (an integration) that an admin may deactivate or strip of tokens."""
+        self._day += 1
+        name = f"bystander{self._day}"
+        commands.execute(self.db, users.create_user, name, PASSWORD, ["integrations"], password_policy=False)
+        return name
+
+    def fresh_token(self) -> dict[str, str]:
+        """A bystander and the handle of a token of theirs (engine/core/user_admin.py)."""
+        name = self.fresh_user()
+        commands.execute(self.db, lambda s: users.issue_token(s, users.find(s, name)))
+        return {"username": name, "handle": commands.query(
+            self.db, lambda s: user_admin.tokens(s, Actor("admin", frozenset({"admins"})), name))[0].handle}
 
     # ---- building ---------------------------------------------------------------------------
     def application(self) -> dict[str, Any]:
@@ -257,6 +271,8 @@ _WATCHED = {  # the columns whose change would mean a refused request did someth
     "process_trial_runs": "id, state",
     "saved_filters": "id, params",
     "follow_ups": "*",
+    "users": "username, active, password_hash, display_name",
+    "memberships": "*",
 }
 
 

@@ -15,6 +15,7 @@ from web.converters import BIGINT_MAX, INTEGER_MAX
 from web.api.blueprint import api
 from web.api import design_schemas as ds, notifications as n, schemas as s, supervisor_schemas as sv
 from web.api import integration_schemas as ig
+from web.api import admin as ad
 
 # (path, method, summary, request schema or None, success status, response schema, many)
 OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
@@ -84,6 +85,13 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
     ("/v1/external-tasks/{id}/complete", "post", "Integrations: the locking worker completes the task (409 for another worker or an expired lock)", ig.ExternalCompleteRequest, 200, ig.ExternalTaskOut, False),
     ("/v1/external-tasks/{id}/failure", "post", "Integrations: report a failure; fetchable again after retry_timeout ms, with retries 0 an incident for supervisors", ig.ExternalFailureRequest, 200, ig.ExternalTaskOut, False),
     ("/v1/external-tasks/{id}/bpmn-error", "post", "Integrations: throw the BPMN error at the task's error boundary event (409 if none catches it)", ig.ExternalBpmnErrorRequest, 200, ig.ExternalTaskOut, False),
+    # user administration (issue 19)
+    ("/v1/admin/users", "get", "Admins: users by user name (?q= in user name, name or e-mail; ?group=; paginated)", ("query", ad.AdminUserQuery), 200, ad.AdminUserPageOut, False),
+    ("/v1/admin/users/{username}/deactivate", "post", "Admins: deactivate an account (sign-in refused; its sessions and tokens end now)", None, 200, ad.AdminUserOut, False),
+    ("/v1/admin/users/{username}/reactivate", "post", "Admins: reactivate an account", None, 200, ad.AdminUserOut, False),
+    ("/v1/admin/users/{username}/tokens", "get", "Admins: a user's valid API tokens (never the tokens themselves)", None, 200, ad.AdminTokenOut, True),
+    ("/v1/admin/users/{username}/tokens", "post", "Admins: a named long-lived token for a member of 'integrations', valid to expires_on; the token is in this answer only", ad.LongLivedTokenRequest, 201, ad.IssuedAdminTokenOut, False),
+    ("/v1/admin/users/{username}/tokens/{handle}", "delete", "Admins: revoke a token; its next call gets 401", None, 204, ad.AdminTokenOut, False),
     ("/v1/external-tasks/{id}/retry", "post", "Supervisors: give an external task's incident retries again, with a reason", ig.ExternalRetryRequest, 200, ig.ExternalTaskOut, False),
 ]
 

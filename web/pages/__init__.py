@@ -43,3 +43,5 @@ def register_ui(app: Flask, api: Blueprint) -> None:
     app.register_blueprint(supervisor)
     from web.pages.designer import designer  # process designer (issue 5)
     app.register_blueprint(designer)
+    from web.pages.admin import admin  # user and group administration (issue 19)
+    app.register_blueprint(admin)
