@@ -395,6 +395,8 @@ RULES: list[Rule] = [
     Rule("api.retry_external_task", "POST", SUPERVISORS, ok=(404,), args=NO_EXTERNAL_TASK, body=REASON),
     Rule("supervisor.retry_external_task", "POST", SUPERVISORS, ok=(404,), args=NO_EXTERNAL_TASK,
          body=lambda w, role: {"retries": "1", "reason": "matrix"}),
+    # observability (issue 19): the schedulers' heartbeats are the supervisors' to watch
+    Rule("api.schedulers", "GET", SUPERVISORS),
 ]
 
 

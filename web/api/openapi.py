@@ -15,6 +15,7 @@ from web.converters import BIGINT_MAX, INTEGER_MAX
 from web.api.blueprint import api
 from web.api import design_schemas as ds, notifications as n, schemas as s, supervisor_schemas as sv
 from web.api import integration_schemas as ig
+from web.api import schedulers as sc
 
 # (path, method, summary, request schema or None, success status, response schema, many)
 OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
@@ -85,6 +86,8 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
     ("/v1/external-tasks/{id}/failure", "post", "Integrations: report a failure; fetchable again after retry_timeout ms, with retries 0 an incident for supervisors", ig.ExternalFailureRequest, 200, ig.ExternalTaskOut, False),
     ("/v1/external-tasks/{id}/bpmn-error", "post", "Integrations: throw the BPMN error at the task's error boundary event (409 if none catches it)", ig.ExternalBpmnErrorRequest, 200, ig.ExternalTaskOut, False),
     ("/v1/external-tasks/{id}/retry", "post", "Supervisors: give an external task's incident retries again, with a reason", ig.ExternalRetryRequest, 200, ig.ExternalTaskOut, False),
+    # observability (issue 19)
+    ("/v1/supervisor/schedulers", "get", "Supervisors: each scheduler's heartbeat, and a warning in both languages for one gone silent", None, 200, sc.SchedulersOut, False),
 ]
 
 ERRORS = {"400": "Malformed request", "401": "Not signed in", "403": "Not allowed",

@@ -160,8 +160,11 @@ def tick(now_text: str | None, batch_size: int) -> None:
 @scheduler_cli.command("run")
 @click.option("--interval", default=30, show_default=True, type=click.IntRange(1, 86_400),
               help="seconds between passes")
-def run(interval: int) -> None:
-    scheduler.run(engine_db(), interval, _mail_settings(), echo=click.echo)
+@click.option("--id", "scheduler_id", default=None, envvar="SCHEDULER_ID",
+              help="the name of its heartbeat row (default host:pid)")
+def run(interval: int, scheduler_id: str | None) -> None:
+    # what it does goes to the logs (JSON lines on stderr, web/structured_logs.py), not to print
+    scheduler.run(engine_db(), interval, _mail_settings(), scheduler_id)
 
 
 def _mail_settings() -> MailSettings:
