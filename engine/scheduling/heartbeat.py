@@ -1,7 +1,9 @@
 """The scheduler heartbeat: each scheduler process keeps one row (`scheduler_heartbeats`) saying
 who it is (an id, its host and process), how often it means to pass, and how its passes go (the
 last one's start, end and duration, how late the oldest due work was when it started, how many
-passes and how long they took in all, the last error). A scheduler is silent when its row has not
+passes and how long they took in all, the last error). It is written at every pass's start and
+end, and every interval in between (schedulers share the pass job, so one may go a while
+without running it). A scheduler is silent when its row has not
 been written for more than `SILENT_AFTER` of its intervals: it was killed, hangs, or lost the
 database. A scheduler that stops cleanly removes its row; rows silent for `FORGET_AFTER` are
 removed by the passes of the schedulers still alive."""
@@ -61,6 +63,12 @@ def announce(session: Session, me: Identity) -> None:
     row = _row(session, me)
     row.started_at = row.beat_at = clock.now()
     row.interval_seconds = me.interval_seconds
+
+
+def alive(session: Session, me: Identity) -> None:
+    """A beat between passes: several schedulers share one job, so a live one may find the pass
+    already taken by another for a while; its own beat says it is there all the same."""
+    _row(session, me).beat_at = clock.now()
 
 
 def pass_started(session: Session, me: Identity) -> None:

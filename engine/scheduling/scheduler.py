@@ -378,16 +378,22 @@ def run(db: Database, interval: int, mail: MailSettings | None = None, scheduler
     """The scheduler process: a pass every `interval` seconds until stopped (Ctrl+C or SIGTERM),
     telling what it does through logging (logger `engine.scheduling.scheduler`)."""
     from apscheduler.events import EVENT_JOB_ERROR
+    from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     me = identity(interval, scheduler_id)
+    # APScheduler's own "running job ... executed" lines, twice an interval, say less than ours
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     _CONTEXT.update(db=db, mail=mail or MailSettings(), me=me)
     runner = BlockingScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=db.engine)}, timezone=timezone.utc,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
     runner.add_job(scheduled_pass, "interval", seconds=interval, id=JOB_ID, replace_existing=True,
                    next_run_time=datetime.now(timezone.utc))
+    # this process's own beat, kept out of the shared job store: every scheduler beats
+    runner.add_jobstore(MemoryJobStore(), "local")
+    runner.add_job(_beat, "interval", args=(db, heartbeat.alive, me), seconds=interval, jobstore="local")
 
     def _failed(event: Any) -> None:
         log.error("scheduler pass failed: %r", event.exception, exc_info=event.exception)
