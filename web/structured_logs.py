@@ -5,7 +5,8 @@ plain token, else made here, bound for the request (engine/core/tracing.py: the 
 events carry it) and echoed in the response's `X-Request-Id`. One line per request is written by
 the logger `web.requests` (the probes /healthz, /readyz and /metrics and static files at DEBUG, so
 a scrape every few seconds does not fill the log). `LOG_FORMAT=text` keeps Python's plain lines;
-`LOG_LEVEL` sets the level (INFO)."""
+`LOG_LEVEL` sets the level of our own loggers, `web.*` and `engine.*` (INFO); other libraries
+log their warnings only."""
 from __future__ import annotations
 
 import json
@@ -21,6 +22,7 @@ from flask import Flask, Response, g, request
 from engine.core import tracing
 
 HEADER = "X-Request-Id"
+OWN_LOGGERS = ("web", "engine")
 QUIET_ENDPOINTS = {"home.healthz", "monitoring.readyz", "monitoring.metrics", "static"}
 requests_log = logging.getLogger("web.requests")
 
@@ -72,7 +74,11 @@ def _install(form: str, level: str) -> None:
     handler.setFormatter(JsonFormatter() if form != "text" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
-    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    # LOG_LEVEL is for our own loggers; libraries stay at WARNING (SpiffWorkflow logs every task
+    # state change at INFO, with the instance's data: too costly and not for the log)
+    root.setLevel(logging.WARNING)
+    for ours in OWN_LOGGERS:
+        logging.getLogger(ours).setLevel(getattr(logging, level.upper(), logging.INFO))
 
 
 def _begin() -> None:

@@ -112,6 +112,8 @@ def test_each_log_line_is_json_and_the_request_id_follows_the_completion_into_th
     assert line["route"] == "/api/v1/tasks/<task_id>/complete" and line["level"] == "INFO"
     assert isinstance(line["duration_ms"], float) and line["time"].endswith("+00:00")
     assert "POST /api/v1/tasks/" in line["message"]
+    # and SpiffWorkflow's INFO lines, which carry the instance's data, stay out of the log
+    assert not [entry for entry in lines if entry["logger"].startswith("spiff")]
     # and the completion's audit events carry it
     with db.read() as session:
         events = session.scalars(select(AuditEvent).where(AuditEvent.task_id == task_id,
