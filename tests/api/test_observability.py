@@ -207,3 +207,30 @@ def test_under_several_processes_the_scrape_adds_up_what_every_process_counted(d
     # then the first one's requests are in it, and the engine's figures too
     assert value(found, "http_requests_total", endpoint="home.healthz", method="GET", status="200") == 3
     assert ("engine_running_instances", ()) in found
+
+
+def _write_behind_a_concurrent_one(session, instance_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Load the instance, let another writer move its revision on (a statement the loaded object
+    knows nothing of, as a second worker's commit would), then write the stale object."""
+    from sqlalchemy import update
+
+    from engine.core.models import ProcessInstance
+    row = session.get(ProcessInstance, instance_id)
+    session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                    .values(revision=ProcessInstance.revision + 1).execution_options(synchronize_session=False))
+    row.state = "suspended"
+    session.flush()
+
+
+def test_a_lost_optimistic_lock_counts_as_a_revision_conflict_and_changes_nothing(client, db, open_review):
+    from engine.core.errors import Conflict
+    from engine.core.models import ProcessInstance
+    with db.read() as session:
+        instance_id = session.scalar(select(ProcessInstance.id))
+    name = "tests.api.test_observability._write_behind_a_concurrent_one"
+    before = value(samples(client), "engine_command_conflicts_total", command=name, cause="revision")
+    with pytest.raises(Conflict):
+        commands.execute(db, _write_behind_a_concurrent_one, instance_id)
+    assert value(samples(client), "engine_command_conflicts_total", command=name, cause="revision") == before + 1
+    with db.read() as session:
+        assert session.get(ProcessInstance, instance_id).state == "running"
