@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from engine.core import clock, commands, users
+from engine.core import clock, commands, tracing, users
 from engine.definitions import deployment
 from engine.scheduling import scheduler
 from engine.core.errors import DefinitionInvalid, EngineError, InvalidData
@@ -151,7 +151,8 @@ def tick(now_text: str | None, batch_size: int) -> None:
         except ValueError:
             _fail(f"error: --now '{now_text}' is not an ISO-8601 date-time")
     mail = _mail_settings()
-    with clock.frozen_at(moment):
+    # its audit events carry an id of their own, as a scheduler process's passes do
+    with clock.frozen_at(moment), tracing.bound(tracing.new_id("tick-")):
         report = scheduler.tick(engine_db(), mail, batch_size)
     for line in report.lines():
         click.echo(line)
