@@ -29,6 +29,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["engine_db"] = db
     Migrate(app, db, directory=str(ROOT / "migrations"))
 
+    from web import structured_logs
+    structured_logs.configure(app)  # JSON log lines; the request id, first of every hook
     from web import converters
     converters.register(app)  # before any route is added: ids bounded to their column's range
     from web.api import api

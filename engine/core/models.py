@@ -229,6 +229,8 @@ class AuditEvent(Base):
     process_instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
     task_id: Mapped[str | None] = mapped_column(String(36))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the request or scheduler pass that made it (engine/core/tracing.py): logs lead here
+    request_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Attachment(Base):

@@ -20,7 +20,7 @@ from sqlalchemy import (JSON, BigInteger, ForeignKey, Index, Integer, String, Te
                         text, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.core import bulk, clock, leases
+from engine.core import bulk, clock, leases, tracing
 from engine.notify import texts
 from engine.core.calendar import BUREAU_TZ, is_working_day
 from engine.core.errors import InvalidData, NotFound
@@ -171,7 +171,7 @@ class Batch:
         """An audit entry, exactly as engine.audit.record writes it."""
         self.audits.append({"at": self.now, "actor": actor, "action": action,
                             "process_instance_id": instance_id, "task_id": task_id,
-                            "details": details})
+                            "details": details, "request_id": tracing.current()})
 
     def add(self, usernames: Iterable[str], kind: str, params: dict[str, Any], *,
             task_id: str | None = None, instance_id: int | None = None, urgent: bool,

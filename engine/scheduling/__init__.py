@@ -1,7 +1,7 @@
 """Time-driven work: one scheduler pass (due timers, reminders, escalation steps, quiet
-instances, digests, SMTP delivery) and the long-running APScheduler process.
+instances, digests, SMTP delivery), the long-running APScheduler process and its heartbeat row.
 
 May import: core, notify, lifecycle, scripting, definitions, runtime."""
 
 # the modules web/ may import; the rest are this package's internals
-__all__ = ['scheduler', 'escalation']
+__all__ = ['scheduler', 'escalation', 'heartbeat']

@@ -15,23 +15,28 @@ and skipped for this pass instead of blocking the rest.
 
 `run` is APScheduler's BlockingScheduler with its jobs in the application's database
 (SQLAlchemyJobStore, table `apscheduler_jobs`): one interval job that runs a pass, coalescing
-missed runs into one."""
+missed runs into one. Each process keeps a heartbeat row (engine/scheduling/heartbeat.py) and
+tells what its passes did through logging; each pass runs under a request id of its own
+(engine/core/tracing.py) that its audit events carry."""
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import logging
+import os
+import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import Column, Float, LargeBinary, Table, Unicode, literal, select
+from sqlalchemy import Column, Float, LargeBinary, Table, Unicode, func, select
 from sqlalchemy.orm import Session
 
-from engine.core import clock, commands, leases
-from engine.scheduling import escalation
+from engine.core import clock, commands, leases, tracing
+from engine.scheduling import escalation, heartbeat
 from engine.runtime import instances, stuck_instances
 from engine.notify import mailer, notifications
 from engine.core.calendar import BUREAU_TZ
@@ -70,6 +75,7 @@ class TickReport:
     mail: DeliveryReport | None = None
     mail_waiting: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step, real time
+    lag_seconds: float = 0.0  # how long the oldest due work had waited when the pass began
 
     @contextlib.contextmanager
     def timed(self, step: str) -> Iterator[None]:
@@ -84,6 +90,12 @@ class TickReport:
         return bool(self.fired or self.failed or self.reminded or self.overdue or self.escalated
                     or self.stuck or self.problems or self.notifications_emailed
                     or (self.mail and (self.mail.sent or self.mail.retrying or self.mail.failed)))
+
+    def first_error(self) -> str | None:
+        """The pass's first failure, as the heartbeat keeps it."""
+        if self.failed:
+            return f"instance {self.failed[0][0]}: {self.failed[0][1]}"
+        return self.problems[0] if self.problems else None
 
     def lines(self) -> list[str]:
         out = [f"tick at {self.at}: fired timers of {len(self.fired)} instance(s), "
@@ -127,6 +139,7 @@ def _tick(db: Database, mail: MailSettings | None, batch_size: int) -> TickRepor
     settings = mail or MailSettings()
     with report.timed("probe"):
         due = commands.query(db, _due_now)
+    report.lag_seconds = _lag(clock.now(), due)
     if due["timers"]:
         with report.timed("timers"):
             _fire_timers(db, report)
@@ -157,21 +170,28 @@ def _tick(db: Database, mail: MailSettings | None, batch_size: int) -> TickRepor
     return report
 
 
-def _due_now(session: Session) -> dict[str, bool]:
-    """Which steps have anything due, in one indexed query: a quiet pass costs one round trip."""
+def _due_now(session: Session) -> dict[str, Any]:
+    """For each step, the moment its oldest due work fell due (None: nothing due), in one
+    indexed query: a quiet pass costs one round trip, and the oldest moment is the pass's lag."""
     now = clock.now()
 
-    def due(column: Any, *where: Any) -> Any:
-        return select(literal(1)).where(column <= now, *where).limit(1).exists()
+    def oldest(column: Any, *where: Any) -> Any:
+        return select(func.min(column)).where(column <= now, *where).scalar_subquery()
 
     row = session.execute(select(
-        due(ProcessInstance.next_timer_at, ProcessInstance.state == instances.RUNNING).label("timers"),
-        due(HumanTask.next_reminder_at).label("reminders"),
-        due(HumanTask.next_escalation_at).label("escalations"),
-        due(stuck_instances.InstanceWatch.check_at).label("stuck"),
-        due(notifications.Notification.email_after).label("emails"),
-        due(notifications.OutboxMessage.next_attempt_at).label("deliveries"))).one()
+        oldest(ProcessInstance.next_timer_at, ProcessInstance.state == instances.RUNNING).label("timers"),
+        oldest(HumanTask.next_reminder_at).label("reminders"),
+        oldest(HumanTask.next_escalation_at).label("escalations"),
+        oldest(stuck_instances.InstanceWatch.check_at).label("stuck"),
+        oldest(notifications.Notification.email_after).label("emails"),
+        oldest(notifications.OutboxMessage.next_attempt_at).label("deliveries"))).one()
     return dict(row._mapping)
+
+
+def _lag(now: datetime, due: dict[str, Any]) -> float:
+    """Seconds the oldest due work had waited when the pass began (0 when nothing was due)."""
+    moments = [m if m.tzinfo else m.replace(tzinfo=timezone.utc) for m in due.values() if m is not None]
+    return max(0.0, (now - min(moments)).total_seconds()) if moments else 0.0
 
 
 # ---- timers -------------------------------------------------------------------------------------
@@ -309,37 +329,95 @@ _CONTEXT: dict[str, Any] = {}
 def scheduled_pass() -> TickReport:
     """The APScheduler job. It takes no arguments, so nothing (no database URL with a
     password, no SMTP password) is pickled into the job store: each scheduler process registers
-    its own database and mail settings before it starts."""
-    return tick(_CONTEXT["db"], _CONTEXT["mail"])
+    its own database and mail settings before it starts. The pass runs under a request id of its
+    own (its audit events carry it) between two heartbeats."""
+    db, me = _CONTEXT["db"], _CONTEXT.get("me")
+    with tracing.bound(tracing.new_id("pass-")):
+        _beat(db, heartbeat.pass_started, me)
+        started = time.perf_counter()
+        try:
+            report = tick(db, _CONTEXT["mail"])
+        except Exception as error:
+            _beat(db, heartbeat.pass_ended, me, time.perf_counter() - started, None, f"{type(error).__name__}: {error}")
+            raise
+        seconds = time.perf_counter() - started
+        _beat(db, heartbeat.pass_ended, me, seconds, report.lag_seconds, report.first_error())
+        _log_pass(report, seconds)
+        return report
 
 
-def run(db: Database, interval: int, mail: MailSettings | None = None,
-        echo: Callable[[str], None] = print) -> None:
-    """The scheduler process: a pass every `interval` seconds until stopped (Ctrl+C)."""
-    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+def _beat(db: Database, step: Callable[..., None], me: heartbeat.Identity | None, *args: Any) -> None:
+    if me is None:
+        return
+    try:
+        commands.execute(db, step, me, *args)
+    except Exception:  # the pass itself matters more than its heartbeat; a silent row will show
+        log.exception("writing the scheduler heartbeat failed")
+
+
+def _log_pass(report: TickReport, seconds: float) -> None:
+    figures = {"duration_ms": round(seconds * 1000, 1), "lag_seconds": round(report.lag_seconds, 1),
+               "fired": len(report.fired), "failed": len(report.failed), "reminded": len(report.reminded),
+               "overdue": len(report.overdue), "escalated": len(report.escalated), "stuck": len(report.stuck),
+               "problems": len(report.problems), "emailed": report.notifications_emailed}
+    if not report.busy:
+        log.debug("scheduler pass: nothing due", extra=figures)
+        return
+    level = logging.WARNING if report.failed or report.problems else logging.INFO
+    for line in report.lines():
+        log.log(level, line, extra=figures)
+
+
+def identity(interval: int, scheduler_id: str | None = None) -> heartbeat.Identity:
+    """This process as its heartbeat row names it: `scheduler_id`, or host:pid."""
+    host, pid = socket.gethostname(), os.getpid()
+    return heartbeat.Identity(scheduler_id or f"{host}:{pid}", host, pid, interval)
+
+
+def run(db: Database, interval: int, mail: MailSettings | None = None, scheduler_id: str | None = None) -> None:
+    """The scheduler process: a pass every `interval` seconds until stopped (Ctrl+C or SIGTERM),
+    telling what it does through logging (logger `engine.scheduling.scheduler`)."""
+    from apscheduler.events import EVENT_JOB_ERROR
+    from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    _CONTEXT.update(db=db, mail=mail or MailSettings())
+    me = identity(interval, scheduler_id)
+    # APScheduler's own "running job ... executed" lines, twice an interval, say less than ours
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
+    _CONTEXT.update(db=db, mail=mail or MailSettings(), me=me)
     runner = BlockingScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=db.engine)}, timezone=timezone.utc,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
     runner.add_job(scheduled_pass, "interval", seconds=interval, id=JOB_ID, replace_existing=True,
                    next_run_time=datetime.now(timezone.utc))
+    # this process's own beat, kept out of the shared job store: every scheduler beats
+    runner.add_jobstore(MemoryJobStore(), "local")
+    runner.add_job(_beat, "interval", args=(db, heartbeat.alive, me), seconds=interval, jobstore="local")
 
-    def _listen(event: Any) -> None:
-        if event.exception is not None:
-            echo(f"scheduler pass failed: {event.exception!r}")
-        elif event.retval is not None and event.retval.busy:
-            for line in event.retval.lines():
-                echo(line)
+    def _failed(event: Any) -> None:
+        log.error("scheduler pass failed: %r", event.exception, exc_info=event.exception)
 
-    runner.add_listener(_listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    runner.add_listener(_failed, EVENT_JOB_ERROR)
     mail_text = f"e-mail via {_CONTEXT['mail'].host}:{_CONTEXT['mail'].port}" \
         if _CONTEXT["mail"].configured else "e-mail off (SMTP_HOST not set)"
-    echo(f"scheduler running, a pass every {interval} s, {mail_text} (Ctrl+C to stop)")
+    _beat(db, heartbeat.announce, me)
+    log.info(f"scheduler running, a pass every {interval} s, {mail_text} (Ctrl+C to stop)",
+             extra={"scheduler": me.id})
+    main = threading.current_thread() is threading.main_thread()
+    stop = signal.getsignal(signal.SIGTERM)
+    if main:
+        signal.signal(signal.SIGTERM, _interrupt)  # a process manager's stop is a clean stop too
     try:
         runner.start()
     except (KeyboardInterrupt, SystemExit):
         pass
-    echo("scheduler stopped")
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, stop)
+        _beat(db, heartbeat.stopped, me)
+    log.info("scheduler stopped", extra={"scheduler": me.id})
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt

@@ -31,6 +31,7 @@ from sqlalchemy import Index, case, func, select
 from sqlalchemy.orm import Session
 
 from engine.core import clock, names
+from engine.supervision import operations
 from engine.definitions import elements, stages
 from engine.runtime import projection
 from engine.core.calendar import BUREAU_TZ, working_days_between
@@ -98,8 +99,10 @@ def dashboard(session: Session, actor: Actor, since: datetime | None = None,
 
 def dashboard_page(session: Session, actor: Actor, since: datetime | None = None, until: datetime | None = None,
                    process_key: str | None = None) -> tuple[dict[str, Any], names.Names]:
-    """The dashboard's figures and the names of the people and groups its backlog lists."""
+    """The dashboard's figures, with the schedulers' health, and the names of the people and
+    groups its backlog lists."""
     figures = dashboard(session, actor, since, until, process_key)
+    figures["schedulers"] = operations.scheduler_health(session, actor)
     backlog = figures["backlog"]
     return figures, names.lookup(session, [r["reviewer"] for r in backlog.get("reviewers", [])],
                                  [r["group"] for r in backlog.get("groups", [])])

@@ -1,10 +1,11 @@
 """What operations watch: readiness (the database answers and its schema is at the newest
-migration) and the figures /metrics exports (open tasks, running instances, external-task
-incidents, messages and external tasks waiting). The migrations folder is given by the caller,
+migration) and the figures /metrics exports (open and overdue tasks per process, running
+instances and those in error, external-task incidents, messages and external tasks waiting, the
+e-mail outbox's backlog, and each scheduler's heartbeat: its last pass and its lag). The migrations folder is given by the caller,
 who knows where the application keeps it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.config import Config
@@ -14,10 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from engine.core import clock
 from engine.core.db import Database
+from engine.core.principals import Actor, require_supervisor
 from engine.core.models import HumanTask, ProcessInstance
 from engine.runtime.subscriptions import EventSubscription
 from engine.runtime.worker_tasks import OPEN, ExternalTaskRow
+from engine.notify.notifications import OutboxMessage
+from engine.scheduling import heartbeat
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,21 @@ class Figures:
     external_tasks_open: int
     external_task_incidents: int
     message_subscriptions: int
+    open_tasks_by_process: dict[str, int] = field(default_factory=dict)
+    overdue_tasks_by_process: dict[str, int] = field(default_factory=dict)
+    outbox_backlog: int = 0  # e-mails not sent yet (queued, or waiting to be retried)
+    schedulers: list[heartbeat.SchedulerState] = field(default_factory=list)
 
 
 def figures(session: Session) -> Figures:
     def count(query):  # type: ignore[no-untyped-def]
         return session.scalar(query) or 0
+    open_rows = select(HumanTask.process_key, func.count()).where(HumanTask.state == "open") \
+        .group_by(HumanTask.process_key)
+    open_by_process = {key: n for key, n in session.execute(open_rows)}
+    overdue = {key: n for key, n in session.execute(open_rows.where(HumanTask.due_at < clock.now()))}
     return Figures(
-        open_tasks=count(select(func.count()).select_from(HumanTask).where(HumanTask.state == "open")),
+        open_tasks=sum(open_by_process.values()),
         running_instances=count(select(func.count()).select_from(ProcessInstance)
                                 .where(ProcessInstance.state == "running")),
         error_instances=count(select(func.count()).select_from(ProcessInstance)
@@ -65,4 +78,53 @@ def figures(session: Session) -> Figures:
                                   .where(ExternalTaskRow.state == OPEN)),
         external_task_incidents=count(select(func.count()).select_from(ExternalTaskRow)
                                       .where(ExternalTaskRow.state == OPEN, ExternalTaskRow.retries == 0)),
-        message_subscriptions=count(select(func.count()).select_from(EventSubscription)))
+        message_subscriptions=count(select(func.count()).select_from(EventSubscription)),
+        open_tasks_by_process=open_by_process,
+        overdue_tasks_by_process={key: overdue.get(key, 0) for key in open_by_process},
+        # an unsent e-mail has its next attempt's time (the partial index holds only those)
+        outbox_backlog=count(select(func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.next_attempt_at.is_not(None))),
+        schedulers=heartbeat.schedulers(session))
+
+
+# ---- the schedulers as the supervisor console shows them -----------------------------------------
+
+SILENT_TEXT = {
+    "zh_CN": "调度程序 {id}（主机 {host}，进程 {pid}）已 {minutes} 分钟没有心跳（应每 {interval} 秒一次）："
+             "它负责的定时器、提醒、逾期升级和邮件可能无人处理。请检查该进程是否仍在运行。",
+    "en": "The scheduler {id} (host {host}, process {pid}) has sent no heartbeat for {minutes} minutes "
+          "(it should every {interval} s): the timers, reminders, escalations and e-mail it works may "
+          "go unprocessed. Check that the process is still running.",
+}
+NONE_TEXT = {
+    "zh_CN": "没有调度程序报告心跳：定时器、提醒、逾期升级和邮件都不会被处理。"
+             "请启动 flask --app web scheduler run。",
+    "en": "No scheduler has reported a heartbeat: timers, reminders, escalations and e-mail are not "
+          "being processed. Start flask --app web scheduler run.",
+}
+
+
+@dataclass(frozen=True)
+class SchedulerHealth:
+    """`status`: ok (every scheduler beats), silent (at least one has gone quiet) or none (no
+    scheduler has a row); `messages` say it in both languages, one per silent scheduler, or one
+    when there is none."""
+    status: str
+    schedulers: list[heartbeat.SchedulerState]
+    messages: list[dict[str, str]]
+
+
+def silence_message(state: heartbeat.SchedulerState) -> dict[str, str]:
+    values = {"id": state.id, "host": state.host, "pid": state.pid, "interval": state.interval_seconds,
+              "minutes": max(1, round(state.silent_seconds / 60))}
+    return {language: text.format(**values) for language, text in SILENT_TEXT.items()}
+
+
+def scheduler_health(session: Session, actor: Actor) -> SchedulerHealth:
+    """Supervisors: every scheduler's heartbeat, and whether one has gone silent."""
+    require_supervisor(actor)
+    states = heartbeat.schedulers(session)
+    silent = [s for s in states if s.silent]
+    if not states:
+        return SchedulerHealth("none", [], [dict(NONE_TEXT)])
+    return SchedulerHealth("silent" if silent else "ok", states, [silence_message(s) for s in silent])

@@ -442,6 +442,8 @@ RULES: list[Rule] = [
     Rule("api.admin_revoke_token", "DELETE", ADMINS, args=lambda w: w.fresh_token()),
     Rule("api.admin_issue_token", "POST", ADMINS, args=lambda w: {"username": w.names["integration"]}, fresh=BYSTANDER,
          body=lambda w, role: {"name": "matrix", "expires_on": _soon(30)}),
+    # observability (issue 19): the schedulers' heartbeats are the supervisors' to watch
+    Rule("api.schedulers", "GET", SUPERVISORS),
 ]
 
 

@@ -15,6 +15,7 @@ from engine.supervision import archive
 from engine.core import clock, commands
 from engine.definitions import deployment
 from engine.runtime import instances, tasks
+from engine.scheduling import heartbeat
 from engine.core.principals import Actor
 
 from .conftest import actor, csrf_from, sign_in
@@ -143,9 +144,15 @@ def test_the_dashboard_draws_its_charts_and_the_heatmap_its_overlays(page, grant
     waiting = _grant(db, "等待中", datetime.now(timezone.utc) - timedelta(days=10))
     failing = _grant(db, "失败的")
     _plan(db, failing, "失败的", 0)
+    # and a scheduler whose last heartbeat is ten minutes old (it should beat every 30 s)
+    quiet = heartbeat.Identity("node-9:31", "node-9", 31, 30)
+    with clock.frozen_at(datetime.now(timezone.utc) - timedelta(minutes=10)):
+        commands.execute(db, heartbeat.announce, quiet)
     sign_in(page, "zhao")
     page.goto("/supervisor/dashboard")
     expect(page.locator("#dashboard")).to_have_attribute("data-charts", "3")
+    expect(page.locator("[data-scheduler-status='silent']")).to_contain_text("node-9:31")
+    expect(page.locator("#schedulers-table tr.silent")).to_contain_text("node-9:31")
     expect(page.locator("#stages-table tbody tr")).to_have_text(re.compile(r"Grant budget\s*1\s*0\s*1\s*0\s*0"))
     page.goto("/supervisor/heatmap?process=grant")
     expect(page.locator("#heatmap")).to_have_attribute("data-ready", "true")

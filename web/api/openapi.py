@@ -16,6 +16,7 @@ from web.api.blueprint import api
 from web.api import design_schemas as ds, notifications as n, schemas as s, supervisor_schemas as sv
 from web.api import integration_schemas as ig
 from web.api import admin as ad
+from web.api import schedulers as sc
 
 # (path, method, summary, request schema or None, success status, response schema, many)
 OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
@@ -93,6 +94,8 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
     ("/v1/admin/users/{username}/tokens", "post", "Admins: a named long-lived token for a member of 'integrations', valid to expires_on; the token is in this answer only", ad.LongLivedTokenRequest, 201, ad.IssuedAdminTokenOut, False),
     ("/v1/admin/users/{username}/tokens/{handle}", "delete", "Admins: revoke a token; its next call gets 401", None, 204, ad.AdminTokenOut, False),
     ("/v1/external-tasks/{id}/retry", "post", "Supervisors: give an external task's incident retries again, with a reason", ig.ExternalRetryRequest, 200, ig.ExternalTaskOut, False),
+    # observability (issue 19)
+    ("/v1/supervisor/schedulers", "get", "Supervisors: each scheduler's heartbeat, and a warning in both languages for one gone silent", None, 200, sc.SchedulersOut, False),
 ]
 
 ERRORS = {"400": "Malformed request", "401": "Not signed in", "403": "Not allowed",

@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from engine.core import clock, commands, users
+from engine.core import clock, commands, tracing, users
 from engine.definitions import deployment
 from engine.scheduling import scheduler
 from engine.core.errors import DefinitionInvalid, EngineError, InvalidData
@@ -153,7 +153,8 @@ def tick(now_text: str | None, batch_size: int) -> None:
         except ValueError:
             _fail(f"error: --now '{now_text}' is not an ISO-8601 date-time")
     mail = _mail_settings()
-    with clock.frozen_at(moment):
+    # its audit events carry an id of their own, as a scheduler process's passes do
+    with clock.frozen_at(moment), tracing.bound(tracing.new_id("tick-")):
         report = scheduler.tick(engine_db(), mail, batch_size)
     for line in report.lines():
         click.echo(line)
@@ -162,8 +163,11 @@ def tick(now_text: str | None, batch_size: int) -> None:
 @scheduler_cli.command("run")
 @click.option("--interval", default=30, show_default=True, type=click.IntRange(1, 86_400),
               help="seconds between passes")
-def run(interval: int) -> None:
-    scheduler.run(engine_db(), interval, _mail_settings(), echo=click.echo)
+@click.option("--id", "scheduler_id", default=None, envvar="SCHEDULER_ID",
+              help="the name of its heartbeat row (default host:pid)")
+def run(interval: int, scheduler_id: str | None) -> None:
+    # what it does goes to the logs (JSON lines on stderr, web/structured_logs.py), not to print
+    scheduler.run(engine_db(), interval, _mail_settings(), scheduler_id)
 
 
 def _mail_settings() -> MailSettings:
