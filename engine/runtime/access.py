@@ -306,6 +306,12 @@ class View:
             return None
         return line if self.peer_visible(row) else _blank(line)
 
+    def open_tasks(self) -> list[HumanTask]:
+        """The instance's open tasks in `tasks.open_tasks`' order, from the rows this view has
+        read already (every row of the instance): an answer needs no second query for them."""
+        return sorted((row for row in self.tasks.values() if row.state == "open"),
+                      key=lambda row: (row.created_at, row.id))
+
     def task_lines(self, rows: Iterable[HumanTask]) -> list[TaskLine]:
         return [line for line in (self.task_line(r) for r in rows) if line is not None]
 
