@@ -244,8 +244,8 @@ class Dropped(Exception):
 class Client:
     """One user with one keep-alive connection, working its inbox."""
 
-    def __init__(self, port: int, index: int, deadline: float) -> None:
-        self.port, self.user, self.deadline = port, user_name(index), deadline
+    def __init__(self, port: int, index: int) -> None:
+        self.port, self.user, self.deadline = port, user_name(index), 0.0
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.token = ""
         self.times: dict[str, list[float]] = defaultdict(list)
@@ -275,7 +275,6 @@ class Client:
 
     def run(self) -> None:
         try:
-            self.sign_in()
             recovering = False
             while True:
                 try:
@@ -290,6 +289,8 @@ class Client:
             self.errors.append(f"client {self.user}: {type(error).__name__}: {error}")
 
     def sign_in(self) -> None:
+        """Before the round's clock starts: a client signs in once, and the password hash
+        (scrypt, deliberately slow) would otherwise weigh on the first seconds of every round."""
         for _attempt in range(5):
             try:
                 status, body = self.call("token", "POST", "/api/v1/auth/token",
@@ -301,7 +302,7 @@ class Client:
 
     def step(self) -> bool:
         """One unit of work; False when the round is over and the inbox is empty."""
-        _status, page = self.call("list", "GET", "/api/v1/tasks?scope=candidate&per_page=1")
+        _status, page = self.call("list", "GET", "/api/v1/tasks?scope=candidate")
         if page["items"]:
             task = page["items"][0]["id"]
             status, _ = self.call("claim", "POST", f"/api/v1/tasks/{task}/claim", {})
@@ -383,11 +384,22 @@ class CpuMeter:
                      for k in ("workers", "db"))  # type: ignore[return-value]
 
 
+def _all_do(actions: list[Any]) -> None:
+    threads = [threading.Thread(target=action, daemon=True) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def run_round(stack: Stack, clients: int, seconds: float, kill_halfway: bool = False) -> Round:
     first = max_instance_id(stack.url)
+    team = [Client(stack.port, i) for i in range(clients)]
+    _all_do([c.sign_in for c in team])
     meter = CpuMeter(stack)
     began = time.monotonic()
-    team = [Client(stack.port, i, began + seconds) for i in range(clients)]
+    for client in team:
+        client.deadline = began + seconds
     threads = [threading.Thread(target=c.run, daemon=True) for c in team]
     for thread in threads:
         thread.start()
