@@ -144,6 +144,7 @@ def _lock_instance(session: Session, row: HumanTask) -> ProcessInstance:
     """Bump the instance revision so a concurrent completion or claim loses cleanly."""
     instance = instances.get(session, row.process_instance_id)
     instance.updated_at = clock.now()
+    store.keep_cached(session, instance)
     return instance
 
 
