@@ -8,7 +8,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -126,7 +126,7 @@ _USERS, _MEMBERSHIPS, _GROUPS = User.__table__, Membership.__table__, Group.__ta
 _TOKENS = ApiToken.__table__
 
 
-def _valid_token(token: str):  # type: ignore[no-untyped-def]
+def _valid_token(token: str) -> ColumnElement[bool]:
     """What makes a bearer token good: its digest is stored and has not expired. The one place
     for that rule: `user_for_token` and `actor_for_token` both use it."""
     return (_TOKENS.c.token_hash == _digest(token)) & (_TOKENS.c.expires_at > clock.now())
