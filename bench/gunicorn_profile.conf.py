@@ -1,7 +1,8 @@
 """The deployment's gunicorn config (deploy/gunicorn.conf.py) plus, when LOAD_BENCH_PROFILE
-names a file, a cProfile of the first worker: every request of that worker runs under its
-thread's profiler (cProfile follows one thread), and the worker merges them into the file when
-it exits. Used by bench/load_bench.py only."""
+names a file, a cProfile of the workers: every request runs under its thread's profiler
+(cProfile follows one thread), and each worker merges its threads' into `<file>.<pid>` when it
+exits (with keep-alive clients one worker may get every connection, so all are profiled).
+Used by bench/load_bench.py only."""
 import cProfile
 import os
 import threading
@@ -58,7 +59,7 @@ class _Profiled:
 def post_worker_init(worker):  # type: ignore[no-untyped-def]
     if _deploy_post_worker_init:
         _deploy_post_worker_init(worker)
-    if _PROFILE_PATH and worker.age == 1:  # the first worker only
+    if _PROFILE_PATH:
         worker.wsgi = _Profiled(worker.wsgi)
 
 
@@ -66,4 +67,4 @@ def worker_exit(server, worker):  # type: ignore[no-untyped-def]
     if _deploy_worker_exit:
         _deploy_worker_exit(server, worker)
     if _PROFILE_PATH and isinstance(worker.wsgi, _Profiled):
-        worker.wsgi.dump(_PROFILE_PATH)
+        worker.wsgi.dump(f"{_PROFILE_PATH}.{worker.pid}")

@@ -455,13 +455,14 @@ def print_summary(rounds: list[Round]) -> None:
 
 
 def print_profile(path: str, completions: int, top: int) -> None:
-    if not Path(path).exists():
+    dumps = sorted(Path(path).parent.glob(Path(path).name + ".*"))
+    if not dumps:
         print("\n(no profile written)")
         return
-    print(f"\nprofile of one worker under 16 clients (its threads' CPU time; sign-ins left out;"
-          f" {completions} completions by all workers; top {top} by own time, then cumulative)")
+    print(f"\nprofile of the workers under 16 clients (their threads' CPU time; sign-ins left out;"
+          f" {completions} completions; top {top} by own time, then cumulative)")
     for key in ("tottime", "cumulative"):
-        stats = pstats.Stats(path, stream=sys.stdout)
+        stats = pstats.Stats(*map(str, dumps), stream=sys.stdout)
         stats.strip_dirs().sort_stats(key).print_stats(top)
 
 
