@@ -63,9 +63,10 @@ def _empty_database(request: pytest.FixtureRequest) -> Iterator[None]:
 
 def empty_tables(database: Any) -> None:
     """Delete every row (a module that builds its world once calls this itself)."""
-    from engine.runtime import store
+    from engine.runtime import access, store
     from engine.schema import Base
     store.CACHE.clear()
+    access.forget_submitted_keys()  # ids start again at 1 once the tables are emptied
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as conn:
         if database.is_sqlite:

@@ -57,6 +57,7 @@ viewer unless the file is `applicant`-visible or their own; `GET /process-instan
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
@@ -306,6 +307,12 @@ class View:
             return None
         return line if self.peer_visible(row) else _blank(line)
 
+    def open_tasks(self) -> list[HumanTask]:
+        """The instance's open tasks in `tasks.open_tasks`' order, from the rows this view has
+        read already (every row of the instance): an answer needs no second query for them."""
+        return sorted((row for row in self.tasks.values() if row.state == "open"),
+                      key=lambda row: (row.created_at, row.id))
+
     def task_lines(self, rows: Iterable[HumanTask]) -> list[TaskLine]:
         return [line for line in (self.task_line(r) for r in rows) if line is not None]
 
@@ -460,11 +467,41 @@ def view_of(session: Session, actor: Actor, instance: ProcessInstance, task: Hum
     if instance.started_by == actor.username:  # what they submitted: the start data
         own_keys |= rules.start_keys
         if not rules.start_keys:  # no start form: the keys they sent, with the initiator variable
-            started = session.scalar(select(AuditEvent.details).where(
-                AuditEvent.process_instance_id == instance.id, AuditEvent.action == "instance_started").limit(1))
-            submitted = (started or {}).get("data")
-            own_keys |= set(submitted) if isinstance(submitted, dict) else set()
+            own_keys |= _submitted_keys(session, instance)
     return View(actor, instance, role, rules, {row.id: row for row in rows}, frozenset(own_keys))
+
+
+# The keys a starter sent (from the instance's `instance_started` audit row, written once and
+# never changed): read once per process and instance, since every answer to the starter needs
+# them. Keyed with the start time, like the workflow cache, so that an id SQLite hands out again
+# after a rolled-back start is never taken for the old instance.
+_submitted_cache: OrderedDict[tuple[int, str], frozenset[str]] = OrderedDict()
+_submitted_lock = threading.Lock()
+_SUBMITTED_SIZE = 4096
+
+
+def _submitted_keys(session: Session, instance: ProcessInstance) -> frozenset[str]:
+    key = (instance.id, instance.started_at.isoformat())
+    with _submitted_lock:
+        known = _submitted_cache.get(key)
+    if known is not None:
+        return known
+    started = session.scalar(select(AuditEvent.details).where(
+        AuditEvent.process_instance_id == instance.id, AuditEvent.action == "instance_started").limit(1))
+    submitted = (started or {}).get("data")
+    keys = frozenset(submitted) if isinstance(submitted, dict) else frozenset()
+    if started is not None:
+        with _submitted_lock:
+            _submitted_cache[key] = keys
+            while len(_submitted_cache) > _SUBMITTED_SIZE:
+                _submitted_cache.popitem(last=False)
+    return keys
+
+
+def forget_submitted_keys() -> None:
+    """Empties the cache of starters' keys (for a database emptied under a running process)."""
+    with _submitted_lock:
+        _submitted_cache.clear()
 
 
 def applicant_view(session: Session, actor: Actor, instance: ProcessInstance,

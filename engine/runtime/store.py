@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy.orm import Session
 
+from engine.core import commands
 from engine.runtime import finished_tasks
 from engine.runtime.state import dump_split, forget_stored, new_workflow, note_stored, restore_state
 from engine.definitions.deployment import SPECS
@@ -43,6 +44,14 @@ class _WorkflowCache:
             self._items.move_to_end(instance.id)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
+
+    def carry(self, instance: ProcessInstance, revision: int) -> None:
+        """The entry cached at `revision` holds for the instance's revision now (a command
+        bumped it without touching the workflow); any other entry stays as it is."""
+        with self._lock:
+            entry = self._items.get(instance.id)
+            if entry and entry[0] == revision and entry[1] == instance.started_at.isoformat():
+                self._items[instance.id] = (instance.revision, entry[1], entry[2])
 
     def clear(self) -> None:
         with self._lock:
@@ -92,6 +101,14 @@ def _session(instance: ProcessInstance) -> Session:
 def remember(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
     """Called after commit: the saved workflow may serve the next command on this instance."""
     CACHE.put(instance, workflow)
+
+
+def keep_cached(session: Session, instance: ProcessInstance) -> None:
+    """For a command that bumps the instance's revision but leaves its workflow alone (a claim,
+    a release, an assignment): once it commits, the workflow this process has cached for the
+    old revision serves the new one, so the completion that follows a claim needs no reload."""
+    revision = instance.revision
+    commands.after_commit(session, lambda: CACHE.carry(instance, revision))
 
 
 def next_timer(workflow: BpmnWorkflow) -> datetime | None:

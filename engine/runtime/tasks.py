@@ -144,6 +144,7 @@ def _lock_instance(session: Session, row: HumanTask) -> ProcessInstance:
     """Bump the instance revision so a concurrent completion or claim loses cleanly."""
     instance = instances.get(session, row.process_instance_id)
     instance.updated_at = clock.now()
+    store.keep_cached(session, instance)
     return instance
 
 
@@ -216,10 +217,13 @@ def list_tasks(session: Session, actor: Actor, scope: str, page: int = 1, per_pa
         order = (HumanTask.completed_at.desc(),)
     else:
         raise InvalidData("unknown scope", {"scope": [f"Must be one of: {', '.join(SCOPES)}."]})
+    rows = list(session.scalars(select(HumanTask).where(where).order_by(*order, HumanTask.id)
+                                .offset((page - 1) * per_page).limit(per_page)))
+    if 0 < len(rows) < per_page or (page == 1 and not rows):
+        # a short page is the last one: its rows give the total without counting them again
+        return Page(rows, (page - 1) * per_page + len(rows), page, per_page)
     total = session.scalar(select(func.count()).select_from(HumanTask).where(where)) or 0
-    rows = session.scalars(select(HumanTask).where(where).order_by(*order, HumanTask.id)
-                           .offset((page - 1) * per_page).limit(per_page)).all()
-    return Page(list(rows), total, page, per_page)
+    return Page(rows, total, page, per_page)
 
 
 def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:

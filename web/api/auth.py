@@ -55,7 +55,7 @@ def current_actor() -> Actor:
     if "actor" in g:
         return g.actor
     token = bearer_token()
-    g.actor = commands.query(engine_db(), lambda session: users.actor_of(users.user_for_token(session, token)))
+    g.actor = commands.query(engine_db(), users.actor_for_token, token)
     return g.actor
 
 
@@ -64,7 +64,7 @@ def actor_in(session: Any) -> Actor:
     start) then need no separate read transaction for the token."""
     if "actor" in g:
         return g.actor
-    g.actor = users.actor_of(users.user_for_token(session, bearer_token()))
+    g.actor = users.actor_for_token(session, bearer_token())
     return g.actor
 
 

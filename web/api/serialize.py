@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.runtime import access, instances, tasks
+from engine.runtime import access, instances
 from engine.core.models import HumanTask, ProcessInstance
 from engine.core.principals import Actor
 
@@ -28,5 +28,5 @@ def instance_dict(session: Session, instance: ProcessInstance, actor: Actor, wit
     return _INSTANCE_OUT.dump({
         "id": instance.id, "process_key": instance.process_key, "version": instance.version,
         "state": instance.state, "data": view.data(instances.data_of(instance)) if with_data else {},
-        "tasks": view.task_lines(tasks.open_tasks(session, instance.id)), "started_by": instance.started_by,
+        "tasks": view.task_lines(view.open_tasks()), "started_by": instance.started_by,
         "started_at": instance.started_at, "error": error, "business_key": instance.business_key})
