@@ -47,6 +47,8 @@ db: install
 	$(FLASK) demo load
 
 # The web server and the scheduler, two processes; Ctrl+C stops both.
+# plain log lines in a developer's terminal; production keeps the JSON lines (README, "Watching it")
+run: export LOG_FORMAT ?= text
 run: db
 	@echo "Serving on http://$(HOST):$(PORT) (scheduler beside it; Ctrl+C stops both)"
 	@trap 'kill 0' EXIT INT TERM; \
