@@ -188,3 +188,9 @@ def _set_groups(session: Session, user: User, mapped: set[str], mapping: ClaimMa
         [users.ensure_group(session, name) for name in sorted(wanted - current)]
     audit.record(session, "sso_groups_changed", None, username=user.username,
                  added=sorted(wanted - current), removed=sorted(current - wanted))
+
+
+def signs_in_elsewhere(session: Session, username: str) -> bool:
+    """Whether this user has no password here (made by single sign-on): their password is the
+    identity provider's to change, so the account page offers no form."""
+    return session.scalar(select(User.password_hash).where(User.username == username)) == NO_PASSWORD

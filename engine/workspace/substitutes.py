@@ -159,15 +159,19 @@ def _party_of_assigned(session: Session, username: str, substitute: str, groups:
     return None
 
 
+# why a stand-in is refused, in `Forbidden.details["reason"]`: pages say it in the reader's words
+NO_GROUP, PARTY = "no_group", "party"
+
+
 def check_stand_in(session: Session, actor: Actor, absent: Covered, row: HumanTask) -> None:
     """Forbidden, saying why, unless the actor may do this task for the absent user now."""
     needed = working_groups(row.candidate_groups or []) or working_groups(absent.groups)
     if not actor.groups & needed:
         raise Forbidden(f"you are in none of the groups this task needs ({', '.join(sorted(needed)) or '-'}), "
-                        f"so you cannot stand in for {absent.username} on it")
+                        f"so you cannot stand in for {absent.username} on it", reason=NO_GROUP)
     if access.is_party(session, actor.username, actor.groups, instances.get(session, row.process_instance_id)):
         raise Forbidden("you are a party of this project (its applicant or its unit's people) "
-                        "and may not work its tasks as a substitute")
+                        "and may not work its tasks as a substitute", reason=PARTY)
 
 
 def revoke(session: Session, actor: Actor, substitution_id: int) -> Substitution:

@@ -260,3 +260,20 @@ def test_a_bad_group_map_stops_the_app_at_start(db, database_url):
         create_app({"DATABASE_URL": database_url, "TESTING": True, "ENGINE_DATABASE": db,
                     "OIDC_ISSUER": "https://ids.example", "OIDC_CLIENT_ID": CLIENT_ID,
                     "OIDC_GROUP_MAP": "{sci-staff: institution_staff"})
+
+
+def test_a_single_sign_on_user_is_told_where_their_password_lives_not_shown_a_form(db, sso_site, wang):
+    # given Wang Fang, who signs in only through the government's provider
+    browser, _ = _sso_sign_in(sso_site, "wang.fang")
+    # when she opens "change password"
+    page = browser.get(sso_site + "/account/password", headers={"Accept-Language": "zh-CN"})
+    # then the page says her password is the provider's, and offers no form that could only fail
+    assert page.status_code == 200 and 'id="password-elsewhere"' in page.text
+    assert 'id="change-password-button"' not in page.text
+    # and a change sent anyway is refused with the same explanation, changing nothing
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    token = csrf.group(1) if csrf else ""
+    refused = browser.post(sso_site + "/account/password", data={
+        "csrf_token": token, "current_password": "x", "new_password": "a-long-new-secret-1",
+        "repeat_password": "a-long-new-secret-1"})
+    assert refused.status_code in (400, 409) and _user(db, "wang.fang").password_hash == sso.NO_PASSWORD

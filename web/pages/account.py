@@ -12,7 +12,7 @@ from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Session
 
-from engine.core import commands, names, passwords, users
+from engine.core import commands, names, passwords, sso, users
 from engine.workspace import substitutes
 from engine.core.errors import InvalidData
 
@@ -96,7 +96,9 @@ def _password_error(message: str) -> str:
 
 def _password_page(errors: dict[str, list[str]] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     shown = {field: [_password_error(m) for m in messages] for field, messages in (errors or {}).items()}
-    return render_template("account/password.html", errors=shown, min_length=passwords.MIN_LENGTH), status
+    elsewhere = commands.query(engine_db(), sso.signs_in_elsewhere, current_user.username)
+    return render_template("account/password.html", errors=shown, min_length=passwords.MIN_LENGTH,
+                           elsewhere=elsewhere), 409 if elsewhere and status == 422 else status
 
 
 @account.get("/password", endpoint="password")

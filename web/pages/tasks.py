@@ -96,10 +96,11 @@ def take_over(task_id: str):  # type: ignore[no-untyped-def]
 
 
 def _take_over_refusal(error: Forbidden) -> str:
-    if "party of this project" in error.message:
+    reason = error.details.get("reason")
+    if reason == substitutes.PARTY:
         return _("You are a party of this project (its applicant or its unit’s people): you may not work "
                  "its tasks as a substitute.")
-    if "none of the groups" in error.message:
+    if reason == substitutes.NO_GROUP:
         return _("You are in none of the groups this task needs, so you cannot take it over.")
     return _("You are not standing in for anyone this task belongs to.")
 
