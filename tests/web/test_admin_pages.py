@@ -159,8 +159,14 @@ def test_a_deactivated_users_open_tasks_are_listed_for_a_supervisor_to_reassign(
     assert post(client, "/admin/users/wang/active", {"active": "false"}).status_code == 302
     # then wang's page lists the task, with a word that a supervisor should reassign it
     page = client.get("/admin/users/wang").get_data(as_text=True)
-    assert 'id="open-tasks"' in page and f"/supervisor/instances/{instance.id}" in page
+    assert 'id="open-tasks"' in page and f"#{instance.id}" in page
     assert "重新分配" in page  # the pages speak Chinese by default
+    # and an admin who is not a supervisor gets no link to the supervisor's pages, which would refuse them
+    assert f"/supervisor/instances/{instance.id}" not in page
+    # while an admin who also supervises follows the task straight there
+    make_user("root2", ["admins", "supervisors"])
+    other = signed_in(client.application.test_client(), "root2")
+    assert f"/supervisor/instances/{instance.id}" in other.get("/admin/users/wang").get_data(as_text=True)
 
 
 def test_in_english_the_pages_and_a_previews_row_problems_are_english(client, make_user):
