@@ -9,7 +9,6 @@ changed completely or not at all, reports each failure, and calls a progress cal
 every instance so a page or the CLI can show how far it got. A summary of the run is audited."""
 from __future__ import annotations
 
-import keyword
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -92,14 +91,9 @@ def _checked(form: FormDefinition | None, data: Any) -> dict[str, Any]:
 
 def plain_data(data: Any) -> dict[str, Any]:
     """Data without a form: an object whose keys are names a script can use."""
-    if not isinstance(data, dict):
+    if not isinstance(data, dict):  # unlike a message's data, a supervisor's may not be absent
         raise InvalidData("data must be a JSON object", {"data": ["Must be an object."]})
-    bad = {str(k): ["Not a usable name: letters, digits and _, not starting with a digit or _."]
-           for k in data if not isinstance(k, str) or not k.isidentifier() or k.startswith("_")
-           or keyword.iskeyword(k)}
-    if bad:
-        raise InvalidData("some data keys are not usable names", bad)
-    return dict(data)
+    return instances.usable_data(data)
 
 
 def suspend(session: Session, actor: Actor, instance_id: int, reason: Any) -> ProcessInstance:
