@@ -118,6 +118,8 @@ def test_a_bulk_suspension_is_previewed_confirmed_and_followed_on_a_progress_bar
     expect(page.locator("#preview-table tr[data-will='change']")).to_have_count(2)
     expect(page.locator(f"#preview-table tr[data-instance='{ids[0]}']")).to_have_attribute("data-will", "refuse")
     assert _state(db, ids[1]) == "running"
+    # (the progress bar is the deferred script's; without it the form posts and the page reports)
+    page.wait_for_load_state("load")
     # when confirmed, the progress bar runs to the end
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#run-button")
