@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 # form-js) start a telemetry upload at install unless told not to
 NODE_STAMP := node_modules/.installed
 CHROMIUM := /usr/bin/chromium
+PDFTOTEXT := /usr/bin/pdftotext
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -30,11 +31,16 @@ $(CHROMIUM):
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium fonts-noto-cjk
 
+# poppler's pdftotext: the tests read the generated PDFs' text as a reader's tool sees it.
+$(PDFTOTEXT):
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y poppler-utils
+
 # Compiled translations are build output (not in git).
 %.mo: %.po $(STAMP)
 	$(VENV)/bin/pybabel compile -i $< -o $@
 
-install: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(MO_FILES)
+install: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(PDFTOTEXT) $(MO_FILES)
 
 # Re-extract the UI strings into the .po files (then translate the new msgids).
 translations: $(STAMP)
