@@ -471,6 +471,13 @@ def view_of(session: Session, actor: Actor, instance: ProcessInstance, task: Hum
     return View(actor, instance, role, rules, {row.id: row for row in rows}, frozenset(own_keys))
 
 
+def worker_view(session: Session, actor: Actor, instance: ProcessInstance) -> View:
+    """What an integration worker that locked an external task of the instance sees: the data as
+    staff see it, every field but the confidential ones (a finance system needs the amounts, not
+    the experts' opinions a process keeps confidential)."""
+    return View(actor, instance, STAFF, rules_of(session, instance.definition), {}, frozenset())
+
+
 # The keys a starter sent (from the instance's `instance_started` audit row, written once and
 # never changed): read once per process and instance, since every answer to the starter needs
 # them. Keyed with the start time, like the workflow cache, so that an id SQLite hands out again

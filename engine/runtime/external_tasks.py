@@ -23,7 +23,7 @@ from engine.core.bulk import is_postgresql
 from engine.core.errors import Conflict, InvalidData, NotFound
 from engine.core.models import ProcessInstance
 from engine.core.principals import Actor, require_integration, require_supervisor, required_reason
-from engine.runtime import instances, store
+from engine.runtime import access, instances, store
 from engine.runtime.worker_tasks import COMPLETED, OPEN, ExternalTaskRow
 
 
@@ -32,6 +32,7 @@ def fetch_and_lock(session: Session, actor: Actor, worker_id: str, max_tasks: in
     """Lock up to `max_tasks` fetchable tasks of the topics (oldest first) for this worker."""
     require_integration(actor, "work external tasks")
     durations = {t["name"]: int(t["lock_duration"]) for t in topics}
+    wanted = {t["name"]: t.get("variables") for t in topics}
     now = clock.now()
     fetchable = _fetchable(now)
     query = select(ExternalTaskRow).join(ProcessInstance, ProcessInstance.id == ExternalTaskRow.process_instance_id) \
@@ -49,7 +50,7 @@ def fetch_and_lock(session: Session, actor: Actor, worker_id: str, max_tasks: in
         if won == 1:
             session.refresh(row)
             locked.append(row)
-    return [_fetched(session, row) for row in locked]
+    return [_fetched(session, actor, row, wanted[row.topic]) for row in locked]
 
 
 def _fetchable(now: Any) -> list[Any]:
@@ -59,12 +60,16 @@ def _fetchable(now: Any) -> list[Any]:
             or_(ExternalTaskRow.lock_expires_at.is_(None), ExternalTaskRow.lock_expires_at <= now)]
 
 
-def _fetched(session: Session, row: ExternalTaskRow) -> dict[str, Any]:
+def _fetched(session: Session, actor: Actor, row: ExternalTaskRow,
+             variables: list[str] | None) -> dict[str, Any]:
     instance = instances.get(session, row.process_instance_id)
+    data = access.worker_view(session, actor, instance).data(instances.data_of(instance))
+    if variables is not None:
+        data = {key: value for key, value in data.items() if key in variables}
     audit.record(session, "external_task_locked", row.worker_id, instance_id=instance.id, task_id=row.id,
                  topic=row.topic, lock_expires_at=row.lock_expires_at.isoformat())
     return {"id": row.id, "topic": row.topic, "process_instance_id": instance.id,
-            "business_key": instance.business_key, "data": instances.data_of(instance),
+            "business_key": instance.business_key, "data": data,
             "lock_expires_at": row.lock_expires_at}
 
 

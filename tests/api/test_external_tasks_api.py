@@ -68,6 +68,24 @@ def test_a_task_is_fetched_its_lock_expires_another_worker_fetches_and_completes
     assert finance.post(f"/external-tasks/{task['id']}/complete", {"worker_id": "w2"})[0] == 409
 
 
+def test_a_worker_sees_no_confidential_data_and_only_the_variables_it_asks_for(api, deploy, finance):
+    # given an instance whose process keeps the panel's opinion confidential
+    deploy(*PAYMENT)
+    status, instance = api("alice").post("/process-instances", {
+        "process_key": "external_payment", "data": {"amount": 300, "payee": "某大学", "panel_opinion": "secret"}})
+    assert status == 201, instance
+    # when one worker fetches everything and another only the amount
+    [task] = _fetch(finance, "w1")
+    assert task["data"]["amount"] == 300 and task["data"]["payee"] == "某大学"
+    assert "panel_opinion" not in task["data"]
+    with _later(2):
+        status, [narrow] = finance.post("/external-tasks/fetch-and-lock", {
+            "worker_id": "w2", "max_tasks": 1,
+            "topics": [{"name": "finance-payment", "lock_duration": 1000, "variables": ["amount", "panel_opinion"]}]})
+    # then each gets what it may see, and no more than it asked for
+    assert status == 200 and narrow["data"] == {"amount": 300}
+
+
 def test_an_expired_lock_cannot_complete(waiting, finance):
     [task] = _fetch(finance, "w1")
     with _later(2):

@@ -34,6 +34,8 @@ class SignalResponse(Schema):
 class TopicRequest(StrictSchema):
     name = Name()
     lock_duration = fields.Integer(required=True, validate=validate.Range(min=1, max=7 * DAY_MS))
+    # Camunda's fetch-and-lock `variables`: only these keys of the data (all the worker may see if absent)
+    variables = fields.List(Name(), load_default=None, validate=validate.Length(max=100))
 
 
 class FetchAndLockRequest(StrictSchema):
