@@ -156,7 +156,7 @@ def _first_sign_in(session: Session, issuer: str, subject: str, claims: Mapping[
 
 def _create(session: Session, username: str, issuer: str) -> User:
     # the same rule as create_user's, so an SSO name is one a local account could have
-    if not set(username) <= users._NAME_CHARS or len(username) > 80:
+    if not users.valid_username(username):
         raise Unauthorized(f"the user name '{username[:80]}' cannot be used here", reason="bad_username")
     user = User(username=username, password_hash=NO_PASSWORD, display_name=username, created_at=clock.now())
     session.add(user)

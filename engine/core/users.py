@@ -21,13 +21,18 @@ TOKEN_LIFETIME = timedelta(hours=12)
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-@")
 
 
+def valid_username(username: str) -> bool:
+    """1-80 letters, digits and . _ - @: the one rule for local and single-sign-on accounts."""
+    return bool(username) and set(username) <= _NAME_CHARS and len(username) <= 80
+
+
 def create_user(session: Session, username: str, password: str, groups: list[str] | None = None,
                 org: str | None = None, email: str | None = None, display_name: str | None = None,
                 actor: str | None = None, *, password_policy: bool = True) -> User:
     """A new user. `password_policy=False` is only for the demo loader and test fixtures, whose
     well-known passwords are part of the demo; the CLI and pages never pass it."""
     problems: dict[str, list[str]] = {}
-    if not username or not set(username) <= _NAME_CHARS or len(username) > 80:
+    if not valid_username(username):
         problems["username"] = ["Use 1-80 letters, digits and . _ - @"]
     if password_policy:
         found = passwords.problems(password or "", username or "")

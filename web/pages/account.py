@@ -89,13 +89,14 @@ _PASSWORD_ERRORS = {
 }
 
 
-def _password_error(message: str) -> str:
+def password_error(message: str) -> str:
+    """A password rule's message in the reader's language (the admin pages show the same ones)."""
     known = _PASSWORD_ERRORS.get(message)
     return str(known) if known is not None else field_error(message)
 
 
 def _password_page(errors: dict[str, list[str]] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    shown = {field: [_password_error(m) for m in messages] for field, messages in (errors or {}).items()}
+    shown = {field: [password_error(m) for m in messages] for field, messages in (errors or {}).items()}
     elsewhere = commands.query(engine_db(), sso.signs_in_elsewhere, current_user.username)
     return render_template("account/password.html", errors=shown, min_length=passwords.MIN_LENGTH,
                            elsewhere=elsewhere), 409 if elsewhere and status == 422 else status

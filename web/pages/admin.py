@@ -22,7 +22,7 @@ from engine.core.errors import Conflict, InvalidData
 from web import engine_db
 from web.auth import current_actor
 from web.i18n import field_error
-from web.pages.account import _password_error
+from web.pages.account import password_error
 from web.pages.common import Pager, int_arg, protected
 
 admin = protected(Blueprint("admin", __name__, url_prefix="/admin"))
@@ -102,7 +102,7 @@ def _message(text: str) -> str:
     if text.startswith("Unknown group: "):
         return _("Unknown group: %(group)s", group=text.removeprefix("Unknown group: "))
     known = _MESSAGES.get(text)
-    return str(known) if known is not None else _password_error(text)
+    return str(known) if known is not None else password_error(text)
 
 
 def _shown(error: InvalidData) -> dict[str, list[str]]:
@@ -238,7 +238,7 @@ FILE_ERRORS = {
 
 def row_error(error: user_import.RowError) -> str:
     if error.code == "password_policy":
-        return _password_error(error.detail)
+        return password_error(error.detail)
     template = IMPORT_ERRORS.get(error.code)
     return str(template) % {"detail": error.detail} if template is not None else field_error(error.code)
 
