@@ -78,27 +78,9 @@
       Array.prototype.forEach.call(root.querySelectorAll(".has-problem"), function (cell) {
         cell.classList.remove("has-problem");
       });
-      var list = document.getElementById("findings-list");
-      var summary = document.getElementById("findings-summary");
-      list.innerHTML = "";
-      document.getElementById("findings-empty").hidden = true;
-      summary.hidden = false;
-      summary.className = verdict.valid ? "flash flash-success" : "flash flash-error";
-      summary.textContent = verdict.valid ? summary.getAttribute("data-valid-text")
-        : window.designerFormat(summary.getAttribute("data-invalid-text"), { n: verdict.problems.length });
-      document.getElementById("findings").setAttribute("data-valid", verdict.valid ? "true" : "false");
-      verdict.problems.forEach(function (problem) {
-        var item = document.createElement("li");
-        item.setAttribute("data-element", problem.element_id || "");
-        item.textContent = problem.file + (problem.line ? ":" + problem.line : "") +
-          (problem.element_id ? " [" + problem.element_id + "]" : "") + ": " + problem.message;
-        list.appendChild(item);
+      window.designerFindings(verdict, function (problem) {
         var cell = mark(problem.element_id);
-        if (cell) {
-          item.classList.add("linked");
-          item.tabIndex = 0;
-          item.addEventListener("click", function () { cell.scrollIntoView({ block: "center" }); cell.focus(); });
-        }
+        return cell && function () { cell.scrollIntoView({ block: "center" }); cell.focus(); };
       });
     }
   });

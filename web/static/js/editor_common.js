@@ -1,6 +1,6 @@
-// What the modeler and the form editor share: saving a file of the draft (with the draft's
-// revision, so a save over someone else's is refused with 409), the save-state line, and a
-// warning before leaving with unsaved changes.
+// What the modeler, the DMN editor and the form editor share: saving a file of the draft (with
+// the draft's revision, so a save over someone else's is refused with 409), the save-state line,
+// a warning before leaving with unsaved changes, and the validation findings panel.
 (function () {
   "use strict";
   function format(text, values) {
@@ -44,6 +44,32 @@
       });
     });
   };
+  // The findings panel: the verdict's summary and one list item per problem; `locate(problem)`
+  // gives the editor's action for a problem it can show (or nothing), and the item then links to it.
+  function showFindings(verdict, locate) {
+    var list = document.getElementById("findings-list");
+    var summary = document.getElementById("findings-summary");
+    list.innerHTML = "";
+    document.getElementById("findings-empty").hidden = true;
+    summary.hidden = false;
+    summary.className = verdict.valid ? "flash flash-success" : "flash flash-error";
+    summary.textContent = verdict.valid ? summary.getAttribute("data-valid-text")
+      : format(summary.getAttribute("data-invalid-text"), { n: verdict.problems.length });
+    document.getElementById("findings").setAttribute("data-valid", verdict.valid ? "true" : "false");
+    verdict.problems.forEach(function (problem) {
+      var item = document.createElement("li");
+      item.setAttribute("data-element", problem.element_id || "");
+      item.textContent = problem.file + (problem.line ? ":" + problem.line : "") +
+        (problem.element_id ? " [" + problem.element_id + "]" : "") + ": " + problem.message;
+      list.appendChild(item);
+      var go = locate(problem);
+      if (!go) { return; }
+      item.classList.add("linked");
+      item.tabIndex = 0;
+      item.addEventListener("click", go);
+    });
+  }
   window.DraftFile = DraftFile;
+  window.designerFindings = showFindings;
   window.designerFormat = format;
 })();

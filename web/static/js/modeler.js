@@ -89,38 +89,26 @@
       markers.forEach(function (id) { canvas.removeMarker(id, "has-problem"); canvas.removeMarker(id, "has-advice"); });
       overlays.remove({ type: "problem" });
       markers = [];
-      var list = document.getElementById("findings-list");
-      var summary = document.getElementById("findings-summary");
-      list.innerHTML = "";
-      document.getElementById("findings-empty").hidden = true;
-      summary.hidden = false;
-      summary.className = verdict.valid ? "flash flash-success" : "flash flash-error";
-      summary.textContent = verdict.valid ? summary.getAttribute("data-valid-text")
-        : window.designerFormat(summary.getAttribute("data-invalid-text"), { n: verdict.problems.length });
-      document.getElementById("findings").setAttribute("data-valid", verdict.valid ? "true" : "false");
       showLint(modeler, verdict);
-      verdict.problems.forEach(function (problem) {
-        var item = document.createElement("li");
-        item.setAttribute("data-element", problem.element_id || "");
-        item.textContent = problem.file + (problem.line ? ":" + problem.line : "") +
-          (problem.element_id ? " [" + problem.element_id + "]" : "") + ": " + problem.message;
-        list.appendChild(item);
+      window.designerFindings(verdict, function (problem) {
         var element = problem.element_id && registry.get(problem.element_id);
-        if (!element) { return; }
-        item.classList.add("linked");
-        item.tabIndex = 0;
-        item.addEventListener("click", function () { modeler.get("selection").select(element); });
-        if (markers.indexOf(element.id) < 0) { markers.push(element.id); }
-        if (!canvas.hasMarker(element.id, "has-problem")) {
-          canvas.addMarker(element.id, "has-problem");
-          var badge = document.createElement("div");
-          badge.className = "problem-badge";
-          badge.title = problem.message;
-          badge.textContent = "!";
-          badge.setAttribute("data-element", element.id);
-          overlays.add(element.id, "problem", { position: { top: -10, left: -10 }, html: badge });
-        }
+        if (!element) { return null; }
+        markProblem(modeler, element, problem);
+        return function () { modeler.get("selection").select(element); };
       });
+    }
+
+    function markProblem(modeler, element, problem) {
+      var canvas = modeler.get("canvas");
+      if (markers.indexOf(element.id) < 0) { markers.push(element.id); }
+      if (canvas.hasMarker(element.id, "has-problem")) { return; }
+      canvas.addMarker(element.id, "has-problem");
+      var badge = document.createElement("div");
+      badge.className = "problem-badge";
+      badge.title = problem.message;
+      badge.textContent = "!";
+      badge.setAttribute("data-element", element.id);
+      modeler.get("overlays").add(element.id, "problem", { position: { top: -10, left: -10 }, html: badge });
     }
   });
 })();
