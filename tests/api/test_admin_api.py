@@ -62,3 +62,31 @@ def test_a_long_lived_token_is_issued_once_to_an_integration_and_works_until_rev
     assert client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {issued['token']}"}).status_code == 200
     listed = boss.get("/admin/users/robot/tokens")[1]
     assert [t["name"] for t in listed] == ["OA"] and "token" not in listed[0]
+
+
+def test_an_admin_creates_a_user_resets_the_password_with_a_reason_and_sets_groups(api, client):
+    boss = api("root", ["admins"])
+    # given a new account created through the API
+    status, user = boss.post("/admin/users", {"username": "zhou.qi", "password": "Spring-2027-bureau",
+                                              "display_name": "周琪", "groups": ["experts"]})
+    assert status == 201 and user["groups"] == ["experts"] and user["display_name"] == "周琪"
+    token = client.post("/api/v1/auth/token", json={"username": "zhou.qi", "password": "Spring-2027-bureau"})
+    assert token.status_code == 201
+    # bad input changes nothing: a weak password, an unknown group, a missing reason, a second create
+    assert boss.post("/admin/users", {"username": "wu.yi", "password": "123"})[0] == 422
+    assert boss.post("/admin/users", {"username": "wu.yi", "password": "Spring-2027-bureau",
+                                      "groups": ["no_such_group"]})[0] == 422
+    assert boss.get("/admin/users?q=wu.yi")[1]["total"] == 0
+    assert boss.post("/admin/users", {"username": "zhou.qi", "password": "Spring-2027-bureau"})[0] in (409, 422)
+    assert boss.post("/admin/users/zhou.qi/password", {"password": "Autumn-2027-bureau"})[0] == 422
+    # when the password is reset with a reason, the old one and the old token stop working
+    old = token.get_json()["token"]
+    assert client.post("/api/v1/admin/users/zhou.qi/password", headers={"Authorization": f"Bearer {boss.token}"},
+                       json={"password": "Autumn-2027-bureau", "reason": "忘记密码"}).status_code == 204
+    assert client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {old}"}).status_code == 401
+    assert client.post("/api/v1/auth/token", json={"username": "zhou.qi", "password": "Autumn-2027-bureau"}).status_code == 201
+    # and the groups are replaced as a whole
+    response = client.put("/api/v1/admin/users/zhou.qi/groups", headers={"Authorization": f"Bearer {boss.token}"},
+                          json={"groups": ["experts", "institution_staff"]})
+    assert response.status_code == 200 and sorted(response.get_json()["groups"]) == ["experts", "institution_staff"]
+    assert api("wang", ["supervisors"]).post("/admin/users", {"username": "x", "password": "Spring-2027-bureau"})[0] == 403

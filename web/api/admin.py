@@ -1,5 +1,6 @@
 """/api/v1/admin: what an integration or a script of the admins needs of user administration:
-the user list (search, a group filter, pages), deactivating and reactivating an account, and a
+the user list (search, a group filter, pages), creating an account, resetting its password (with
+a reason) and setting its groups, deactivating and reactivating it, and a
 user's API tokens, listed and revoked (a revoked token gets 401 on its next call), and a named
 long-lived token issued to a member of `integrations` (the token is in this one answer only). Admins only
 (403 for everyone else, whatever they send); the rules are engine/core/user_admin.py."""
@@ -54,6 +55,25 @@ class LongLivedTokenRequest(Schema):
     expires_on = fields.Date(required=True, metadata={"description": "the last day it works (at most two years ahead)"})
 
 
+class CreateUserRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    display_name = fields.String(load_default="", validate=validate.Length(max=120))
+    email = fields.Email(load_default=None, allow_none=True)
+    groups = fields.List(fields.String(validate=validate.Length(min=1, max=80)), load_default=list,
+                         validate=validate.Length(max=50))
+
+
+class ResetPasswordRequest(Schema):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class SetGroupsRequest(Schema):
+    groups = fields.List(fields.String(validate=validate.Length(min=1, max=80)), required=True,
+                         validate=validate.Length(max=50))
+
+
 class IssuedAdminTokenOut(AdminTokenOut):
     token = fields.String(metadata={"description": "shown this once; only its digest is kept"})
 
@@ -66,6 +86,31 @@ def admin_list_users():  # type: ignore[no-untyped-def]
                            query["page"], query["per_page"])
     return jsonify(AdminUserPageOut().dump({"items": found.rows, "total": found.total, "page": found.page,
                                        "per_page": found.per_page}))
+
+
+@api.post("/v1/admin/users")
+def admin_create_user():  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    body = load_body(CreateUserRequest())
+    row = commands.execute(engine_db(), user_admin.create, actor, body["username"], body["password"],
+                           body["display_name"], body["email"], body["groups"])
+    return jsonify(AdminUserOut().dump(row)), 201
+
+
+@api.post("/v1/admin/users/<username>/password")
+def admin_reset_password(username: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    body = load_body(ResetPasswordRequest())
+    commands.execute(engine_db(), user_admin.reset_password, actor, username, body["password"], body["reason"])
+    return "", 204
+
+
+@api.put("/v1/admin/users/<username>/groups")
+def admin_set_groups(username: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    body = load_body(SetGroupsRequest())
+    row = commands.execute(engine_db(), user_admin.set_groups, actor, username, body["groups"])
+    return jsonify(AdminUserOut().dump(row))
 
 
 @api.post("/v1/admin/users/<username>/deactivate")

@@ -88,6 +88,9 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
     ("/v1/external-tasks/{id}/bpmn-error", "post", "Integrations: throw the BPMN error at the task's error boundary event (409 if none catches it)", ig.ExternalBpmnErrorRequest, 200, ig.ExternalTaskOut, False),
     # user administration (issue 19)
     ("/v1/admin/users", "get", "Admins: users by user name (?q= in user name, name or e-mail; ?group=; paginated)", ("query", ad.AdminUserQuery), 200, ad.AdminUserPageOut, False),
+    ("/v1/admin/users", "post", "Admins: create a local account (password rules apply; groups must exist)", ad.CreateUserRequest, 201, ad.AdminUserOut, False),
+    ("/v1/admin/users/{username}/password", "post", "Admins: set a new password with the reason (audited); the user's sessions and tokens end", ad.ResetPasswordRequest, 204, ad.AdminUserOut, False),
+    ("/v1/admin/users/{username}/groups", "put", "Admins: replace a user's groups (audited with before and after)", ad.SetGroupsRequest, 200, ad.AdminUserOut, False),
     ("/v1/admin/users/{username}/deactivate", "post", "Admins: deactivate an account (sign-in refused; its sessions and tokens end now)", None, 200, ad.AdminUserOut, False),
     ("/v1/admin/users/{username}/reactivate", "post", "Admins: reactivate an account", None, 200, ad.AdminUserOut, False),
     ("/v1/admin/users/{username}/tokens", "get", "Admins: a user's valid API tokens (never the tokens themselves)", None, 200, ad.AdminTokenOut, True),
