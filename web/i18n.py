@@ -19,7 +19,7 @@ from flask_babel import ngettext
 from jinja2 import pass_context
 from flask_babel import lazy_gettext as _l
 
-from engine.core import calendar, clock, names
+from engine.core import bilingual, calendar, clock, names
 
 from web.lint_messages import lint_message
 from web.redirects import safe_next  # noqa: F401  the pages import it from here
@@ -28,8 +28,6 @@ LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT = "zh_CN"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
-_SEPARATOR = re.compile(r"\s*·\s+|\s+·\s*")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
 
 def select_locale() -> str:
@@ -62,21 +60,11 @@ def is_chinese() -> bool:
 
 
 def pick(label: Any, language: str | None = None) -> str:
-    """The half of a bilingual label ("中文 · English") for the language; other labels as they are."""
-    if not isinstance(label, str) or "·" not in label:
+    """The half of a bilingual label ("中文 · English") for the language (the page's when not
+    given); other labels as they are."""
+    if not isinstance(label, str):
         return "" if label is None else str(label)
-    parts = _SEPARATOR.split(label, maxsplit=1)
-    if len(parts) != 2:
-        return label
-    first, second = (p.strip() for p in parts)
-    if _CJK.search(first) and not _CJK.search(second):
-        chinese, english = first, second
-    elif _CJK.search(second) and not _CJK.search(first):
-        chinese, english = second, first
-    else:
-        return label
-    chinese_wanted = (language or current_language()).startswith("zh")
-    return chinese if chinese_wanted else english
+    return bilingual.pick(label, language or current_language())
 
 
 def pick_field_label(raw: dict[str, Any]) -> str:
@@ -208,8 +196,9 @@ def principal_label(context: Any, key: str) -> str:
 
 @pass_context
 def person_label(context: Any, username: str | None) -> str:
-    """A person's display name, from the page's `names`; the user name when it is not known."""
-    return _names(context).person(username)
+    """A person's display name, from the page's `names`; the user name when it is not known
+    (the engine's own actors, such as the scheduler, in the page's language)."""
+    return pick(_names(context).person(username), current_language())
 
 
 def state_label(state: str) -> str:

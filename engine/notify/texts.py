@@ -9,6 +9,7 @@ import re
 from datetime import datetime
 from typing import Any, Iterable
 
+from engine.core import bilingual
 from engine.core.calendar import BUREAU_TZ
 
 LANGUAGES = ("zh_CN", "en")
@@ -83,8 +84,6 @@ DIGEST_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
 }
 _MORE = {"zh_CN": "……另有 {n} 项，请在督办页面查看。", "en": "... and {n} more: see the supervisor's lists."}
 
-_SEPARATOR = re.compile(r"\s*·\s+|\s+·\s*")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 _NOBODY = {"zh_CN": "候选组", "en": "its candidate group"}
 
@@ -128,19 +127,9 @@ def _local_text(value: str) -> str:
     return datetime.fromisoformat(value).astimezone(BUREAU_TZ).strftime("%Y-%m-%d %H:%M")
 
 
-@functools.lru_cache(maxsize=4096)  # the same few task and process names, over and over
 def pick(label: str | None, language: str) -> str:
     """The half of a bilingual BPMN label ("形式审查 · Formal review") for `language`."""
-    if not label or "·" not in label:
-        return label or ""
-    parts = [p.strip() for p in _SEPARATOR.split(label, maxsplit=1)]
-    if len(parts) != 2 or not all(parts):
-        return label
-    chinese = [p for p in parts if _CJK.search(p)]
-    other = [p for p in parts if not _CJK.search(p)]
-    if not chinese or not other:
-        return label
-    return chinese[0] if language == "zh_CN" else other[0]
+    return bilingual.pick(label, language)
 
 
 def _fields(params: dict[str, Any], language: str) -> dict[str, Any]:

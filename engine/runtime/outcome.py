@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.core import bilingual
 from engine.core.models import AuditEvent, ProcessInstance
 from engine.runtime import access
 from engine.runtime.state import load_data
@@ -46,9 +47,6 @@ OUTCOMES: dict[str, tuple[str, str, str]] = {
 STOPPED = (REFUSED, "已终止（管理部门）", "Terminated by the bureau")  # a supervisor's termination
 UNKNOWN = (ENDED, "已结束", "Ended")  # a status no one told us about: never claim success
 _SPLIT = re.compile(r"\s*；\s*")
-_HALVES = re.compile(r"\s*·\s+|\s+·\s*")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN_START = re.compile(r"^[A-Za-z(\"'“]")
 
 
 @dataclass(frozen=True)
@@ -71,12 +69,8 @@ class Outcome:
 
 
 def in_language(text: str, language: str) -> str:
-    """A rule's bilingual text ("中文 · English") in one language; other texts as they are. Unlike
-    a label, the English half may quote Chinese names (an organisation, a title)."""
-    halves = _HALVES.split(text, maxsplit=1)
-    if len(halves) != 2 or not _CJK.search(halves[0]) or not _LATIN_START.match(halves[1].strip()):
-        return text
-    return halves[0].strip() if language.startswith("zh") else halves[1].strip()
+    """A rule's bilingual text ("中文 · English") in one language; other texts as they are."""
+    return bilingual.pick_text(text, language)
 
 
 def reasons_of(text: Any) -> tuple[str, ...]:
