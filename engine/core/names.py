@@ -30,6 +30,12 @@ GROUPS: dict[str, tuple[str, str]] = {
     "admins": ("系统管理员", "Administrators"),
     "integrations": ("对接系统", "Other systems"),
 }
+# the engine's own actors in the audit log (no user row): bilingual, as pages pick a half
+SYSTEM_ACTORS: dict[str, str] = {
+    "scheduler": "系统（定时任务） · System (scheduler)",
+    "system": "系统 · System",
+    "demo": "演示数据 · Demo data",
+}
 # a unit's own groups: prefix -> (Chinese suffix, English template)
 UNIT_GROUPS: dict[str, tuple[str, str]] = {
     "recommender": ("{org}（推荐单位）", "{org} (recommending unit)"),
@@ -50,7 +56,7 @@ class Names:
     def person(self, username: str | None) -> str:
         if not username:
             return ""
-        return self.people.get(username) or username
+        return self.people.get(username) or SYSTEM_ACTORS.get(username) or username
 
     def group(self, group_id: str | None, language: str = "zh") -> str:
         if not group_id:

@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from engine.core import clock, commands
 from engine.runtime import external_tasks, instances, tasks
 from engine.scheduling import scheduler
 from engine.core.db import Database
 from engine.core.errors import Conflict, NotFound
-from engine.core.models import HumanTask
+from engine.core.models import Group, HumanTask, Membership, User
 from engine.core.principals import INTEGRATIONS, Actor
 
 TEXT = "按任务书要求完成了本阶段的各项工作，详见附件材料。"
@@ -67,14 +70,18 @@ STANDING = frozenset({"change_request", "notice_objections"})
 Answer = Callable[[HumanTask], "dict[str, Any] | None"]
 
 
-def actor_for(row: HumanTask) -> Actor:
-    """Someone the task is for: its assignee, or a member of its first candidate group."""
+def actor_for(session: Session, row: HumanTask) -> Actor:
+    """Someone the task is for: its assignee, or a real member of its first candidate group (so
+    the timeline names a person of the demo), else a stand-in member of that group."""
     if row.assignee:
         return Actor(row.assignee, frozenset())
     if row.candidate_users:
         return Actor(row.candidate_users[0], frozenset())
     group = row.candidate_groups[0]
-    return Actor(f"{group}.member", frozenset({group}))
+    member = session.scalar(select(User.username).join(Membership, Membership.user_id == User.id)
+                            .join(Group, Group.id == Membership.group_id)
+                            .where(Group.name == group, User.active.is_(True)).order_by(User.username).limit(1))
+    return Actor(member or f"{group}.member", frozenset({group}))
 
 
 def default_answer(row: HumanTask) -> dict[str, Any] | None:
@@ -88,7 +95,8 @@ def open_tasks(db: Database, instance_id: int) -> list[HumanTask]:
 def complete(db: Database, row: HumanTask, data: dict[str, Any], at: datetime,
              actor: Actor | None = None) -> None:
     with clock.frozen_at(at):
-        commands.execute(db, tasks.complete, actor or actor_for(row), row.id, data)
+        actor = actor or commands.query(db, actor_for, row)
+        commands.execute(db, tasks.complete, actor, row.id, data)
 
 
 # the finance system, which confirms tranche payments (external tasks, topic finance-payment)

@@ -66,8 +66,8 @@ def _fetched(session: Session, actor: Actor, row: ExternalTaskRow,
     data = access.worker_view(session, actor, instance).data(instances.data_of(instance))
     if variables is not None:
         data = {key: value for key, value in data.items() if key in variables}
-    audit.record(session, "external_task_locked", row.worker_id, instance_id=instance.id, task_id=row.id,
-                 topic=row.topic, lock_expires_at=row.lock_expires_at.isoformat())
+    audit.record(session, "external_task_locked", actor.username, instance_id=instance.id, task_id=row.id,
+                 topic=row.topic, worker_id=row.worker_id, lock_expires_at=row.lock_expires_at.isoformat())
     return {"id": row.id, "topic": row.topic, "process_instance_id": instance.id,
             "business_key": instance.business_key, "data": data,
             "lock_expires_at": row.lock_expires_at}
@@ -82,8 +82,8 @@ def complete(session: Session, actor: Actor, task_id: str, worker_id: str,
     task.data.update(data)
     task.complete()
     row.state, row.completed_at, row.lock_expires_at = COMPLETED, clock.now(), None
-    audit.record(session, "external_task_completed", worker_id, instance_id=instance.id, task_id=row.id,
-                 topic=row.topic, data=data or {})
+    audit.record(session, "external_task_completed", actor.username, instance_id=instance.id, task_id=row.id,
+                 topic=row.topic, worker_id=worker_id, data=data or {})
     instances.advance(session, instance, workflow, actor)
     return row
 
@@ -97,13 +97,13 @@ def failure(session: Session, actor: Actor, task_id: str, worker_id: str, error_
     row.retries, row.error_message = retries, error_message
     row.retry_at = now + timedelta(milliseconds=retry_timeout) if retries > 0 else None
     row.worker_id, row.lock_expires_at = None, None
-    audit.record(session, "external_task_failed", worker_id, instance_id=instance.id, task_id=row.id,
-                 topic=row.topic, error_message=error_message, retries=retries)
+    audit.record(session, "external_task_failed", actor.username, instance_id=instance.id, task_id=row.id,
+                 topic=row.topic, worker_id=worker_id, error_message=error_message, retries=retries)
     if retries == 0:
         instance.state, instance.error_element = instances.ERROR, row.element_id
         instance.error_message = f"external task '{row.topic}' failed: {error_message}"
         instance.updated_at = now
-        audit.record(session, "instance_error", worker_id, instance_id=instance.id,
+        audit.record(session, "instance_error", actor.username, instance_id=instance.id, worker_id=worker_id,
                      element_id=row.element_id, message=instance.error_message)
     return row
 
@@ -123,8 +123,8 @@ def bpmn_error(session: Session, actor: Actor, task_id: str, worker_id: str, err
     workflow.catch(event)
     if len(workflow.bpmn_events) > uncaught:
         raise Conflict(f"no error boundary event catches the error '{error_code}' at '{row.element_id}'")
-    audit.record(session, "external_task_bpmn_error", worker_id, instance_id=instance.id, task_id=row.id,
-                 topic=row.topic, error_code=error_code, data=data or {})
+    audit.record(session, "external_task_bpmn_error", actor.username, instance_id=instance.id, task_id=row.id,
+                 topic=row.topic, worker_id=worker_id, error_code=error_code, data=data or {})
     instances.advance(session, instance, workflow, actor)
     return row
 
