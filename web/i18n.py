@@ -29,6 +29,7 @@ DEFAULT = "zh_CN"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 _SEPARATOR = re.compile(r"\s*·\s+|\s+·\s*")
+DETAIL = " — "  # a task title's detail follows it (engine/runtime/projection.py)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
 
@@ -62,7 +63,12 @@ def is_chinese() -> bool:
 
 
 def pick(label: Any, language: str | None = None) -> str:
-    """The half of a bilingual label ("中文 · English") for the language; other labels as they are."""
+    """The half of a bilingual label ("中文 · English") for the language; other labels as they are.
+    A task title with a detail ("专家评分 · Score — <the project>", BPMN `titleDetail`) is picked
+    part by part."""
+    if isinstance(label, str) and DETAIL in label:
+        head, tail = label.split(DETAIL, 1)
+        return pick(head, language) + DETAIL + pick(tail, language)
     if not isinstance(label, str) or "·" not in label:
         return "" if label is None else str(label)
     parts = _SEPARATOR.split(label, maxsplit=1)

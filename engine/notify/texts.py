@@ -138,7 +138,11 @@ def _local_text(value: str) -> str:
 
 @functools.lru_cache(maxsize=4096)  # the same few task and process names, over and over
 def pick(label: str | None, language: str) -> str:
-    """The half of a bilingual BPMN label ("形式审查 · Formal review") for `language`."""
+    """The half of a bilingual BPMN label ("形式审查 · Formal review") for `language`; a task
+    title with a detail ("专家评分 · Score — <the project>") part by part."""
+    if label and " — " in label:
+        head, tail = label.split(" — ", 1)
+        return pick(head, language) + " — " + pick(tail, language)
     if not label or "·" not in label:
         return label or ""
     parts = [p.strip() for p in _SEPARATOR.split(label, maxsplit=1)]

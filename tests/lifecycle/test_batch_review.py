@@ -221,3 +221,19 @@ def test_a_session_without_a_place_or_link_is_refused_and_changes_nothing(world)
         d.complete("schedule_session", STAFF, SESSION | {"session_kind": "on_site", "session_place": ""})
     assert "session_place" in refused.value.fields
     assert d.names() == ["schedule_session"]
+
+
+def test_the_defence_slot_and_the_session_read_in_either_language_and_a_titles_detail_survives_the_pick():
+    from engine.notify import texts
+    slot = {"call": "2027 年度第一批", "title": "高熵合金激光增材制造", "order": 2, "when": "2027-03-15 09:30",
+            "until": "10:00", "where": "市科技局 3 楼会议室"}
+    assert texts.render("defence_slot", slot, "zh_CN") == (
+        "答辩安排：高熵合金激光增材制造",
+        "您的项目「高熵合金激光增材制造」参加「2027 年度第一批」的会评答辩：第 2 个，2027-03-15 09:30 至 10:00，"
+        "地点 市科技局 3 楼会议室。请项目负责人准时到场（或通过视频参加）。")
+    assert "number 2, 2027-03-15 09:30 to 10:00" in texts.render("defence_slot", slot, "en")[1]
+    session = {"call": "2027 年度第一批", "when": "2027-03-15 09:00", "where": "https://meeting.example", "count": 3}
+    assert "3 个项目答辩" in texts.render("panel_session", session, "zh_CN")[1]
+    # a task's title with its detail (titleDetail) is picked part by part
+    assert texts.pick("专家评分 · Score the application — 高熵合金", "en") == "Score the application — 高熵合金"
+    assert texts.pick("安排会评 · Schedule — 重点研发计划新材料组 · Key R&D, New materials", "zh_CN") == "安排会评 — 重点研发计划新材料组"
