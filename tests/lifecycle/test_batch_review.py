@@ -213,6 +213,26 @@ def test_a_batch_of_mail_groups_only_needs_no_session_and_no_chair(world):
         [_total(104, m) for m in range(5)]).score
 
 
+def test_a_member_who_misses_the_deadline_gives_no_opinion_and_the_project_counts_one_fewer(world):
+    d = Driver(world, sh(2027, 3, 1))
+    d.start("batch_review", START | {"projects": PROJECTS[3:]}, actor=STAFF)
+    group = _groups(d)[MAIL]
+    late = group["members"][4]
+    for row in _scoring_rows(d):
+        if not (row.assignee == late and row.title.endswith(PROJECTS[3]["title"])):
+            member = group["members"].index(row.assignee)
+            project_id = 104 if row.title.endswith(PROJECTS[3]["title"]) else 105
+            d.complete_row(row, EXPERT(row.assignee), _rubric(_total(project_id, member)))
+    # when 10 working days pass without the last score
+    assert d.state() == "running"
+    d.advance_to(sh(2027, 3, 16))
+    assert d.state() == "completed"
+    review = d.data()["reviews"]["104"]
+    assert review["valid_opinions"] == 4
+    assert review["score"] == scoring.aggregate([_total(104, m) for m in range(4)]).score  # 4: no trimming
+    assert d.data()["reviews"]["105"]["valid_opinions"] == 5
+
+
 def test_a_session_without_a_place_or_link_is_refused_and_changes_nothing(world):
     d = _started(world)
     from engine.core.errors import InvalidData
