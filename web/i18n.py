@@ -61,7 +61,7 @@ def is_chinese() -> bool:
 
 def pick(label: Any, language: str | None = None) -> str:
     """The half of a bilingual label ("中文 · English") for the language (the page's when not
-    given); other labels as they are."""
+    given); other labels as they are, a task title with a detail part by part."""
     if not isinstance(label, str):
         return "" if label is None else str(label)
     return bilingual.pick(label, language or current_language())

@@ -4,4 +4,4 @@ stage, and the playback that moves instances forward in engine time (make run, b
 May import: every package below it."""
 
 # the modules web/ may import; the rest are this package's internals
-__all__ = ['demo_data', 'playback']
+__all__ = ['demo_data', 'playback', 'batch_review_demo']

@@ -1,7 +1,7 @@
 """The bureau's domain rules for plan projects, as plain functions over their own tables:
 organisations, the project register, the expert pool and its draws, score aggregation, the
-integrity list, duplicate detection, credit records, change requests and who may apply
-(eligibility) (docs/lifecycle.md).
+integrity list, duplicate detection, credit records, change requests, who may apply
+(eligibility) and a call's batch review by discipline panels (docs/lifecycle.md).
 BPMN scripts reach them through scripting.script_services.
 
 May import: core."""

@@ -307,3 +307,27 @@ def drawn_expert_ids(session: Session, project_id: int, purpose_prefix: str) -> 
     draws = select(ExpertDraw.id).where(ExpertDraw.project_id == project_id,
                                         ExpertDraw.purpose.startswith(purpose_prefix))
     return set(session.scalars(select(DrawMember.expert_id).where(DrawMember.draw_id.in_(draws))))
+
+
+def combined_context(contexts: Iterable[ConflictContext]) -> ConflictContext:
+    """One context avoiding what each of several applications must avoid (a panel that reviews
+    a whole group): the first application's organisation stays the `organisation`, every other
+    organisation and partner unit is avoided as a unit, every investigator and team member as a
+    person."""
+    contexts = list(contexts)
+    if not contexts:
+        raise ValueError("a panel reviews at least one application")
+    units = [c.organisation for c in contexts[1:]] + [p for c in contexts for p in c.partners]
+    return ConflictContext.of(contexts[0].organisation, [u for u in units if u != contexts[0].organisation],
+                              [p for c in contexts for p in c.persons],
+                              [i for c in contexts for i in c.exclude_expert_ids])
+
+
+def draw_panel(session: Session, *, purpose: str, discipline: str, mode: str, size: int, backups: int,
+               contexts: Iterable[ConflictContext], seed: str | None = None,
+               actor: str | None = None) -> ExpertDraw:
+    """Draw one panel for a group of applications (a call's discipline group), avoiding every
+    application's organisation, partner units and people. The same rules and record as `draw`;
+    the draw belongs to no single project."""
+    return draw(session, purpose=purpose, discipline=discipline, mode=mode, size=size, backups=backups,
+                context=combined_context(contexts), seed=seed, project_id=None, actor=actor)

@@ -53,6 +53,14 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh_CN": ("单位注册申请：{name}", "{requester_name}申请将「{name}」登记为申报单位（统一社会信用代码：{credit_code}；说明：{note}）。请核实后在单位名录中登记，并告知申请人。"),
         "en": ("Organisation registration requested: {name}", "{requester_name} asks for “{name}” to be registered as an applying organisation (unified social credit code: {credit_code}; note: {note}). Check it, register it in the organisation register and tell the requester."),
     },
+    "panel_session": {
+        "zh_CN": ("会评通知：{call}", "您受邀参加「{call}」的会评：时间 {when}，地点 {where}。会上有 {count} 个项目答辩，请准时参加，并在会上或会后于待办中逐项评分。"),
+        "en": ("Panel session: {call}", "You are invited to the panel session of “{call}” on {when}, at {where}. {count} projects defend there; please attend and score each in your task list at or after the session."),
+    },
+    "defence_slot": {
+        "zh_CN": ("答辩安排：{title}", "您的项目「{title}」参加「{call}」的会评答辩：第 {order} 个，{when} 至 {until}，地点 {where}。请项目负责人准时到场（或通过视频参加）。"),
+        "en": ("Your defence: {title}", "Your project “{title}” defends at the panel session of “{call}”: number {order}, {when} to {until}, at {where}. The investigator should attend on time (or join by video)."),
+    },
     "instance_stuck": {
         "zh_CN": ("流程停滞：实例 {instance}", "流程实例 {instance}（{process}）已连续 {days} 个工作日没有进展（最后变化于 {since}）。"),
         "en": ("Process stuck: instance {instance}", "Instance {instance} ({process}) has made no progress for {days} working days (last change {since})."),

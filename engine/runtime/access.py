@@ -40,7 +40,9 @@ and in the current data the fields of the forms of their tasks and what they sub
   scores or opinion, before submitting their own or after, unless a process says so with
   `expertsMaySeeEachOther`: `after_own` (an expert who has completed their own expert tasks sees
   the others' completed ones) or `chair` (the expert named by the data key in `expertChair`, a
-  user name or a seat with `expert`, sees them once no expert task of the instance is open).
+  user name or a seat with `expert`, sees them once no expert task of the instance is open but
+  the chairs' own; the key may also map each chair to the members of their panel, whose work
+  alone that chair sees).
 - Attachments and comments carry a visibility, `applicant` or `internal`, chosen when added.
   Staff and `full` see all; applicants and experts see `applicant` ones and their own. Only staff
   see who uploaded or wrote something that is not their own.
@@ -291,9 +293,16 @@ class View:
         if rule == "after_own":
             return bool(own) and all(t.state != "open" for t in own)
         if rule == "chair" and chair_key:
-            chair = _chair(self.instance, chair_key)
-            return chair == self.actor.username and not any(
-                self.is_expert_task(t) and t.state == "open" for t in self.tasks.values())
+            chairs = _chairs(self.instance, chair_key)
+            if self.actor.username not in chairs:
+                return False
+            panel = chairs[self.actor.username]
+            if panel is not None and (row.completed_by or row.assignee) not in panel:
+                return False  # another panel's work
+            # the chairs' own open tasks (their conclusions) do not hold them back: a chair
+            # writes the conclusion seeing the members' completed work
+            return not any(self.is_expert_task(t) and t.state == "open" and t.assignee not in chairs
+                           for t in self.tasks.values())
         return False
 
     def task_line(self, row: HumanTask) -> TaskLine | None:
@@ -381,11 +390,17 @@ class View:
         return SHARED if self.role == APPLICANT else INTERNAL
 
 
-def _chair(instance: ProcessInstance, key: str) -> str | None:
+def _chairs(instance: ProcessInstance, key: str) -> dict[str, frozenset[str] | None]:
+    """The chairs the data key names, each with the members whose work they see (None: every
+    expert's): a user name or a seat with `expert`, or a mapping chair -> list of members (a
+    batch review has one chair per panel, who sees their own panel only)."""
     value = load_data(instance.data).get(key)
+    if isinstance(value, dict) and "expert" not in value:
+        return {chair: frozenset(m for m in members if isinstance(m, str))
+                for chair, members in value.items() if isinstance(chair, str) and isinstance(members, list)}
     if isinstance(value, dict):
         value = value.get("expert")
-    return value if isinstance(value, str) else None
+    return {value: None} if isinstance(value, str) and value else {}
 
 
 def _line(row: HumanTask) -> TaskLine:

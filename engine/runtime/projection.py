@@ -81,7 +81,7 @@ def _create(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
     form = getattr(spec, "form", None)
     form_key = form.key.rsplit(":", 1)[-1] if form is not None and form.key else None
     row = HumanTask(id=str(task.id), process_instance_id=instance.id, process_key=instance.process_key,
-                    name=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
+                    name=spec.bpmn_id, title=_title(spec, properties, evaluate), lane=spec.lane,
                     state=OPEN, assignee=who.assignee, candidate_groups=who.candidate_groups,
                     candidate_users=who.candidate_users, form_key=form_key, created_at=created,
                     due_at=due)
@@ -99,9 +99,11 @@ def reroute(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
     """Resolve an open task's routing again from its (new) spec, as after a version migration:
     title, lane, form and assignment follow the spec; a claim is released."""
     spec = task.task_spec
-    who = assignment.resolve(spec, _evaluator(workflow, task))
+    evaluate = _evaluator(workflow, task)
+    who = assignment.resolve(spec, evaluate)
     form = getattr(spec, "form", None)
-    row.title, row.lane = spec.bpmn_name or spec.bpmn_id, spec.lane
+    row.title = _title(spec, (getattr(spec, "extensions", None) or {}).get("properties", {}), evaluate)
+    row.lane = spec.lane
     row.form_key = form.key.rsplit(":", 1)[-1] if form is not None and form.key else None
     row.assignee, row.candidate_groups, row.candidate_users = who.assignee, who.candidate_groups, who.candidate_users
     set_candidates(session, row)
@@ -141,6 +143,19 @@ def _drop_candidates(session: Session, row: HumanTask) -> None:
     # of a flush before every DELETE (SQLAlchemy's flush dominates a small completion)
     with session.no_autoflush:
         session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+
+
+def _title(spec: Any, properties: dict[str, Any], evaluate: Any) -> str:
+    """The task's name, and what the extension property `titleDetail` (an expression over the
+    task's data) says it is about, for tasks that differ only by their data (one scoring task
+    per project of a batch): "专家评分 · Score — <project title>"."""
+    title = spec.bpmn_name or spec.bpmn_id
+    expression = properties.get("titleDetail")
+    if expression:
+        detail = evaluate(expression)
+        if isinstance(detail, str) and detail.strip():
+            title = f"{title} — {detail.strip()}"
+    return title[:255]
 
 
 def _evaluator(workflow: BpmnWorkflow, task: Any):  # type: ignore[no-untyped-def]

@@ -15,8 +15,10 @@ from typing import Any, Callable, Iterator
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
-from engine.lifecycle import (changes, credit, duplicates, eligibility, expert_pool, integrity, projects,
-                              scoring)
+from engine.lifecycle import (batch_review, changes, credit, duplicates, eligibility, expert_pool, integrity,
+                              projects, scoring)
+from engine.notify import texts
+from engine.notify.notifications import Notification
 from engine.core import clock, commands
 from engine.core.calendar import BUREAU_TZ, add_working_days
 
@@ -263,6 +265,61 @@ def aggregate_scores(scores: Any, method: Any = scoring.TRIMMED_MEAN, trim_from:
     return scoring.aggregate(list(scores), method, _whole(trim_from, "trim_from")).to_dict()
 
 
+# --- a call's batch review (processes/batch_review.bpmn) --------------------------------------
+
+def batch_groups(projects_: Any) -> list[dict[str, Any]]:
+    """The call's discipline groups (plan category + discipline), each with its projects."""
+    return batch_review.form_groups(projects_)
+
+
+def batch_draw(group: Any, call_key: Any, review_mode: Any, panel_size: Any, backup_count: Any,
+               min_opinions: Any, seed: Any = None) -> dict[str, Any]:
+    """The group with its review plan and panel, drawn avoiding every project's organisation,
+    partner units and people; the first drawn member chairs."""
+    if not isinstance(group, dict) or not isinstance(call_key, str) or not call_key.strip():
+        raise ValueError("batch_draw needs a group and the call's key")
+    return batch_review.drawn_group(_db(), group, call_key.strip(), review_mode, _whole(panel_size, "panel_size"),
+                                    _whole(backup_count, "backup_count"), _whole(min_opinions, "min_opinions"),
+                                    seed if isinstance(seed, str) and seed else None, ACTOR)
+
+
+def batch_sheets(groups: Any) -> list[dict[str, Any]]:
+    """One score sheet per panel member and project."""
+    return batch_review.sheets(groups)
+
+
+def schedule_session(group: Any, call_title: Any, starts_at: Any, place: Any, link: Any = None,
+                     defence_minutes: Any = None) -> dict[str, Any]:
+    """Fix a meeting group's session and its defence slots; notify the panel of the session and
+    each applicant of their own slot only (never of the panel). Returns the group."""
+    scheduled = batch_review.schedule(group, starts_at, place, link, defence_minutes)
+    session_ = scheduled["session"]
+    where = " / ".join(x for x in (session_["place"], session_["link"]) if x)
+    now = clock.now()
+    call = str(call_title or "")
+    rows = [Notification(username=expert, kind="panel_session", created_at=now, email_after=now,
+                         params={"call": call, "when": texts.local_time(session_["starts_at"]), "where": where,
+                                 "count": len(session_["slots"])})
+            for expert in scheduled["members"] if expert]
+    rows += [Notification(username=slot["applicant"], kind="defence_slot", created_at=now, email_after=now,
+                          params={"call": call, "title": slot["title"], "order": slot["order"], "where": where,
+                                  "when": texts.local_time(slot["starts_at"]),
+                                  "until": texts.local_time(slot["ends_at"])[-5:]})
+             for slot in session_["slots"]]
+    _db().add_all(rows)
+    return scheduled
+
+
+def batch_chair_items(groups: Any) -> list[dict[str, Any]]:
+    """The chair's summaries to write: one per project of every meeting group."""
+    return batch_review.chair_items(groups)
+
+
+def batch_reviews(groups: Any, sheets: Any, summaries: Any, method: Any = scoring.TRIMMED_MEAN) -> dict[str, Any]:
+    """The batch review's output, keyed by str(project_id)."""
+    return batch_review.reviews(groups, sheets, summaries or [], method)
+
+
 # --- change requests ---------------------------------------------------------------------------
 
 def request_change(project_id: Any, kind: Any, details: Any = None, by: Any = None) -> dict[str, Any]:
@@ -289,4 +346,5 @@ GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
     integrity_check, similar_applications, credit_history, record_credit,
     draw_experts, expert_replied, expert_timed_out, expert_scored, aggregate_scores,
     request_change, review_change, conclude_change,
+    batch_groups, batch_draw, batch_sheets, schedule_session, batch_chair_items, batch_reviews,
 )}

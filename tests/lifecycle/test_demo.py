@@ -70,3 +70,17 @@ def test_the_full_demo_has_projects_standing_in_every_stage(deployed):
     assert {"endorse", "correct_application", "formal_review_duplicates", "invitation", "bureau_decision_task",
             "notice_objections", "sign_contract", "change_bureau_decision", "midterm_check", "apply_acceptance",
             "expert_evaluation"} <= {name for entry in waiting for name in entry.split(", ")}
+
+
+def test_the_demo_plays_a_batch_review_to_each_stage_in_the_demo_pool(deployed):
+    from engine.demo import batch_review_demo
+    from engine.runtime import instances
+    demo_data.load(deployed, [demo_data.PROJECTS[0]])
+    expected = {"drawn": {"schedule_session"}, "scheduled": {"batch_scoring"}, "summing_up": {"chair_summary"}}
+    for n, (stage, names) in enumerate(expected.items()):
+        instance_id = batch_review_demo.run_batch_review(deployed, stage, call_key=f"demo-{n}")
+        assert {t.name for t in commands.query(deployed, tasks.open_tasks, instance_id)} == names
+    done = batch_review_demo.run_batch_review(deployed, "reviewed", call_key="demo-done")
+    data = commands.query(deployed, lambda s: instances.data_of(instances.get(s, done)))
+    assert set(data["reviews"]) == {str(p["project_id"]) for p in batch_review_demo.PROJECTS}
+    assert data["reviews"]["9001"]["mode"] == "meeting" and data["reviews"]["9004"]["mode"] == "mail"
