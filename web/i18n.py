@@ -177,7 +177,16 @@ def field_error(message: str) -> str:
         if match:
             found = {name: pick(value) for name, value in match.groupdict().items()}
             return str(template) % found if found else str(template)
-    return message
+    return _rule_message(message)
+
+
+def _rule_message(message: str) -> str:
+    """A rule's own "中文 · English" message (engine/lifecycle/batches.py): the page's half. Split
+    at the first " · " (not `pick`'s test), because the English half may quote a Chinese name."""
+    chinese, separator, english = message.partition(" · ")
+    if not separator or not _CJK.search(chinese):
+        return message
+    return chinese if current_language().startswith("zh") else english
 
 
 STATES = {

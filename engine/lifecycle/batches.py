@@ -9,7 +9,8 @@ Ranking within a category: the higher score first; on a tie, more valid expert o
 then the smaller requested amount (the budget goes further), then the lower project number (the
 earlier application). Funding: walking down the ranked list, a project in a recommend band
 (`key_recommend`, `recommend`) is funded at the amount it requested while the category's budget
-still covers it, and otherwise reserved; no partial funding is proposed (staff or the bureau may
+still covers it; from the first one it does not cover, every recommended project below is reserved
+(strictly by rank: a cheaper, lower-ranked project never overtakes it); no partial funding is proposed (staff or the bureau may
 lower an amount, with a reason). A project in the `reserve` band is reserved, one in `reject` (or
 without a review) is not funded. A proposal whose funded total exceeds a category's budget is
 refused, naming the category and the figures."""
@@ -92,6 +93,8 @@ def propose(categories: Iterable[Mapping[str, Any]], projects: Iterable[Mapping[
     for code in order:
         items = sorted(by_category.get(code, []), key=_sort_key)
         remaining = cats[code]["budget"] if code in cats else 0.0
+        # strictly by rank: once a recommended project does not fit, none below it is funded ahead of it
+        exhausted = False
         for rank, item in enumerate(items, start=1):
             item["rank"] = rank
             item["category_name"] = cats[code]["name"] if code in cats else code
@@ -99,10 +102,11 @@ def propose(categories: Iterable[Mapping[str, Any]], projects: Iterable[Mapping[
                 _set(item, NOT_FUNDED, 0.0, "申报类别不在本批次指南中 · the category is not part of this call")
             elif not item["reviewed"]:
                 _set(item, NOT_FUNDED, 0.0, "无有效评审结果 · no valid review result")
-            elif item["band"] in FUNDABLE_BANDS and item["requested_funding"] <= remaining:
+            elif item["band"] in FUNDABLE_BANDS and not exhausted and item["requested_funding"] <= remaining:
                 remaining -= item["requested_funding"]
                 _set(item, FUNDED, item["requested_funding"], _scored_reason(item, "预算内按申请金额资助", "funded as requested within the budget"))
             elif item["band"] in FUNDABLE_BANDS:
+                exhausted = True
                 _set(item, RESERVE, 0.0, _scored_reason(item, "类别预算已用尽，列入储备", "the category's budget is used up: reserve"))
             elif item["band"] == "reserve":
                 _set(item, RESERVE, 0.0, _scored_reason(item, "达到储备分数线，列入储备", "reserve band"))
@@ -141,7 +145,7 @@ def totals(categories: Iterable[Mapping[str, Any]], proposal: Iterable[Mapping[s
 
 def over_budget(categories: Iterable[Mapping[str, Any]], proposal: Iterable[Mapping[str, Any]]) -> list[str]:
     """One message per category whose funded total exceeds its budget, with the figures."""
-    return [f"类别“{row['name']}”（{row['code']}）资助合计 {_yuan(row['funded'])} 元，超出预算 {_yuan(row['budget'])} 元"
+    return [f"类别“{row['name']}”资助合计 {_yuan(row['funded'])} 元，超出预算 {_yuan(row['budget'])} 元"
             f" · category {row['name']} ({row['code']}): funding total {_yuan(row['funded'])} yuan exceeds its budget "
             f"{_yuan(row['budget'])} yuan" for row in totals(categories, proposal) if row["funded"] > row["budget"] + 1e-6]
 

@@ -119,3 +119,12 @@ def test_an_upheld_objection_makes_that_project_not_funded_with_the_findings_and
     assert out["2"]["result"] == "funded" and out["2"]["approved_funding"] == 400_000
     with pytest.raises(InvalidData):
         batches.uphold_objection(proposal, 99, "x")
+
+
+def test_a_cheaper_lower_ranked_project_never_overtakes_one_the_budget_cannot_cover():
+    # given natural_science (300,000): project 4 (200k) funded, project 5 (150k) no longer fits,
+    # and project 6 (100k), ranked below it, would fit
+    bands = [{**b, "band": "recommend"} if b["project_id"] == 6 else b for b in BANDS]
+    items = _by_id(batches.propose(CATEGORIES, PROJECTS, REVIEWS, bands))
+    # then 6 is reserved behind 5, not funded ahead of it
+    assert [items[p]["result"] for p in (4, 5, 6)] == ["funded", "reserve", "reserve"]
