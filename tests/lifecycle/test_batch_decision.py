@@ -10,6 +10,7 @@ from engine.core import commands
 from engine.core.calendar import working_days_between
 from engine.core.errors import InvalidData
 from engine.runtime import tasks
+from tests.conftest import ROOT
 from tests.lifecycle.batch_data import batch_input
 from tests.lifecycle.test_establishment_review import OBJECTION
 from tests.lifecycle.world import BUREAU, STAFF, SUPERVISOR, Driver, sh
@@ -103,3 +104,34 @@ def test_the_institution_cannot_leave_a_change_without_a_reason(world):
     fields = _refused(d, "institution_review", STAFF, {"proposal_items": rows})
     assert list(fields) == ["proposal_items.5.change_reason"]
     assert commands.query(world, tasks.open_tasks, d.instance_id)[0].name == "institution_review"
+
+
+def test_a_completion_check_that_is_not_an_expression_is_refused_at_deploy():
+    from engine.definitions.validation import validate_sources
+    source = (ROOT / "processes" / "batch_decision.bpmn").read_bytes().replace(
+        b'value="batch_objection_refusals(proposal, objection_project_id)"', b'value="import os"')
+    problems = validate_sources([("batch_decision.bpmn", source)]).problems
+    assert any(p.element_id == "notice_objections" and "completionCheck" in p.message for p in problems)
+
+
+def test_the_batch_documents_go_to_staff_and_the_notice_only_to_the_batchs_applicants_once_published(world):
+    from engine.core.errors import Forbidden
+    from engine.core.principals import Actor
+    from engine.runtime import access, instances
+
+    def kinds(actor):  # type: ignore[no-untyped-def]
+        return commands.query(world, lambda s: access.batch_documents(s, actor, instances.get(s, d.instance_id))[1])
+
+    applicant, stranger = Actor("li.na", frozenset({"applicants"})), Actor("wu.ke", frozenset({"applicants"}))
+    expert = Actor("expert00", frozenset({"experts"}))
+    d = _started(world)
+    assert kinds(STAFF) == ["ranked_list"] and kinds(SUPERVISOR) == ["ranked_list"]
+    with pytest.raises(Forbidden):  # an applicant of the batch sees nothing before the notice
+        kinds(applicant)
+    d.complete("institution_review", STAFF, {"proposal_items": _editable(_offered(d, "institution_review"))})
+    d.complete("collective_decision", BUREAU, {**DECISION, "decision_items": _editable(_offered(d, "collective_decision"))})
+    assert kinds(BUREAU) == ["ranked_list", "decision_list", "public_notice"]
+    assert kinds(applicant) == ["public_notice"]
+    for outsider in (stranger, expert):
+        with pytest.raises(Forbidden):
+            kinds(outsider)
