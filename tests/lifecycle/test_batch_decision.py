@@ -135,3 +135,17 @@ def test_the_batch_documents_go_to_staff_and_the_notice_only_to_the_batchs_appli
     for outsider in (stranger, expert):
         with pytest.raises(Forbidden):
             kinds(outsider)
+
+
+def test_a_batch_plays_through_as_proposed_for_demos_and_simulations(world):
+    from engine.demo import playback
+    d = _started(world)
+
+    def answer(row):  # type: ignore[no-untyped-def]
+        return playback.batch_answer(world, row) or playback.default_answer(row)
+
+    played = playback.play(world, d.instance_id, sh(2026, 3, 2, 11), sh(2026, 4, 1), answer)
+    assert played.state == "completed"
+    decisions = d.data()["decisions"]
+    assert [decisions[str(p)]["result"] for p in range(1, 7)] == ["funded", "funded", "reserve", "funded", "reserve",
+                                                                 "not_funded"]
