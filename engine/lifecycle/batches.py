@@ -162,8 +162,13 @@ def form_items(proposal: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The proposal as the editable list of a review form: the figures to read, the result and
     amount to change, and an empty reason for a change."""
     return [{"project_id": item["project_id"], "title": item["title"], "category_name": item["category_name"],
-             "rank": item["rank"], "score": item["score"], "requested_funding": item["requested_funding"],
-             "result": item["result"], "amount": item["amount"], "change_reason": ""} for item in proposal or []]
+             "rank": item["rank"], "score": _plain(item["score"]), "requested_funding": _plain(item["requested_funding"]),
+             "result": item["result"], "amount": _plain(item["amount"]), "change_reason": ""} for item in proposal or []]
+
+
+def _plain(value: float) -> float | int:
+    """A whole number as an int, so a form shows 500000, not 500000.0."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def refusals(categories: Iterable[Mapping[str, Any]], proposal: list[Mapping[str, Any]], submitted: Any,

@@ -53,7 +53,7 @@ def test_the_bureau_decides_the_batch_once_in_chinese_with_a_change_and_a_reason
     rows = page.locator("[data-list='decision_items'] .list-row")
     expect(rows).to_have_count(6)
     expect(page.locator("[name='decision_items.0.title']")).to_have_value("高熵合金激光增材制造工艺研究")
-    expect(page.locator("[name='decision_items.2.score']")).to_have_value("83.0")
+    expect(page.locator("[name='decision_items.2.score']")).to_have_value("83")
     expect(page.locator("[data-list='decision_items'] [data-add-row]")).to_have_count(0)
     expect(page.locator("[data-list='decision_items'] [data-remove-row]")).to_have_count(0)
     expect(page.locator("#batch-documents")).to_contain_text("立项建议排序名单")
