@@ -59,7 +59,8 @@ A call's batch documents (engine/lifecycle/batch_documents.py: the ranked list, 
 list, the public notice) are the bureau's papers rather than one project's data, so they follow
 groups, not parts (`batch_documents`): supervisors, admins, institution and bureau staff may
 download each one that exists; an applicant of a project in the batch only the public notice,
-once it is published (it lists projects, never reviewers); anyone else none (403)."""
+once it is published (it lists projects, never reviewers); anyone else none (403). An
+application made under a call links to its call's documents (`batch_instance_for`)."""
 from __future__ import annotations
 
 import threading
@@ -552,6 +553,23 @@ __all__ = ["APPLICANT", "EXPERT", "FULL", "STAFF", "Rules", "TaskLine", "View",
 # ---- a call's batch documents ---------------------------------------------------------------
 
 BATCH_STAFF = frozenset({"institution_staff", "bureau_staff"})
+# processes that hold a call's batch: the call's own (issue 16's interface) and the batch on its own
+BATCH_PROCESSES = ("call_for_proposals", "batch_decision")
+
+
+def batch_instance_for(session: Session, instance: ProcessInstance) -> ProcessInstance | None:
+    """Where the batch documents an instance's pages may link to are: the instance itself when it
+    holds a batch; for a project applied under a call (data `call_key`), the call's process (its
+    business key is the call's key); else nowhere. Who may download them is `batch_documents`."""
+    data = load_data(instance.data)
+    if documents.available(data):
+        return instance
+    call_key = data.get("call_key")
+    if not isinstance(call_key, str) or not call_key.strip():
+        return None
+    return session.scalar(select(ProcessInstance).where(
+        ProcessInstance.process_key.in_(BATCH_PROCESSES), ProcessInstance.business_key == call_key)
+        .order_by(ProcessInstance.id.desc()).limit(1))
 
 
 def batch_documents(session: Session, actor: Actor, instance: ProcessInstance) -> tuple[dict[str, Any], list[str]]:

@@ -2,7 +2,8 @@
 phone (390) size: the list shows each project's title, rank, score and proposed result in rows
 that cannot be added or removed; funding a reserved project over the category's budget is refused
 with the category and the figures named in Chinese, what was typed kept; with a reason and room
-made it is decided; the batch documents are offered beside the form and download as PDF."""
+made it is decided; the batch documents are offered beside the form and download as PDF; and an
+applicant under the call finds the public notice, and only it, on their own application."""
 from __future__ import annotations
 
 import pytest
@@ -84,3 +85,31 @@ def test_the_bureau_decides_the_batch_once_in_chinese_with_a_change_and_a_reason
     # and the ranked list downloads as a PDF
     response = page.request.get(f"/batches/{instance_id}/ranked_list.pdf")
     assert response.status == 200 and response.body().startswith(b"%PDF")
+
+
+def test_an_applicant_under_the_call_finds_the_public_notice_on_their_own_application_and_nothing_else(
+        page, db, people):
+    # given a batch in its notice whose projects are zhang's, under the call 2027-1
+    commands.execute(db, deployment.deploy, collect_paths(FILES), "test")
+    data = batch_input()
+    data["projects"] = [{**p, "applicant": "zhang"} for p in data["projects"]]
+    batch = commands.execute(db, instances.start, actor("zhao"), "batch_decision", data, "2027-1")
+    for name, who in (("institution_review", actor("wang")), ("collective_decision", BUREAU)):
+        [row] = commands.query(db, tasks.open_tasks, batch.id)
+        current = commands.query(db, lambda s: instances.data_of(instances.get(s, batch.id)))
+        key = "proposal_items" if name == "institution_review" else "decision_items"
+        rows = [{"result": r["result"], "amount": r["amount"], "change_reason": ""} for r in current[key]]
+        extra = {} if key == "proposal_items" else {"decision_meeting": "bureau_meeting", "decision_date": "2026-03-04",
+                                                    "collective_decision": "approve_all"}
+        commands.execute(db, tasks.complete, who, row.id, {key: rows, **extra})
+    # and zhang's own application, made under that call
+    own = commands.execute(db, instances.start, actor("zhang"), "expert_scoring",
+                           {"expert": "zhou", "title": "高熵合金激光增材制造工艺研究", "call_key": "2027-1"})
+    sign_in(page, "zhang")
+    page.goto(f"/instances/{own.id}")
+    # then the notice is offered there, and only the notice
+    card = page.locator("#batch-documents")
+    expect(card).to_contain_text("拟立项项目公示")
+    expect(card).not_to_contain_text("排序名单")
+    assert page.request.get(f"/batches/{batch.id}/public_notice.pdf").status == 200
+    assert page.request.get(f"/batches/{batch.id}/ranked_list.xlsx").status == 403

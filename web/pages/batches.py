@@ -49,11 +49,17 @@ def _allowed(session: Any, instance_id: int) -> tuple[dict[str, Any], list[str]]
 
 
 @batch_pages.app_template_global("batch_documents")
-def documents_of(instance_id: int) -> list[tuple[str, str]]:
-    """(kind, title) of the batch documents the current user may download from an instance; none
-    when it has none or they may not."""
+def documents_of(instance_id: int) -> tuple[int | None, list[tuple[str, str]]]:
+    """For an instance's pages: the instance holding the batch documents (itself, or the call a
+    project applied under) and the (kind, title) of those the current user may download; none
+    when there are none or they may not."""
+    def find(session: Any) -> tuple[int | None, list[str]]:
+        batch = access.batch_instance_for(session, instances.get(session, instance_id))
+        if batch is None:
+            return None, []
+        return batch.id, access.batch_documents(session, current_actor(), batch)[1]
     try:
-        _, kinds = commands.query(engine_db(), _allowed, instance_id)
+        batch_id, kinds = commands.query(engine_db(), find)
     except (Forbidden, NotFound, InvalidData):
-        return []
-    return [(kind, batch_documents.TITLES[kind]) for kind in kinds]
+        return None, []
+    return batch_id, [(kind, batch_documents.TITLES[kind]) for kind in kinds]
