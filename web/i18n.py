@@ -165,7 +165,13 @@ def field_error(message: str) -> str:
         if match:
             found = {name: pick(value) for name, value in match.groupdict().items()}
             return str(template) % found if found else str(template)
-    return message
+    return _rule_message(message)
+
+
+def _rule_message(message: str) -> str:
+    """A rule's own "中文 · English" message (engine/lifecycle/batches.py): the page's half (its
+    English half may quote a Chinese name, so not `pick`'s test)."""
+    return bilingual.pick_text(message, current_language())
 
 
 STATES = {

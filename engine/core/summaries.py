@@ -17,7 +17,7 @@ from engine.core import clock
 from engine.core.models import AuditEvent, Base, ProcessInstance
 
 # data keys that name the project, in order of preference
-TITLE_KEYS = ("title", "project_title", "project_name", "name", "call_title")  # a call's batch: the call
+TITLE_KEYS = ("title", "project_title", "project_name", "call_title", "name")  # call_title: a call's batch
 TITLE_LENGTH = 300
 _TRACKED = {"instance_started", "task_completed", "instance_retried"}
 

@@ -297,6 +297,10 @@ def _check_assignment(node: Any, add: Callable[[Any, str], None]) -> None:
     for prop in node.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS):
         if prop.get("name") == "dueWorkingDays" and not (prop.get("value") or "").strip().isdigit():
             add(node, f"dueWorkingDays must be a whole number of working days, not '{prop.get('value')}'")
+        if prop.get("name") == "completionCheck":  # evaluated at each completion (runtime/tasks.py)
+            message = sandbox.check_expression((prop.get("value") or "").strip() or "None")
+            if message:
+                add(node, f"completionCheck expression: {message}")
 
 
 def _properties(node: Any) -> dict[str, str]:

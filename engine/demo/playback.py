@@ -69,6 +69,25 @@ STANDING = frozenset({"change_request", "notice_objections"})
 
 Answer = Callable[[HumanTask], "dict[str, Any] | None"]
 
+# a call's batch (batch_decision.bpmn): the institution's review and the collective decision
+# answer with the list the task offers, kept as proposed
+BATCH_LISTS = {"batch_proposal_review": "proposal_items", "batch_collective_decision": "decision_items"}
+
+
+def batch_answer(db: Database, row: HumanTask) -> dict[str, Any] | None:
+    """The batch's review and collective decision as proposed (the decision: "approve all" at a
+    bureau affairs meeting today); None for any other task. Reads the list from the instance's
+    data, so it works for a batch on its own and inside a call."""
+    key = BATCH_LISTS.get(row.form_key or "")
+    if key is None:
+        return None
+    data = commands.query(db, lambda s: instances.data_of(instances.get(s, row.process_instance_id)))
+    rows = [{"result": r["result"], "amount": r["amount"], "change_reason": ""} for r in data.get(key) or []]
+    if key == "proposal_items":
+        return {"proposal_items": rows}
+    return {"decision_meeting": "bureau_meeting", "decision_date": clock.now().date().isoformat(),
+            "collective_decision": "approve_all", "decision_items": rows}
+
 
 def actor_for(session: Session, row: HumanTask) -> Actor:
     """Someone the task is for: its assignee, or a real member of its first candidate group (so

@@ -55,7 +55,14 @@ or completer of any of its tasks, or a candidate of an open one (being a party a
 nothing). A task page or answer also counts the task the caller may see (`tasks.may_see`, or a
 substitute covering for its people, engine/workspace/substitutes.py). `/files/N` is 403 for a non-staff
 viewer unless the file is `applicant`-visible or their own; `GET /process-instances/{id}` and
-`GET /tasks/{id}` answer 200 with the fields and tasks above, in the contract's shape."""
+`GET /tasks/{id}` answer 200 with the fields and tasks above, in the contract's shape.
+
+A call's batch documents (engine/lifecycle/batch_documents.py: the ranked list, the decision
+list, the public notice) are the bureau's papers rather than one project's data, so they follow
+groups, not parts (`batch_documents`): supervisors, admins, institution and bureau staff may
+download each one that exists; an applicant of a project in the batch only the public notice,
+once it is published (it lists projects, never reviewers); anyone else none (403). An
+application made under a call links to its call's documents (`batch_instance_for`)."""
 from __future__ import annotations
 
 import threading
@@ -69,12 +76,13 @@ from sqlalchemy.orm import Session
 
 from engine.definitions.deployment import SPECS, form_for, latest_definition
 from engine.definitions.escalation_policy import process_properties
-from engine.core.errors import Forbidden
+from engine.core.errors import Forbidden, NotFound
 from engine.definitions.forms import VISIBILITIES, FormDefinition, FormField  # one list: forms refuse a misspelt one
 from engine.runtime.state import load_data
 from engine.core.models import Attachment, AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, User
 from engine.core.principals import ADMINS, Actor
 from engine.definitions.visibility import PEER_RULES, names
+from engine.lifecycle import batch_documents as documents
 
 FULL, STAFF, EXPERT, APPLICANT = "full", "staff", "expert", "applicant"
 _LEVEL = {name: n for n, name in enumerate(VISIBILITIES)}
@@ -562,3 +570,41 @@ __all__ = ["APPLICANT", "EXPERT", "FULL", "STAFF", "Rules", "TaskLine", "View",
            "check_item_visibility", "field_visibility", "is_party", "may_see_instance", "role_of",
            "rules_of", "view_of"]
 
+
+
+# ---- a call's batch documents ---------------------------------------------------------------
+
+BATCH_STAFF = frozenset({"institution_staff", "bureau_staff"})
+# processes that hold a call's batch: the call's own (issue 16's interface) and the batch on its own
+BATCH_PROCESSES = ("call_for_proposals", "batch_decision")
+
+
+def batch_instance_for(session: Session, instance: ProcessInstance) -> ProcessInstance | None:
+    """Where the batch documents an instance's pages may link to are: the instance itself when it
+    holds a batch; for a project applied under a call (data `call_key`), the call's process (its
+    business key is the call's key); else nowhere. Who may download them is `batch_documents`."""
+    data = load_data(instance.data)
+    if documents.available(data):
+        return instance
+    call_key = data.get("call_key")
+    if not isinstance(call_key, str) or not call_key.strip():
+        return None
+    return session.scalar(select(ProcessInstance).where(
+        ProcessInstance.process_key.in_(BATCH_PROCESSES), ProcessInstance.business_key == call_key)
+        .order_by(ProcessInstance.id.desc()).limit(1))
+
+
+def batch_documents(session: Session, actor: Actor, instance: ProcessInstance) -> tuple[dict[str, Any], list[str]]:
+    """The batch data of an instance (a batch_decision, or a call process running one) and the
+    documents this actor may download from it; 404 when it has no batch documents yet, 403 when
+    the actor may download none of them."""
+    data = load_data(instance.data)
+    kinds = documents.available(data)
+    if not kinds:
+        raise NotFound("this process instance has no batch documents")
+    if actor.is_supervisor or ADMINS in actor.groups or actor.groups & BATCH_STAFF:
+        return data, kinds
+    applicants = {p.get("applicant") for p in data.get("projects") or [] if isinstance(p, dict)}
+    if actor.username in applicants and documents.PUBLIC_NOTICE in kinds:
+        return data, [documents.PUBLIC_NOTICE]
+    raise Forbidden("you may not download this batch's documents")

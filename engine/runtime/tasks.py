@@ -179,9 +179,26 @@ def run_waiting_task(instance: ProcessInstance, row: HumanTask, cleaned: dict[st
     task = workflow.get_task_from_id(UUID(row.id))
     if task is None or task.state != TaskState.READY or task.task_spec.bpmn_id != row.name:
         raise Conflict(f"task {row.id} is no longer waiting in the workflow")
+    refused = _completion_refusals(workflow, task, cleaned)
+    if refused:
+        raise InvalidData(f"{len(refused)} field(s) are refused", refused)
     task.data.update(cleaned)
     task.run()
     return workflow
+
+
+def _completion_refusals(workflow: Any, task: Any, cleaned: dict[str, Any]) -> dict[str, list[str]]:
+    """A user task's `completionCheck` property: an expression over the task's data with the
+    submitted values that yields field errors ({field: [message]}); any makes the completion a 422
+    that changes nothing. For rules a form cannot state alone (a list's total within a budget)."""
+    properties = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
+    expression = (properties.get("completionCheck") or "").strip()
+    if not expression:
+        return {}
+    found = workflow.script_engine.environment.evaluate(expression, {**task.data, **cleaned})
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in found.items() if v}
 
 
 def _checked_data(form: FormDefinition | None, data: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
-from engine.lifecycle import (batch_review, changes, credit, duplicates, eligibility, expert_pool, integrity,
+from engine.lifecycle import (batch_review, batches, changes, credit, duplicates, eligibility, expert_pool, integrity,
                               projects, scoring)
 from engine.notify import texts
 from engine.notify.notifications import Notification
@@ -338,6 +338,59 @@ def conclude_change(change_id: Any, approved: Any) -> dict[str, Any]:
     return changes.conclude(_db(), change_id, bool(approved)).to_dict()
 
 
+# --- a call's batch decision (engine/lifecycle/batches.py) -----------------------------------
+
+def _list(value: Any, what: str) -> list:
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{what} must be a list")
+    return list(value)
+
+
+def batch_scored(projects: Any, reviews: Any) -> list[dict[str, Any]]:
+    """[{project_id, score}] per project, for the score band table."""
+    return batches.scored(_list(projects, "projects"), reviews if isinstance(reviews, dict) else {})
+
+
+def batch_proposal(categories: Any, projects: Any, reviews: Any, bands: Any) -> list[dict[str, Any]]:
+    """The ranked funding proposal within each category's budget."""
+    return batches.propose(_list(categories, "categories"), _list(projects, "projects"),
+                           reviews if isinstance(reviews, dict) else {}, _list(bands or [], "bands"))
+
+
+def batch_form_items(proposal: Any) -> list[dict[str, Any]]:
+    """The proposal as a review form's editable list."""
+    return batches.form_items(_list(proposal, "proposal"))
+
+
+def batch_refusals(categories: Any, proposal: Any, submitted: Any, field: Any, approve_all: Any = False) -> dict[str, list[str]]:
+    """Field errors of a review form's list (a userTask's completionCheck); empty: fine."""
+    return batches.refusals(_list(categories, "categories"), _list(proposal, "proposal"), submitted, str(field),
+                            approve_all is True)
+
+
+def batch_apply(categories: Any, proposal: Any, submitted: Any, by: Any) -> list[dict[str, Any]]:
+    """The proposal with a review form's changes, refused when a category ends over budget."""
+    changed = batches.apply_changes(_list(proposal, "proposal"), submitted, str(by))
+    batches.check_budget(_list(categories, "categories"), changed)
+    return changed
+
+
+def batch_objection_refusals(proposal: Any, project_id: Any) -> dict[str, list[str]]:
+    return batches.objection_refusals(_list(proposal, "proposal"), project_id)
+
+
+def batch_uphold(proposal: Any, project_id: Any, findings: Any) -> list[dict[str, Any]]:
+    return batches.uphold_objection(_list(proposal, "proposal"), project_id, str(findings or ""))
+
+
+def batch_decisions(proposal: Any) -> dict[str, dict[str, Any]]:
+    return batches.decisions(_list(proposal, "proposal"))
+
+
+def batch_totals(categories: Any, proposal: Any) -> list[dict[str, Any]]:
+    return batches.totals(_list(categories, "categories"), _list(proposal, "proposal"))
+
+
 GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
     working_days_after, months_after, today,
     submission_check, register_application, update_application, project_facts, set_project_status,
@@ -347,4 +400,6 @@ GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
     draw_experts, expert_replied, expert_timed_out, expert_scored, aggregate_scores,
     request_change, review_change, conclude_change,
     batch_groups, batch_draw, batch_sheets, schedule_session, batch_chair_items, batch_reviews,
+    batch_scored, batch_proposal, batch_form_items, batch_refusals, batch_apply, batch_objection_refusals,
+    batch_uphold, batch_decisions, batch_totals,
 )}

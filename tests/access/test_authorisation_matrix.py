@@ -272,6 +272,11 @@ RULES: list[Rule] = [
          fresh=lambda w: {"draft_id": w.fresh_application_draft()}, body=lambda w, role: {}),
     Rule("instance_pages.show", "GET", PARTIES, args=SCORING),
     Rule("instance_pages.diagram", "GET", PARTIES, args=SCORING),
+    # a call's batch documents: the bureau's papers for its staff; the notice also for the batch's applicants
+    Rule("batch_pages.document", "GET", allow("staff", "supervisor", "admin"),
+         args=lambda w: {"instance_id": w.batch, "kind": "ranked_list", "fmt": "pdf"}, case="the ranked list"),
+    Rule("batch_pages.document", "GET", allow("owner", "staff", "supervisor", "admin"),
+         args=lambda w: {"instance_id": w.batch, "kind": "public_notice", "fmt": "xlsx"}, case="the public notice"),
     Rule("files.download", "GET", PARTIES, args=lambda w: {"attachment_id": w.owners_file}, case="the owner's file"),
     Rule("files.download", "GET", allow("staff", "supervisor", "admin", refused=NO),
          args=lambda w: {"attachment_id": w.internal_file}, case="another expert's internal file"),

@@ -80,6 +80,7 @@ class World:
     trial: int = 0
     trial_task: str = ""
     archived: int = 0
+    batch: int = 0  # a call's batch (batch_decision) in its public notice; its projects are the owner's
     _day: int = 0
 
     # ---- fresh objects for allowed requests that use one up ---------------------------------
@@ -230,7 +231,23 @@ def build(db: Any, storage: Path, archive_dir: Path) -> World:
     w.process_draft = w.fresh_process_draft()
     w.trial, w.trial_task = w.fresh_trial()
     w.archived = _archived(w, owner)
+    w.batch = _batch_in_notice(db)
     return w
+
+
+def _batch_in_notice(db: Any) -> int:
+    """A batch_decision decided and in its notice, every project the owner's (issue 16)."""
+    from tests.lifecycle.batch_data import batch_input
+    data = batch_input()
+    data["projects"] = [{**p, "applicant": OWNER} for p in data["projects"]]
+    d = Driver(db, sh(2026, 3, 2))
+    d.start("batch_decision", data, actor=Actor(NAMES["supervisor"], frozenset({"supervisors"})))
+    keep = [{"result": r["result"], "amount": r["amount"], "change_reason": ""} for r in d.data()["proposal_items"]]
+    d.complete("institution_review", STAFF, {"proposal_items": keep})
+    d.complete("collective_decision", Actor("zhao.bureau", frozenset({"bureau_staff"})),
+               {"decision_meeting": "bureau_meeting", "decision_date": "2026-03-02",
+                "collective_decision": "approve_all", "decision_items": keep})
+    return d.instance_id
 
 
 def _notification(db: Any, username: str, instance_id: int) -> int:

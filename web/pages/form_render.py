@@ -38,6 +38,7 @@ class Node:
     children: list["Node"] = field(default_factory=list)
     rows: list[list["Node"]] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
+    fixed_rows: bool = False       # a list whose form says allowAddRemove: false (one row per item)
 
     @property
     def input_id(self) -> str:
@@ -119,7 +120,8 @@ def _list_node(comp: dict, scope: dict[str, FormField], values: dict[str, Any],
         rows.append(_nodes(comp.get("components") or [], None, item, errors,
                            f"{prefix}{key}.{index}.", readonly, children))
     return Node("list", key=key, name=f"{prefix}{key}", label=pick_field_label(comp), rows=rows,
-                readonly=readonly, errors=[field_error(m) for m in errors.get(f"{prefix}{key}", [])])
+                readonly=readonly, errors=[field_error(m) for m in errors.get(f"{prefix}{key}", [])],
+                fixed_rows=comp.get("allowAddRemove") is False)
 
 
 def markdown_lite(text: str) -> Markup:

@@ -57,8 +57,16 @@ def complete(task_id: str):  # type: ignore[no-untyped-def]
 
 
 def _typed(view: task_page.TaskView, data: dict[str, Any]) -> dict[str, Any]:
-    """What the user typed, to show again (the fields they left out stay as they were)."""
-    return {**view.values, **data}
+    """What the user typed, to show again (the fields they left out stay as they were). A list's
+    rows are merged row by row: the browser does not send a row's read-only cells (a batch list's
+    titles and scores), which must still show beside what was typed."""
+    typed = {**view.values, **data}
+    for key, rows in data.items():
+        offered = view.values.get(key)
+        if isinstance(rows, list) and isinstance(offered, list):
+            typed[key] = [{**old, **new} if isinstance(old, dict) and isinstance(new, dict) else new
+                          for old, new in zip(offered, rows)] + rows[len(offered):]
+    return typed
 
 
 def _title(title: str) -> str:
