@@ -12,6 +12,11 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 _LATIN_START = re.compile(r"^[A-Za-z(\"'“]")
 
 
+def has_chinese(text: str) -> bool:
+    """Whether the text has Chinese characters (or Chinese punctuation) in it."""
+    return bool(_CJK.search(text))
+
+
 def is_chinese(language: str | None) -> bool:
     """zh, zh_CN, zh-Hans...: the bureau's default; anything else reads English."""
     return not language or language.lower().startswith("zh")

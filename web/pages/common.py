@@ -11,7 +11,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
+from engine.core import bilingual
 from engine.core.errors import Conflict, EngineError, InvalidData
+from web.i18n import field_error, is_chinese
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,16 @@ def error_page(status: int, detail: str = "", fields: dict[str, list[str]] | Non
 def engine_error_page(error: EngineError):  # type: ignore[no-untyped-def]
     detail = _conflict_text(error) if isinstance(error, Conflict) else error.message
     fields = error.fields if isinstance(error, InvalidData) else None
-    return error_page(error.status, detail, fields)
+    return error_page(error.status, _readable(detail), fields)
+
+
+def _readable(detail: str) -> str:
+    """The engine's own words for what went wrong, when the reader can read them: translated when
+    known, else shown in English pages only (the page's title and text already say it in Chinese)."""
+    translated = field_error(detail)
+    if is_chinese() and not bilingual.has_chinese(translated):
+        return ""
+    return translated
 
 
 def _conflict_text(error: Conflict) -> str:
