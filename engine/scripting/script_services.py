@@ -15,8 +15,8 @@ from typing import Any, Callable, Iterator
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
-from engine.lifecycle import (changes, credit, duplicates, eligibility, expert_pool, integrity, projects,
-                              scoring)
+from engine.lifecycle import (changes, credit, duplicates, eligibility, expert_pool, integrity, organisations,
+                              projects, scoring)
 from engine.core import clock, commands
 from engine.core.calendar import BUREAU_TZ, add_working_days
 
@@ -216,8 +216,11 @@ def draw_experts(project_id: Any, purpose: Any, mode: Any, size: Any, backups: A
         raise ValueError("purpose must name the review, e.g. 'establishment_review:1'")
     review = purpose.split(":", 1)[0]
     earlier = expert_pool.drawn_expert_ids(session, project.id, f"project:{project.id}:{review}:") if fresh else set()
+    unit = organisations.by_name(session, project.organisation)
+    people = expert_pool.people_of(session, project.organisation, project.applicant,
+                                   organisations.unit_group(unit.code) if unit else None)
     context = expert_pool.ConflictContext.of(project.organisation, project.partners or [],
-                                             [project.investigator, *(project.team or [])], earlier)
+                                             [project.investigator, *(project.team or [])], earlier, people)
     record = expert_pool.draw(session, purpose=f"project:{project.id}:{purpose}", discipline=project.discipline,
                               mode=mode, size=_whole(size, "size"), backups=_whole(backups, "backups"),
                               context=context, seed=seed if isinstance(seed, str) and seed else None,
