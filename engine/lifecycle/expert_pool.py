@@ -63,6 +63,15 @@ DRAWS_PER_YEAR = 8
 RATING_FLOOR = 2.5
 RATING_MIN_COUNT = 2
 RATING_SCALE = (1, 5)
+TITLE_LABELS = {"professor": "教授 · Professor", "researcher": "研究员 · Research fellow",
+                "senior_engineer": "正高级工程师 · Senior engineer", "chief_physician": "主任医师 · Chief physician",
+                "associate_professor": "副教授 · Associate professor",
+                "associate_researcher": "副研究员 · Associate research fellow"}
+REVIEW_LABELS = {"establishment_review": "立项评审 · Establishment review", "acceptance": "验收 · Acceptance",
+                 "performance": "绩效评价 · Performance evaluation"}
+STATUS_LABELS = {"invited": "已邀请 · Invited", "standby": "备选 · Standby", "accepted": "已接受 · Accepted",
+                 "scored": "已评审 · Reviewed", "declined": "已谢绝 · Declined", "conflict": "申明回避 · Declared a conflict",
+                 "timed_out": "逾期 · Missed the deadline"}
 INVITED, STANDBY, ACCEPTED, SCORED = "invited", "standby", "accepted", "scored"
 DECLINED, CONFLICT, TIMED_OUT = "declined", "conflict", "timed_out"
 REPLACEMENT_REASONS = (DECLINED, CONFLICT, TIMED_OUT)
@@ -458,6 +467,12 @@ def experts_page(session: Session, page: int = 1, per_page: int = 25) -> tuple[l
     rows = session.scalars(select(Expert).order_by(Expert.name, Expert.id)
                            .offset((max(page, 1) - 1) * per_page).limit(per_page))
     return list(rows), total
+
+
+def review_of(purpose: str) -> str:
+    """The review a draw's purpose names ("project:7:acceptance:1" -> "acceptance")."""
+    parts = purpose.split(":")
+    return parts[2] if len(parts) > 2 and parts[0] == "project" else parts[0]
 
 
 @dataclass

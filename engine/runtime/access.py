@@ -518,6 +518,20 @@ def starter_task_lines(session: Session, actor: Actor, instance: ProcessInstance
     return applicant_view(session, actor, instance, rows).task_lines(rows)
 
 
+EXPERT_POOL_STAFF = "institution_staff"
+
+
+def may_see_expert_pool(actor: Actor) -> bool:
+    """The expert pool's pages (an expert's draws, ratings and standing): institution staff, who
+    run the reviews, and supervisors and admins; experts and applicants never see the pool."""
+    return EXPERT_POOL_STAFF in actor.groups or actor.is_supervisor or ADMINS in actor.groups
+
+
+def may_rate_experts(actor: Actor) -> bool:
+    """Rating an expert after a review is the institution's judgement: its staff only."""
+    return EXPERT_POOL_STAFF in actor.groups
+
+
 def may_see_instance(session: Session, actor: Actor, instance: ProcessInstance) -> bool:
     try:
         view_of(session, actor, instance)
