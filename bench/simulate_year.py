@@ -287,6 +287,9 @@ def delay(row: HumanTask) -> int:
 # The world and the loop
 
 def build(db: Any) -> None:
+    # the demo's pool (11 experts a discipline) is far too small for a year of 2,000 applications
+    # under the yearly limit of seats per expert (EXPERT_DRAWS_PER_YEAR): the bench lifts it
+    expert_pool.DRAWS_PER_YEAR = 1_000_000
     commands.execute(db, deployment.deploy, collect_paths([str(ROOT / "processes"), str(ROOT / "forms")]), "bench")
 
     def populate(session: Any) -> None:

@@ -20,6 +20,7 @@ quality, 1-5, `rate`); the ratings are this module's too, so the draw reads them
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,7 +57,8 @@ EXCLUSION_REASONS = {
 }
 # How often one expert may sit on panels in a calendar year (a seat taken, as a member or as a
 # backup who stepped in): spreads the work and keeps one voice from dominating a year's reviews.
-DRAWS_PER_YEAR = 8
+# A setting: EXPERT_DRAWS_PER_YEAR in the environment (README), read when the engine starts.
+DRAWS_PER_YEAR = int(os.environ.get("EXPERT_DRAWS_PER_YEAR") or 8)
 # An expert whose mean rating ((timeliness + quality) / 2, each 1-5) over at least
 # RATING_MIN_COUNT ratings is below RATING_FLOOR is not drawn until better ratings lift it;
 # fewer ratings than that do not judge anyone yet.
@@ -240,12 +242,12 @@ class Standing:
     rating: float | None  # the mean rating, once there are RATING_MIN_COUNT ratings
     ratings: int
 
-    def reason(self, yearly_limit: int = DRAWS_PER_YEAR, floor: float = RATING_FLOOR) -> str | None:
+    def reason(self, yearly_limit: int | None = None, floor: float | None = None) -> str | None:
         if self.penalised:
             return "integrity_penalty"
-        if self.draws_this_year >= yearly_limit:
+        if self.draws_this_year >= (DRAWS_PER_YEAR if yearly_limit is None else yearly_limit):
             return "yearly_limit"
-        if self.rating is not None and self.rating < floor:
+        if self.rating is not None and self.rating < (RATING_FLOOR if floor is None else floor):
             return "low_rating"
         return None
 
@@ -274,7 +276,7 @@ def standings(session: Session, experts: Iterable[Expert]) -> dict[int, Standing
 
 
 def candidates(session: Session, discipline: str, context: ConflictContext,
-               yearly_limit: int = DRAWS_PER_YEAR) -> tuple[list[Expert], list[dict[str, Any]]]:
+               yearly_limit: int | None = None) -> tuple[list[Expert], list[dict[str, Any]]]:
     """(eligible experts by id, excluded experts with their reason) within a discipline."""
     pool = [e for e in session.scalars(select(Expert).where(Expert.active.is_(True)).order_by(Expert.id))
             if e.covers(discipline)]
@@ -307,7 +309,7 @@ def check_size(mode: str, size: int) -> None:
 
 def draw(session: Session, *, purpose: str, discipline: str, mode: str, size: int, backups: int,
          context: ConflictContext, seed: str | None = None, project_id: int | None = None,
-         actor: str | None = None, yearly_limit: int = DRAWS_PER_YEAR) -> ExpertDraw:
+         actor: str | None = None, yearly_limit: int | None = None) -> ExpertDraw:
     """Draw `size` experts and up to `backups` ranked backups. A draw for a `purpose` that was
     already drawn is returned as it was: a process step re-run must not draw again."""
     existing = session.scalar(select(ExpertDraw).where(ExpertDraw.purpose == purpose))

@@ -89,6 +89,18 @@ def test_a_member_cannot_see_another_members_opinion_before_or_after_submitting(
     assert lines[second.id] is None and "非常好" not in str(data) and "补充测试" not in str(data)
 
 
+def test_the_gathered_opinions_reach_the_chair_alone_among_experts_and_never_the_applicant(world):
+    d = _acceptance(world)
+    d.members_give_opinions("member_opinion", ["pass"] * 5)
+    chair = d.task("acceptance_review").assignee
+    member = next(name for name in _seated(d) if name != chair)
+    assert len(_view(d, chair)[0]["panel_opinions"]) == 5
+    assert "panel_opinions" not in _view(d, member)[0]
+    applicant_sees = commands.query(world, lambda s: access.view_of(
+        s, APPLICANT, instances.get(s, d.instance_id)).data(instances.data_of(instances.get(s, d.instance_id))))
+    assert "panel_opinions" not in applicant_sees and "member_opinion" not in applicant_sees
+
+
 def test_a_divided_panel_goes_to_the_institution_with_the_reason_and_may_be_drawn_again(world):
     d = _acceptance(world)
     first_round = set(_seated(d))
