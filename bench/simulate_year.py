@@ -260,6 +260,12 @@ def answer(plan: Plan, row: HumanTask, instance_id: int) -> dict[str, Any] | Non
         return {"rectification_result": result, "rectification_comment": "整改复查意见"}
     if name == "apply_acceptance" and plan.acceptance == "late":
         return None
+    if name in ("member_opinion", "eval_member_opinion"):  # a panel member agrees with the group's view
+        if name == "eval_member_opinion":
+            return {"member_score": plan.evaluation, "member_conclusion": "good", "member_opinion": "成员评价意见"}
+        score = 86.0 if plan.acceptance == "pass" else 70.0
+        return {"member_score": score, "member_conclusion": "pass" if score >= 80 else "rectify",
+                "member_opinion": "成员验收意见：按任务书逐项核查"}
     if name == "acceptance_review":
         veto = plan.acceptance == "veto"
         score = 86.0 if plan.acceptance == "pass" else (85.0 if n > 1 and plan.acceptance == "rectify_pass" else 70.0)
@@ -272,7 +278,8 @@ def answer(plan: Plan, row: HumanTask, instance_id: int) -> dict[str, Any] | Non
 
 def delay(row: HumanTask) -> int:
     """Working days a person takes to act on a task (1-3; experts 1-2, within their deadlines)."""
-    spread = 2 if row.name in ("invitation", "scoring", "acceptance_review", "expert_evaluation") else 3
+    spread = 2 if row.name in ("invitation", "scoring", "acceptance_review", "expert_evaluation", "member_opinion",
+                              "eval_member_opinion") else 3
     return 1 + _h(row.id) % spread
 
 
@@ -280,6 +287,9 @@ def delay(row: HumanTask) -> int:
 # The world and the loop
 
 def build(db: Any) -> None:
+    # the demo's pool (11 experts a discipline) is far too small for a year of 2,000 applications
+    # under the yearly limit of seats per expert (EXPERT_DRAWS_PER_YEAR): the bench lifts it
+    expert_pool.DRAWS_PER_YEAR = 1_000_000
     commands.execute(db, deployment.deploy, collect_paths([str(ROOT / "processes"), str(ROOT / "forms")]), "bench")
 
     def populate(session: Any) -> None:

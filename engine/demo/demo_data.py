@@ -21,6 +21,7 @@ from engine.runtime import instances
 from engine.demo import playback
 from engine.core.calendar import BUREAU_TZ
 from engine.core.db import Database
+from engine.core.errors import Conflict
 from engine.core.models import HumanTask, ProcessInstance
 from engine.core.principals import Actor
 
@@ -199,7 +200,29 @@ def load(db: Database, projects: list[DemoProject] | None = None) -> list[str]:
     now = clock.now()
     for project in PROJECTS if projects is None else projects:
         lines.append(_play(db, project, now))
-    return lines
+    return lines + [_rate_finished_reviews(db)]
+
+
+def _rate_finished_reviews(db: Database) -> str:
+    """The institution's ratings of every expert whose review is over (the expert pool's page
+    shows them), as wang.fang: good on the whole, spread so that the page has something to show."""
+    def rate(session):  # type: ignore[no-untyped-def]
+        done = session.scalars(select(expert_pool.DrawMember).where(
+            expert_pool.DrawMember.slot.is_not(None),
+            expert_pool.DrawMember.status.in_((expert_pool.SCORED, expert_pool.TIMED_OUT)))).all()
+        rated = 0
+        for member in done:
+            late = member.status == expert_pool.TIMED_OUT
+            values = {"timeliness": 1 if late else 4 + member.id % 2, "quality": 3 + member.id % 3,
+                      "comment": "评审意见详实 · a thorough review" if not late else "未按期评审 · missed the deadline"}
+            try:
+                with session.begin_nested():
+                    expert_pool.rate(session, "wang.fang", member.draw_id, member.expert_id, values)
+                rated += 1
+            except Conflict:  # rated already (the demo loads idempotently)
+                continue
+        return rated
+    return f"{commands.execute(db, rate)} expert rating(s)"
 
 
 def _ensure_organisation(db: Database, code: str, name: str, kind: str, recommender: str | None) -> str:

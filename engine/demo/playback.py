@@ -58,9 +58,11 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "apply_acceptance": {"acceptance_summary": TEXT, "completion_rate_claimed": 100, "outputs": "专利与论文",
                          "funds_spent_total": 100},
     "financial_audit": {"audit_opinion": "unqualified", "eligible_spending": 100, "audit_findings": "支出合规"},
+    "member_opinion": {"member_score": 86, "member_conclusion": "pass", "member_opinion": TEXT},
     "acceptance_review": {"completion_rate": 100, "acceptance_score": 86, "acceptance_opinion": TEXT},
     "acceptance_rectification": {"acceptance_rectification_measures": TEXT, "acceptance_rectification_done": True},
     "self_evaluation": {"self_score": 88, "self_summary": TEXT},
+    "eval_member_opinion": {"member_score": 86, "member_conclusion": "good", "member_opinion": TEXT},
     "expert_evaluation": {"evaluation_score": 86, "evaluation_report": TEXT},
     "third_party_evaluation": {"evaluation_score": 84, "evaluation_report": TEXT},
 }

@@ -43,6 +43,8 @@ and in the current data the fields of the forms of their tasks and what they sub
   user name or a seat with `expert`, sees them once no expert task of the instance is open but
   the chairs' own; the key may also map each chair to the members of their panel, whose work
   alone that chair sees).
+  Data keys a process names in `chairData` (the members' opinions gathered for the chair) are
+  seen, among experts, by that chair alone; staff see them at their level, applicants never.
 - Attachments and comments carry a visibility, `applicant` or `internal`, chosen when added.
   Staff and `full` see all; applicants and experts see `applicant` ones and their own. Only staff
   see who uploaded or wrote something that is not their own.
@@ -112,6 +114,7 @@ class Rules:
     fields: dict[str, str] = field(default_factory=dict)       # data key -> declared visibility
     start_keys: frozenset[str] = frozenset()
     form_keys: dict[str, frozenset[str]] = field(default_factory=dict)  # form key -> its fields' keys
+    chair_data: frozenset[str] = frozenset()  # keys only the chair (and staff) see of expert-level data
 
 
 def field_visibility(form_field: FormField) -> str | None:
@@ -149,6 +152,7 @@ def _read_rules(session: Session, definition: ProcessDefinition) -> Rules:
             processes[called] = process_properties(session, row)
     confidential: set[str] = set()
     applicant_data: set[str] = set()
+    chair_data: set[str] = set()
     readers: set[str] | None = None
     lanes: set[str] = set()
     peers: dict[str, tuple[str, str | None]] = {}
@@ -158,6 +162,7 @@ def _read_rules(session: Session, definition: ProcessDefinition) -> Rules:
         if props.get("confidentialReaders"):
             readers = (readers or set()) | names(props["confidentialReaders"])
         lanes |= names(props.get("expertLanes"))
+        chair_data |= names(props.get("chairData"))
         rule = str(props.get("expertsMaySeeEachOther") or "never").strip()
         peers[process_key] = (rule if rule in PEER_RULES else "never",
                               str(props.get("expertChair") or "").strip() or None)
@@ -173,7 +178,8 @@ def _read_rules(session: Session, definition: ProcessDefinition) -> Rules:
                  frozenset(readers) if readers is not None else None,
                  frozenset(lanes) or DEFAULT_EXPERT_LANES, peers, _task_processes(definition, set(processes)),
                  fields, frozenset(f.key for f in _all_fields(start.fields)) if start else frozenset(),
-                 {key: frozenset(f.key for f in _all_fields(form.fields)) for key, form in forms.items()})
+                 {key: frozenset(f.key for f in _all_fields(form.fields)) for key, form in forms.items()},
+                 frozenset(chair_data))
 
 
 def _forms(session: Session, definition: ProcessDefinition) -> dict[str, FormDefinition]:
@@ -271,12 +277,19 @@ class View:
     def sees_key(self, key: str) -> bool:
         if self.role == FULL:
             return True
+        if self.role in (EXPERT, APPLICANT) and key in self.rules.chair_data:
+            return self.role == EXPERT and self.is_chair()
         visibility = self.key_visibility(key)
         # own work shows in full on the timeline; in the current data a confidential key may hold
         # another's value (parallel experts share the keys), so there only the level counts
         if key in self.own_keys and visibility != "confidential":
             return True
         return self.sees_level(visibility)
+
+    def is_chair(self) -> bool:
+        """Is this viewer the panel's chair, as named by a process's `expertChair` data key?"""
+        return any(chair_key and self.actor.username in _chairs(self.instance, chair_key)
+                   for _, chair_key in self.rules.peers.values())
 
     def data(self, data: dict[str, Any]) -> dict[str, Any]:
         """The fields of the process data this viewer may see."""
@@ -546,6 +559,20 @@ def starter_task_lines(session: Session, actor: Actor, instance: ProcessInstance
                        rows: list[HumanTask]) -> list[TaskLine]:
     """The open tasks of an instance the actor started, as the applicant's lists show them."""
     return applicant_view(session, actor, instance, rows).task_lines(rows)
+
+
+EXPERT_POOL_STAFF = "institution_staff"
+
+
+def may_see_expert_pool(actor: Actor) -> bool:
+    """The expert pool's pages (an expert's draws, ratings and standing): institution staff, who
+    run the reviews, and supervisors and admins; experts and applicants never see the pool."""
+    return EXPERT_POOL_STAFF in actor.groups or actor.is_supervisor or ADMINS in actor.groups
+
+
+def may_rate_experts(actor: Actor) -> bool:
+    """Rating an expert after a review is the institution's judgement: its staff only."""
+    return EXPERT_POOL_STAFF in actor.groups
 
 
 def may_see_instance(session: Session, actor: Actor, instance: ProcessInstance) -> bool:

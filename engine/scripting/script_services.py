@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
 from engine.lifecycle import (batch_review, batches, changes, credit, duplicates, eligibility, expert_pool, integrity,
-                              projects, scoring)
+                              organisations, projects, scoring)
 from engine.notify import texts
 from engine.notify.notifications import Notification
 from engine.core import clock, commands
@@ -218,8 +218,11 @@ def draw_experts(project_id: Any, purpose: Any, mode: Any, size: Any, backups: A
         raise ValueError("purpose must name the review, e.g. 'establishment_review:1'")
     review = purpose.split(":", 1)[0]
     earlier = expert_pool.drawn_expert_ids(session, project.id, f"project:{project.id}:{review}:") if fresh else set()
+    unit = organisations.by_name(session, project.organisation)
+    people = expert_pool.people_of(session, project.organisation, project.applicant,
+                                   organisations.unit_group(unit.code) if unit else None)
     context = expert_pool.ConflictContext.of(project.organisation, project.partners or [],
-                                             [project.investigator, *(project.team or [])], earlier)
+                                             [project.investigator, *(project.team or [])], earlier, people)
     record = expert_pool.draw(session, purpose=f"project:{project.id}:{purpose}", discipline=project.discipline,
                               mode=mode, size=_whole(size, "size"), backups=_whole(backups, "backups"),
                               context=context, seed=seed if isinstance(seed, str) and seed else None,

@@ -45,8 +45,9 @@ from urllib.parse import urlsplit
 import pytest
 from flask import url_for
 from openpyxl import Workbook
+from sqlalchemy import select
 
-from engine.core import clock
+from engine.core import clock, commands
 from tests.conftest import empty_tables
 
 from .world import OWNER, PASSWORD, ROLES, SIMPLE_BPMN, SIMPLE_FORM, World, build, fingerprint
@@ -110,6 +111,19 @@ def _formal_review(w: World, role: str) -> dict[str, Any]:
     return {"decision": "accept", "review_comment": "ok", "checks_passed": ["complete"]}
 
 
+def _other_expert_id(w: World) -> int:
+    from engine.lifecycle import expert_pool
+    return commands.query(w.db, lambda s: s.scalar(select(expert_pool.Expert.id).where(
+        expert_pool.Expert.username == w.other_expert)))
+
+
+def _other_experts_draw(w: World) -> int:
+    from engine.lifecycle import expert_pool
+    expert_id = _other_expert_id(w)
+    return commands.query(w.db, lambda s: s.scalar(select(expert_pool.DrawMember.draw_id).where(
+        expert_pool.DrawMember.expert_id == expert_id)))
+
+
 def _simple_files(w: World, role: str) -> dict[str, Any]:
     return {"files": [(io.BytesIO(SIMPLE_BPMN.encode()), "simple_review.bpmn"),
                       (io.BytesIO(SIMPLE_FORM.encode()), "simple_decision.form")]}
@@ -130,6 +144,8 @@ def _soon(days: int) -> str:
 
 
 SCORING = lambda w: {"instance_id": w.scoring}  # noqa: E731
+OTHER_EXPERT = lambda w: {"expert_id": _other_expert_id(w)}  # noqa: E731
+POOL_READERS = allow("staff", "supervisor", "admin")
 OTHERS_TASK = lambda w: {"task_id": w.others_scoring_task}  # noqa: E731
 GROUP_TASK = lambda w: {"task_id": w.group_task}  # noqa: E731
 CLAIMED_TASK = lambda w: {"task_id": w.claimed_task}  # noqa: E731
@@ -435,6 +451,12 @@ RULES: list[Rule] = [
          body=lambda w, role: {"name": "matrix", "expires_on": _soon(30)}),
     Rule("admin.revoke_token", "POST", ADMINS, args=lambda w: w.fresh_token(), body=lambda w, role: {}),
     Rule("admin.import_page", "GET", ADMINS),
+    # ---- the expert pool (issue 16): institution staff, supervisors and admins see; staff rate --------
+    Rule("experts.index", "GET", POOL_READERS),
+    Rule("experts.expert_page", "GET", POOL_READERS, args=OTHER_EXPERT),
+    Rule("experts.rate", "POST", allow("staff"), args=OTHER_EXPERT,
+         body=lambda w, role: {"draw_id": _other_experts_draw(w), "timeliness": 1, "quality": 1},
+         allowed_body=lambda w: {"draw_id": _other_experts_draw(w), "timeliness": 9, "quality": 1}, ok=(422,)),
     Rule("admin.import_template", "GET", ADMINS),
     Rule("admin.import_preview", "POST", ADMINS, multipart=True,
          body=lambda w, role: {"file": (io.BytesIO(_users_workbook()), "users.xlsx")}),

@@ -24,6 +24,8 @@ def _start(db) -> Driver:  # type: ignore[no-untyped-def]
 
 
 def _review(d: Driver, score: float, **veto) -> str:  # type: ignore[no-untyped-def]
+    # every member gives an opinion, then the chair concludes for the group
+    d.members_give_opinions("member_opinion", ["pass"] * 5, [score] * 5)
     row = d.task("acceptance_review")
     d.complete("acceptance_review", EXPERT(row.assignee),
                {"completion_rate": 95, "acceptance_score": score, "acceptance_opinion": OPINION} | veto)
@@ -44,7 +46,7 @@ def test_a_project_that_scores_80_or_more_passes_and_it_is_on_the_credit_record(
     apply = d.task("apply_acceptance")
     assert apply.assignee == APPLICANT.username and apply.due_at == sh(2027, 7, 4, 9, 0)
     _applied_and_audited(d)
-    assert d.task("acceptance_review").assignee.startswith("expert")
+    assert len(d.expert_rows("member_opinion")) == 5
     _review(d, 85)
     assert d.data()["status"] == "passed" and d.project()["status"] == "passed" and d.state() == "completed"
     assert _credit_kinds(world) == {("person", "acceptance_passed"), ("organisation", "acceptance_passed")}
@@ -66,8 +68,8 @@ def test_a_veto_item_fails_the_project_whatever_its_score(world, veto, audit, re
 
 def test_a_middling_score_is_rectified_once_within_three_months_then_passes(world):
     d = _start(world)
+    d.at_time(sh(2027, 2, 1, 10))  # the members' 15 working days run from here
     _applied_and_audited(d)
-    d.at_time(sh(2027, 2, 1, 10))
     chair = _review(d, 72)
     rectify = d.task("acceptance_rectification")
     assert rectify.assignee == APPLICANT.username and rectify.due_at == sh(2027, 5, 1, 10)
@@ -89,8 +91,8 @@ def test_a_second_middling_score_fails(world):
 
 def test_a_rectification_not_made_within_three_months_fails(world):
     d = _start(world)
+    d.at_time(sh(2027, 2, 1, 10))  # the members' 15 working days run from here
     _applied_and_audited(d)
-    d.at_time(sh(2027, 2, 1, 10))
     _review(d, 65)
     d.advance_to(sh(2027, 5, 1, 10, 1))
     assert d.data()["status"] == "failed" and "within 3 months" in d.project()["outcome_reason"]
@@ -126,9 +128,11 @@ def test_a_chair_who_misses_the_deadline_hands_over_to_the_next_drawn_expert(wor
     d = _start(world)
     d.at_time(sh(2027, 1, 6, 10))
     _applied_and_audited(d)
+    d.members_give_opinions("member_opinion", ["pass"] * 5)
     first = d.task("acceptance_review").assignee
     d.advance_to(sh(2027, 2, 1, 10))  # 15 working days later
     second = d.task("acceptance_review").assignee
     assert second != first
-    _review(d, 88)
+    d.complete("acceptance_review", EXPERT(second), {"completion_rate": 95, "acceptance_score": 88,
+                                                     "acceptance_opinion": OPINION})
     assert d.data()["status"] == "passed"

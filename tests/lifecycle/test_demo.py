@@ -70,6 +70,9 @@ def test_the_full_demo_has_projects_standing_in_every_stage(deployed):
     assert {"endorse", "correct_application", "formal_review_duplicates", "invitation", "bureau_decision_task",
             "notice_objections", "sign_contract", "change_bureau_decision", "midterm_check", "apply_acceptance",
             "expert_evaluation"} <= {name for entry in waiting for name in entry.split(", ")}
+    # and the institution has rated the experts whose reviews are over (the expert pool's page)
+    rated = int(next(line for line in lines if line.endswith("expert rating(s)")).split()[0])
+    assert rated > 0 and rated == _count(deployed, expert_pool.ExpertRating)
 
 
 def test_the_demo_plays_a_batch_review_to_each_stage_in_the_demo_pool(deployed):

@@ -20,6 +20,8 @@ def _start(db, funding=120.0) -> Driver:  # type: ignore[no-untyped-def]
 
 
 def _evaluate(d: Driver, score: float) -> None:
+    # the three members evaluate on their own, then the chair concludes for the group
+    d.members_give_opinions("eval_member_opinion", ["good"] * 3, [score] * 3)
     row = d.task("expert_evaluation")
     d.complete("expert_evaluation", EXPERT(row.assignee), {"evaluation_score": score,
                                                             "evaluation_report": "评价意见：目标完成情况良好"})
@@ -48,6 +50,7 @@ def test_large_projects_are_evaluated_by_a_third_party(world):
 def test_an_expert_group_chair_who_misses_the_deadline_hands_over(world):
     d = _start(world)
     d.complete("self_evaluation", APPLICANT, SELF)
+    d.members_give_opinions("eval_member_opinion", ["good"] * 3)
     first = d.task("expert_evaluation").assignee
     d.advance_to(sh(2026, 3, 24, 10, 1))  # 15 working days after 2 March 2026
     assert d.task("expert_evaluation").assignee != first

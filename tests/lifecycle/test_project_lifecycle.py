@@ -34,10 +34,12 @@ def test_an_application_goes_through_every_stage_to_its_rating(world):
                                                "funds_spent_total": 118})
     d.complete("financial_audit", AUDITOR, {"audit_opinion": "unqualified", "eligible_spending": 118,
                                             "audit_findings": "支出合规"})
+    d.members_give_opinions("member_opinion", ["pass"] * 5, [88] * 5)
     chair = d.task("acceptance_review").assignee
     d.complete("acceptance_review", EXPERT(chair), {"completion_rate": 100, "acceptance_score": 88,
                                                     "acceptance_opinion": "完成全部任务，同意通过验收"})
     d.complete("self_evaluation", APPLICANT, {"self_score": 90, "self_summary": "绩效目标全部实现，成果已转化应用"})
+    d.members_give_opinions("eval_member_opinion", ["excellent"] * 3, [91] * 3)
     chair = d.task("expert_evaluation").assignee
     d.complete("expert_evaluation", EXPERT(chair), {"evaluation_score": 91, "evaluation_report": "绩效突出，成果转化良好"})
     # then the lifecycle is complete, the register and the credit records say so

@@ -160,6 +160,17 @@ class Driver:
             self.complete_row(row, Actor(row.assignee, frozenset({"experts"})),
                               score | {"expert_opinion": "创新性强，方案可行 · innovative and feasible"})
 
+    def members_give_opinions(self, task: str, conclusions: list[str], scores: list[float] | None = None) -> list[str]:
+        """Every open member task of a panel (acceptance or performance evaluation) completed in
+        the members' order, the n-th with the n-th conclusion and score; the members' user names."""
+        rows = self.expert_rows(task)
+        scores = scores or [85.0] * len(rows)
+        for row, conclusion, score in zip(rows, conclusions, scores):
+            self.complete_row(row, Actor(row.assignee, frozenset({"experts"})),
+                              {"member_score": score, "member_conclusion": conclusion,
+                               "member_opinion": "材料齐全，任务完成情况良好 · complete and well done"})
+        return [r.assignee for r in rows]
+
     def propose_and_decide(self, proposal: str = "fund", decision: str = "fund", funding: float | None = None) -> None:
         self.complete("institution_proposal", STAFF, {"proposal": proposal, "proposal_comment": "按得分排序 · by score"})
         data: dict[str, Any] = {"bureau_decision": decision, "decision_comment": "局务会研究 · decided"}

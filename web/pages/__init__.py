@@ -47,3 +47,5 @@ def register_ui(app: Flask, api: Blueprint) -> None:
     app.register_blueprint(admin)
     from web.pages.batches import batch_pages  # a call's batch documents (issue 16)
     app.register_blueprint(batch_pages)
+    from web.pages.experts import experts  # the expert pool: draws, ratings, standing (issue 16)
+    app.register_blueprint(experts)
