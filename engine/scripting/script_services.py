@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
-from engine.lifecycle import (changes, credit, duplicates, eligibility, expert_pool, integrity, projects,
+from engine.lifecycle import (calls, changes, credit, duplicates, eligibility, expert_pool, integrity, projects,
                               scoring)
 from engine.core import clock, commands
 from engine.core.calendar import BUREAU_TZ, add_working_days
@@ -281,6 +281,30 @@ def conclude_change(change_id: Any, approved: Any) -> dict[str, Any]:
     return changes.conclude(_db(), change_id, bool(approved)).to_dict()
 
 
+# --- calls for proposals (the call's own process, call_for_proposals) --------------------------
+
+def _call_key(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"a call key is a non-empty string, not {value!r}")
+    return value.strip()
+
+
+def call_deadline(call_key: Any) -> dict[str, Any]:
+    """`{closes_at, passed}`: the call's deadline now (an extension moves it) and whether it is past."""
+    return calls.deadline(_db(), _call_key(call_key))
+
+
+def close_call(call_key: Any) -> dict[str, Any]:
+    """Close the call (from now on no application is accepted under it); returns the call."""
+    return calls.close(_db(), _call_key(call_key), ACTOR).to_dict()
+
+
+def call_formal_review(call_key: Any) -> dict[str, Any]:
+    """`{done, pending, projects}`: whether every application of the call has finished its formal
+    review, and the accepted ones as the batch's `projects`."""
+    return calls.formal_review(_db(), _call_key(call_key))
+
+
 GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
     working_days_after, months_after, today,
     submission_check, register_application, update_application, project_facts, set_project_status,
@@ -289,4 +313,5 @@ GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
     integrity_check, similar_applications, credit_history, record_credit,
     draw_experts, expert_replied, expert_timed_out, expert_scored, aggregate_scores,
     request_change, review_change, conclude_change,
+    call_deadline, close_call, call_formal_review,
 )}
