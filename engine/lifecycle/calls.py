@@ -137,9 +137,20 @@ def _load(data: Any, partial: bool | tuple[str, ...] = False) -> dict[str, Any]:
     try:
         return CallSchema(partial=partial).load(data)
     except ValidationError as error:
-        messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-        raise InvalidData("the call has invalid fields: " + ", ".join(sorted(messages)),
-                          {k: v if isinstance(v, list) else [str(v)] for k, v in messages.items()}) from None
+        found = _flatten(error.messages if isinstance(error.messages, dict) else {"_schema": error.messages})
+        raise InvalidData("the call has invalid fields: " + ", ".join(sorted(found)), found) from None
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """{"categories": {0: {"budget": [..]}}} -> {"categories.0.budget": [..]}: each bad field by its path."""
+    found: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            found.update(_flatten(value, path + "."))
+        else:
+            found[path] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return found
 
 
 def _plain(loaded: dict[str, Any]) -> dict[str, Any]:

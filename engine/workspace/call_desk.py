@@ -28,7 +28,7 @@ CHANGED = "call_changed"
 
 
 def may_manage(actor: Actor) -> bool:
-    return STAFF in actor.groups or "admins" in actor.groups
+    return STAFF in actor.groups
 
 
 def may_read(actor: Actor) -> bool:

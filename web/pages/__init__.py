@@ -45,3 +45,5 @@ def register_ui(app: Flask, api: Blueprint) -> None:
     app.register_blueprint(designer)
     from web.pages.admin import admin  # user and group administration (issue 19)
     app.register_blueprint(admin)
+    from web.pages.calls import calls_pages  # calls for proposals (issue 16)
+    app.register_blueprint(calls_pages)
