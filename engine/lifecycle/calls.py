@@ -126,7 +126,7 @@ class CallSchema(Schema):
         if opens and closes and closes <= opens:
             raise ValidationError("截止时间须晚于开始时间 · The closing time must be after the opening time.",
                                   "closes_at")
-        codes = [c["code"] for c in data.get("categories") or []]
+        codes = [c.get("code") for c in data.get("categories") or [] if isinstance(c, dict) and c.get("code")]
         if len(codes) != len(set(codes)):
             raise ValidationError("类别重复 · A category appears twice.", "categories")
 
