@@ -70,3 +70,16 @@ def test_the_full_demo_has_projects_standing_in_every_stage(deployed):
     assert {"endorse", "correct_application", "formal_review_duplicates", "invitation", "bureau_decision_task",
             "notice_objections", "sign_contract", "change_bureau_decision", "midterm_check", "apply_acceptance",
             "expert_evaluation"} <= {name for entry in waiting for name in entry.split(", ")}
+
+
+def test_the_demo_has_an_open_call_with_applications_in_it(deployed):
+    from engine.core import clock
+    from engine.lifecycle import calls
+    demo_data.load(deployed, demo_data.PROJECTS[:1])  # people and organisations
+    lines = demo_data.load_calls(deployed, clock.now())
+    assert lines == ["call 2027-1: published, 3 application(s)"]
+    standing = commands.query(deployed, calls.standing, "2027-1")
+    assert standing["call"]["status"] == "published" and standing["applied"] == 3
+    use = commands.query(deployed, calls.quota_use, "2027-1")
+    assert use["binjiang"] == {"quota": 5, "used": 1} and use["xihu"]["used"] == 1
+    assert demo_data.load_calls(deployed, clock.now()) == ["call 2027-1: already present"]
