@@ -24,7 +24,7 @@ from engine.workspace import call_desk
 
 from web import engine_db
 from web.auth import current_actor
-from web.i18n import current_language
+from web.i18n import current_language, pick
 from web.pages.common import Pager, int_arg, protected
 
 calls_pages = protected(Blueprint("calls", __name__, url_prefix="/calls"))
@@ -161,9 +161,24 @@ def _form_values(call: dict[str, Any] | None) -> dict[str, Any]:
             "registered_organisation": eligibility.get("registered_organisation", True)}
 
 
-def _errors_in_language(error: InvalidData) -> dict[str, list[str]]:
+def _errors_in_language(error: InvalidData, data: dict[str, Any] | None = None) -> dict[str, list[str]]:
+    """Each message in the page's language; a category's field named by the category, not its path."""
     language = current_language()
-    return {k: [outcome.in_language(m, language) for m in v] for k, v in error.fields.items()}
+    found: dict[str, list[str]] = {}
+    for key, messages in error.fields.items():
+        parts = key.split(".")
+        if parts[0] == "categories" and len(parts) == 3 and parts[1].isdigit() and data:
+            listed = data.get("categories") or []
+            code = listed[int(parts[1])].get("code") if int(parts[1]) < len(listed) else None
+            field = {"code": _("Plan category"), "name": _("Name in the call"), "budget": _("Budget (yuan)"),
+                     "topics": _("Topics (one a line)")}.get(parts[2], parts[2])
+            key = f"categories.{code}"
+            messages = [f"{pick(calls.PLAN_CATEGORIES.get(code or '', code or ''), language)}, {field}: "
+                        f"{outcome.in_language(m, language)}" for m in messages]
+        else:
+            messages = [outcome.in_language(m, language) for m in messages]
+        found.setdefault(key, []).extend(messages)
+    return found
 
 
 def _editor(values: dict[str, Any], errors: dict[str, list[str]], creating: bool, status: int = 200,
@@ -202,7 +217,7 @@ def create():  # type: ignore[no-untyped-def]
         values = _form_values(None) | {k: form[k] for k in ("key", "title", "year", "opens_at", "closes_at")}
         values.update(categories={c["code"]: c for c in data["categories"]}, quotas=data["quotas"],
                       **{k: form[k] for k in ("max_open_projects", "budget_min", "budget_max")})
-        return _editor(values, _errors_in_language(error), True, 422, commands.query(engine_db(), _all_calls))
+        return _editor(values, _errors_in_language(error, data), True, 422, commands.query(engine_db(), _all_calls))
     flash(_("The call %(key)s was created as a draft.", key=call.key), "success")
     return redirect(url_for("calls.show", key=call.key))
 
@@ -227,7 +242,7 @@ def update(key: str):  # type: ignore[no-untyped-def]
         values = _form_values(None) | {k: form[k] for k in ("title", "year", "opens_at", "closes_at")} | {"key": key}
         values.update(categories={c["code"]: c for c in data["categories"]}, quotas=data["quotas"],
                       **{k: form[k] for k in ("max_open_projects", "budget_min", "budget_max")})
-        return _editor(values, _errors_in_language(error), False, 422)
+        return _editor(values, _errors_in_language(error, data), False, 422)
     flash(_("The draft was saved."), "success")
     return redirect(url_for("calls.show", key=key))
 
