@@ -4,7 +4,8 @@ record (engine/lifecycle/calls.py): publishing a call starts its process `call_f
 closing it early wakes that process with the message `call_changed`, so it reads the deadline
 again; an application under a call is checked against the call's rules before the lifecycle
 starts (nothing starts when they refuse it) and, once registered, carries the call's key in the
-project register (quota, formal-review progress and the batch all read it from there)."""
+project register (quota, formal-review progress and the batch all read it from there). Who may
+manage or read calls is engine/runtime/access.py's rule."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,22 +18,20 @@ from engine.core.errors import Forbidden, InvalidData
 from engine.core.models import ProcessInstance
 from engine.core.principals import Actor
 from engine.lifecycle import calls
-from engine.runtime import instances
+from engine.runtime import access, instances
 from engine.runtime.subscriptions import MESSAGE
 from engine.workspace import application_drafts
 
-STAFF = "institution_staff"
-READERS = frozenset({"institution_staff", "bureau_staff", "supervisors", "admins"})
 LIFECYCLE = "project_lifecycle"
 CHANGED = "call_changed"
 
 
 def may_manage(actor: Actor) -> bool:
-    return STAFF in actor.groups
+    return access.may_manage_calls(actor)
 
 
 def may_read(actor: Actor) -> bool:
-    return bool(READERS & set(actor.groups))
+    return access.may_read_calls(actor)
 
 
 def _require_staff(actor: Actor) -> None:
