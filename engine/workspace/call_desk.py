@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from engine.core.errors import Forbidden, InvalidData
 from engine.core.models import ProcessInstance
 from engine.core.principals import Actor
+from engine.definitions.deployment import form_for, latest_definition
+from engine.definitions.forms import validate_submission
 from engine.lifecycle import calls
 from engine.runtime import access, instances
 from engine.runtime.subscriptions import MESSAGE
@@ -97,6 +99,14 @@ def submit(session: Session, actor: Actor, key: str, data: Any, topic: str | Non
     application = {**(data if isinstance(data, dict) else {}), "call_topic": topic or ""}
     found = calls.refusals(session, key, application)
     if found:
+        # the form's own errors too, so that one answer names every field to correct
+        definition = latest_definition(session, LIFECYCLE)
+        form = form_for(session, definition, definition.meta.get("start_form_key"))
+        try:
+            if form is not None:
+                validate_submission(form, data)
+        except InvalidData as error:
+            found = {**error.fields, **found}
         raise InvalidData("the call does not admit this application", found)
     instance = application_drafts.submit(session, actor, LIFECYCLE, data, draft_id)
     project_id = instances.data_of(instance).get("project_id")

@@ -125,6 +125,10 @@ def test_the_call_admits_only_its_categories_topics_and_budget_range(world):
     with pytest.raises(InvalidData) as category:
         apply(world, sh(2026, 3, 3), plan_category="soft_science")
     assert "plan_category" in category.value.fields and lifecycles(world) == 0
+    # one answer names the form's own errors beside the call's
+    with pytest.raises(InvalidData) as both:
+        apply(world, sh(2026, 3, 3), topic="人工智能", title="")
+    assert {"call_topic", "title"} <= set(both.value.fields)
 
 
 def test_a_draft_is_edited_with_field_errors_and_a_new_call_copies_its_template(world):
