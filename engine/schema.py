@@ -11,6 +11,7 @@ from engine.notify import notifications
 from engine.scheduling import scheduler
 from engine.runtime import stuck_instances  # noqa: F401  scheduler (issue 6)
 from engine.lifecycle import organisations, projects, changes, expert_pool, integrity, credit, duplicates  # noqa: F401,E501  lifecycle (issue 3)
+from engine.lifecycle import calls  # noqa: F401  calls for proposals (issue 16)
 from engine.supervision import archive, attention, dashboard  # noqa: F401  supervisor console (issue 7)
 from engine.designer import process_drafts, trial_runs  # noqa: F401  designer (issue 5)
 from engine.core import web_sessions, sign_in  # noqa: F401  sign-in (issue 13)

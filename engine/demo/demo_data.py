@@ -200,6 +200,8 @@ def load(db: Database, projects: list[DemoProject] | None = None) -> list[str]:
     now = clock.now()
     for project in PROJECTS if projects is None else projects:
         lines.append(_play(db, project, now))
+    if projects is None:
+        lines += load_calls(db, now)
     return lines + [_rate_finished_reviews(db)]
 
 
@@ -223,6 +225,73 @@ def _rate_finished_reviews(db: Database) -> str:
                 continue
         return rated
     return f"{commands.execute(db, rate)} expert rating(s)"
+
+
+# --- calls for proposals (issue 16) ---------------------------------------------------------------
+# The open call with a few applications in it. The closed and decided call (its batch reviewed and
+# decided) is added here once batch_review and batch_decision are merged: another DemoCall whose
+# deadline lies in the past, played through its batch.
+
+@dataclass(frozen=True)
+class DemoCall:
+    call: dict[str, Any]
+    opened_days_ago: int
+    closes_in_days: int
+    applications: list[DemoProject] = field(default_factory=list)
+
+
+OPEN_CALL = DemoCall(
+    {"key": "2027-1", "title": "2027年度第一批科技计划项目申报指南", "year": 2027,
+     "categories": [{"code": "key_rd", "name": "重点研发计划", "budget": 8000000, "topics": ["智能制造", "新能源与节能环保"]},
+                    {"code": "natural_science", "name": "自然科学基金", "budget": 3000000, "topics": ["新材料", "生物医药"]}],
+     "quotas": {"binjiang": 5, "xihu": 3, "yuhang": 3, "zju": 8, "zjut": 5, "hdu": 5},
+     "eligibility": {"max_open_projects": 2, "budget_min": 10, "budget_max": 300, "registered_organisation": True}},
+    opened_days_ago=12, closes_in_days=18,
+    applications=[
+        DemoProject("chen.yu", _application("面向柔性产线的工业机器人自主装配技术", "陈宇", "杭州智芯科技有限公司",
+                                            "manufacturing", "key_rd", 260, 36,
+                                            "研究多品种小批量柔性产线中工业机器人的视觉引导自主装配与快速换型方法。",
+                                            call_topic="智能制造"), 8, ("endorse",)),
+        DemoProject("li.na", _application("抗肿瘤小分子药物晶型筛选平台", "李娜", "浙江生物医药实验室", "biomed",
+                                          "natural_science", 90, 24,
+                                          "建立高通量药物晶型筛选与稳定性评价平台，服务创新药临床前研究。",
+                                          call_topic="生物医药"), 6, ("formal_review",)),
+        DemoProject("huang.min", _application("钠离子电池正极材料低成本制备", "黄敏", "浙江大学", "energy",
+                                              "natural_science", 70, 24,
+                                              "研究层状氧化物正极材料的低成本制备工艺与循环稳定性提升方法。",
+                                              call_topic="新材料"), 3, ("endorse",)),
+    ])
+
+
+def load_calls(db: Database, now: datetime, demo_calls: list[DemoCall] | None = None) -> list[str]:
+    """Publish each demo call at its opening day and play its applications up to now."""
+    from engine.lifecycle import calls
+    from engine.workspace import call_desk
+    lines = []
+    staff = Actor("wang.fang", frozenset({"institution_staff"}))
+    for demo in [OPEN_CALL] if demo_calls is None else demo_calls:
+        key = demo.call["key"]
+        if commands.query(db, lambda s: s.scalar(select(calls.Call.id).where(calls.Call.key == key))) is not None:
+            lines.append(f"call {key}: already present")
+            continue
+        opened = (now - timedelta(days=demo.opened_days_ago)).astimezone(BUREAU_TZ).replace(
+            hour=9, minute=0, second=0, microsecond=0)
+        closes = (now + timedelta(days=demo.closes_in_days)).astimezone(BUREAU_TZ).replace(
+            hour=17, minute=0, second=0, microsecond=0)
+        with clock.frozen_at(opened):
+            commands.execute(db, call_desk.create, staff, demo.call | {"opens_at": opened.isoformat(),
+                                                                        "closes_at": closes.isoformat()})
+            commands.execute(db, call_desk.publish, staff, key)
+        for project in demo.applications:
+            day = (now - timedelta(days=project.days_ago)).astimezone(BUREAU_TZ).replace(
+                hour=9, minute=30, second=0, microsecond=0)
+            data = {k: v for k, v in project.data.items() if k != "call_topic"}
+            with clock.frozen_at(day):
+                instance_id = commands.execute(db, call_desk.submit, Actor(project.applicant, frozenset({"applicants"})),
+                                               key, data, project.data.get("call_topic")).id
+            playback.play(db, instance_id, day + timedelta(hours=1), now, _answer(project, data), project.stop_at)
+        lines.append(f"call {key}: published, {len(demo.applications)} application(s)")
+    return lines
 
 
 def _ensure_organisation(db: Database, code: str, name: str, kind: str, recommender: str | None) -> str:

@@ -76,6 +76,7 @@ class Project(Base):
     recommendation: Mapped[str | None] = mapped_column(String(30))
     rating: Mapped[str | None] = mapped_column(String(20))
     outcome_reason: Mapped[str | None] = mapped_column(Text)
+    call_key: Mapped[str | None] = mapped_column(String(40), index=True)  # the call it was made under
     terms_norm: Mapped[float] = mapped_column(Float, default=0.0)  # for duplicate detection
     history: Mapped[list[Any]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime]
@@ -95,7 +96,7 @@ class Project(Base):
                 "acceptance_due": iso(self.acceptance_due), "period_changes": self.period_changes,
                 "reports_done": self.reports_done, "midterm_done": self.midterm_done, "score": self.score,
                 "recommendation": self.recommendation, "rating": self.rating,
-                "outcome_reason": self.outcome_reason}
+                "outcome_reason": self.outcome_reason, "call_key": self.call_key}
 
 
 def today() -> date:
@@ -140,7 +141,8 @@ def register(session: Session, application: dict[str, Any], applicant: str | Non
                       budget=float(application["budget"]), period_months=int(application["period_months"]),
                       status="submitted", stage="application_acceptance", submitted_at=now,
                       funds_released=0.0, funding_suspended=False, period_changes=0, reports_done=0,
-                      midterm_done=False, terms_norm=0.0, history=[], updated_at=now)
+                      midterm_done=False, terms_norm=0.0, history=[], updated_at=now,
+                      call_key=str(application["call_key"]) if application.get("call_key") else None)
     session.add(project)
     session.flush()
     note(project, "submitted", {"instance_id": instance_id} if instance_id else None)

@@ -593,9 +593,23 @@ def check_item_visibility(value: Any, view: View) -> str:
     return str(value)
 
 
+# calls for proposals (issue 16): the institution manages them; the bureau and supervisors read
+# them (a call's page: its applications per category and stage, the budget used)
+CALL_MANAGERS = frozenset({"institution_staff"})
+CALL_READERS = frozenset({"institution_staff", "bureau_staff", "supervisors", "admins"})
+
+
+def may_manage_calls(actor: Actor) -> bool:
+    return bool(CALL_MANAGERS & set(actor.groups))
+
+
+def may_read_calls(actor: Actor) -> bool:
+    return bool(CALL_READERS & set(actor.groups))
+
+
 __all__ = ["APPLICANT", "EXPERT", "FULL", "STAFF", "Rules", "TaskLine", "View",
            "check_item_visibility", "field_visibility", "is_party", "may_see_instance", "role_of",
-           "rules_of", "view_of"]
+           "rules_of", "view_of", "may_manage_calls", "may_read_calls"]
 
 
 

@@ -151,9 +151,17 @@ def _forward(session: Session, sender: ProcessInstance, event: Any, actor: Actor
     waiting = [i for i in subscriptions.instances_waiting(session, kind, name) if i != sender.id]
     targets = list(session.scalars(select(ProcessInstance.id).where(
         ProcessInstance.id.in_(waiting), ProcessInstance.state == RUNNING).order_by(ProcessInstance.id))) if waiting else []
-    if kind == MESSAGE:
-        targets = _message_targets(session, targets, sender.business_key)
     payload = _payload_data(event.payload)
+    if kind == MESSAGE:
+        # like POST /messages: a `correlation` in the sender's data names the one waiting instance
+        # by its data (a call's decision goes to each project's lifecycle by `project_id`), and a
+        # `message_data` is all it carries then (not the sender's whole data)
+        correlation = payload.pop("correlation", None)
+        if isinstance(payload.get("message_data"), dict):
+            payload = dict(payload["message_data"])
+        if isinstance(correlation, dict) and correlation:
+            targets = [t for t in targets if _data_agrees(get(session, t), correlation)]
+        targets = _message_targets(session, targets, sender.business_key)
     session.info["forward_depth"] = depth + 1
     try:
         for target in targets:
@@ -162,6 +170,11 @@ def _forward(session: Session, sender: ProcessInstance, event: Any, actor: Actor
         session.info["forward_depth"] = depth
     audit.record(session, f"{kind}_thrown", actor.username, instance_id=sender.id, name=name,
                  delivered_to=targets)
+
+
+def _data_agrees(instance: ProcessInstance, correlation: dict[str, Any]) -> bool:
+    data = load_data(instance.data)
+    return all(name in data and data[name] == value for name, value in correlation.items())
 
 
 def _message_targets(session: Session, waiting: list[int], business_key: str | None) -> list[int]:
@@ -195,6 +208,8 @@ def deliver(session: Session, instance: ProcessInstance, kind: str, name: str, d
         task.data.update(data)
     definition = tasks[0].task_spec.event_definition
     workflow.catch(BpmnEvent(definition, payload=_catch_payload(definition, tasks[0], data)))
+    for task in tasks:  # a waiting task made ready inherits its parent's data again: the message's wins
+        task.data.update(data)
     audit.record(session, f"{kind}_delivered", actor.username, instance_id=instance.id, name=name,
                  elements=sorted({t.task_spec.bpmn_id for t in tasks}), data=data)
     advance(session, instance, workflow, actor)

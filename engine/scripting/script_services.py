@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
-from engine.lifecycle import (batch_review, batches, changes, credit, duplicates, eligibility, expert_pool, integrity,
+from engine.lifecycle import (batch_review, batches, calls, changes, credit, duplicates, eligibility, expert_pool, integrity,
                               organisations, projects, scoring)
 from engine.notify import texts
 from engine.notify.notifications import Notification
@@ -392,6 +392,28 @@ def batch_decisions(proposal: Any) -> dict[str, dict[str, Any]]:
 
 def batch_totals(categories: Any, proposal: Any) -> list[dict[str, Any]]:
     return batches.totals(_list(categories, "categories"), _list(proposal, "proposal"))
+# --- calls for proposals (the call's own process, call_for_proposals) --------------------------
+
+def _call_key(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"a call key is a non-empty string, not {value!r}")
+    return value.strip()
+
+
+def call_deadline(call_key: Any) -> dict[str, Any]:
+    """`{closes_at, passed}`: the call's deadline now (an extension moves it) and whether it is past."""
+    return calls.deadline(_db(), _call_key(call_key))
+
+
+def close_call(call_key: Any) -> dict[str, Any]:
+    """Close the call (from now on no application is accepted under it); returns the call."""
+    return calls.close(_db(), _call_key(call_key), ACTOR).to_dict()
+
+
+def call_formal_review(call_key: Any) -> dict[str, Any]:
+    """`{done, pending, projects}`: whether every application of the call has finished its formal
+    review, and the accepted ones as the batch's `projects`."""
+    return calls.formal_review(_db(), _call_key(call_key))
 
 
 GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
@@ -405,4 +427,5 @@ GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
     batch_groups, batch_draw, batch_sheets, schedule_session, batch_chair_items, batch_reviews,
     batch_scored, batch_proposal, batch_form_items, batch_refusals, batch_apply, batch_objection_refusals,
     batch_uphold, batch_decisions, batch_totals,
+    call_deadline, close_call, call_formal_review,
 )}

@@ -161,6 +161,10 @@ OWN_DIRECT_TASK = lambda w: {"task_id": w.my_scoring_task}  # noqa: E731
 APPLICANT_USER = lambda w: {"username": w.names["applicant"]}  # noqa: E731
 BYSTANDER = lambda w: {"username": w.fresh_user()}  # noqa: E731
 NO_EXTERNAL_TASK = lambda w: {"task_id": "00000000-0000-0000-0000-000000000000"}  # noqa: E731
+CALL_READERS = allow("staff", "supervisor", "admin")
+CALL_MANAGERS = allow("staff")
+OPEN_CALL = lambda w: {"key": w.call_open}  # noqa: E731
+DRAFT_CALL = lambda w: {"key": w.call_draft}  # noqa: E731
 RULES: list[Rule] = [
     # ---- public ---------------------------------------------------------------------------------
     Rule("home.index", "GET", EVERYONE),  # anonymous: to the sign-in page
@@ -477,6 +481,33 @@ RULES: list[Rule] = [
          body=lambda w, role: {"name": "matrix", "expires_on": _soon(30)}),
     # observability (issue 19): the schedulers' heartbeats are the supervisors' to watch
     Rule("api.schedulers", "GET", SUPERVISORS),
+    # calls for proposals (issue 16): staff, supervisors and admins read; institution staff manage
+    Rule("calls.index", "GET", CALL_READERS),
+    Rule("calls.open_list", "GET", EVERYONE),
+    Rule("calls.show", "GET", CALL_READERS, args=OPEN_CALL),
+    Rule("calls.new", "GET", CALL_MANAGERS),
+    Rule("calls.create", "POST", CALL_MANAGERS, must_change=True,
+         body=lambda w, role: {"key": f"M-new-{role}", "title": f"新指南 {role}", "year": "2026"}),
+    Rule("calls.edit", "GET", CALL_MANAGERS, args=DRAFT_CALL),
+    Rule("calls.update", "POST", CALL_MANAGERS, args=DRAFT_CALL, body=lambda w, role: {"title": f"改名 {role}", "year": "2026"}),
+    Rule("calls.publish", "POST", CALL_MANAGERS, args=DRAFT_CALL, fresh=lambda w: {"key": w.fresh_call()},
+         body=lambda w, role: {}, must_change=True),
+    Rule("calls.extend", "POST", CALL_MANAGERS, args=OPEN_CALL, fresh=lambda w: {"key": w.fresh_call(publish=True)},
+         body=lambda w, role: {"closes_at": _soon(60) + "T17:00", "reason": "matrix"}, must_change=True),
+    Rule("calls.close", "POST", CALL_MANAGERS, args=OPEN_CALL, fresh=lambda w: {"key": w.fresh_call(publish=True)},
+         body=lambda w, role: {}, must_change=True),
+    Rule("applicant.new_under_call", "GET", allow("applicant", "owner"), args=OPEN_CALL),
+    Rule("applicant.submit_under_call", "POST", allow("applicant", "owner"), args=OPEN_CALL,
+         case="an empty application", body=lambda w, role: {}, ok=(422,)),
+    Rule("api.list_calls", "GET", CALL_READERS),
+    Rule("api.get_call", "GET", CALL_READERS, args=OPEN_CALL),
+    Rule("api.create_call", "POST", CALL_MANAGERS, body=lambda w, role: {"key": f"M-api-{role}", "title": f"接口指南 {role}", "year": 2026}),
+    Rule("api.publish_call", "POST", CALL_MANAGERS, args=DRAFT_CALL, fresh=lambda w: {"key": w.fresh_call()},
+         body=lambda w, role: {}),
+    Rule("api.extend_call", "POST", CALL_MANAGERS, args=OPEN_CALL, fresh=lambda w: {"key": w.fresh_call(publish=True)},
+         body=lambda w, role: {"closes_at": _soon(60) + "T17:00:00+08:00", "reason": "matrix"}),
+    Rule("api.close_call", "POST", CALL_MANAGERS, args=OPEN_CALL, fresh=lambda w: {"key": w.fresh_call(publish=True)},
+         body=lambda w, role: {}),
 ]
 
 

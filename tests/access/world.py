@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from engine.supervision import archive
-from engine.workspace import attachments, comments, application_drafts, saved_filters
+from engine.workspace import attachments, comments, application_drafts, saved_filters, call_desk
 from engine.core import clock, commands, user_admin, users
 from engine.demo import demo_data
 from engine.runtime import instances, tasks
@@ -81,6 +81,8 @@ class World:
     trial_task: str = ""
     archived: int = 0
     batch: int = 0  # a call's batch (batch_decision) in its public notice; its projects are the owner's
+    call_draft: str = ""  # a draft call for proposals (issue 16)
+    call_open: str = ""  # a published call, open for applications
     _day: int = 0
 
     # ---- fresh objects for allowed requests that use one up ---------------------------------
@@ -118,6 +120,18 @@ class World:
         view = commands.execute(self.db, lambda s: trial_runs.view(
             s, OTHER_DESIGNER, trial_runs.start(s, OTHER_DESIGNER, self.process_draft, None, {}).id))
         return view.trial.id, view.tasks[0].id
+
+    def fresh_call(self, publish: bool = False) -> str:
+        """A call for proposals closing in 30 days: a draft, or published (its process running)."""
+        self._day += 1
+        key = f"M-{self._day}-{'open' if publish else 'draft'}"
+        closes = (clock.now() + timedelta(days=30)).isoformat()
+        commands.execute(self.db, call_desk.create, STAFF, {
+            "key": key, "title": f"矩阵指南 {key}", "year": 2026, "closes_at": closes,
+            "categories": [{"code": "natural_science", "name": "自然科学基金", "budget": 1000000, "topics": []}]})
+        if publish:
+            commands.execute(self.db, call_desk.publish, STAFF, key)
+        return key
 
     def fresh_user(self) -> str:
         """A bystander account (an integration) that an admin may deactivate or strip of tokens."""
@@ -232,6 +246,7 @@ def build(db: Any, storage: Path, archive_dir: Path) -> World:
     w.trial, w.trial_task = w.fresh_trial()
     w.archived = _archived(w, owner)
     w.batch = _batch_in_notice(db)
+    w.call_draft, w.call_open = w.fresh_call(), w.fresh_call(publish=True)
     return w
 
 

@@ -172,3 +172,20 @@ def test_data_whose_keys_scripts_cannot_use_is_refused_and_changes_nothing(api, 
                                               "data": {"__class__": 1, "ok": 2}})
     assert status == 422 and list(body["error"]["fields"]) == ["__class__"]
     assert finance.post("/messages", {"name": "payment_confirmed", "business_key": "ORDER-1"})[0] == 200
+
+
+def test_a_thrown_message_with_a_correlation_reaches_only_the_matching_instance_with_its_message_data(api, deploy):
+    # given two instances waiting for the same message, told apart by their data
+    deploy("bpmn/correlated_wait.bpmn", "bpmn/correlated_throw.bpmn")
+    alice = api("alice")
+    first, second = (_start(alice, "correlated_wait", {"project_id": n, "note": "old"}) for n in (1, 2))
+    # when a process throws it with a correlation naming the second
+    assert _start(alice, "correlated_throw", {"target": 2})["state"] == "completed"
+    # then only the second receives it, with the message's data winning over what it held,
+    # and nothing else of the sender's data
+    supervisor = api("boss", ["supervisors"])  # sees the whole data
+    got = {w["id"]: supervisor.get(f"/process-instances/{w['id']}")[1] for w in (first, second)}
+    assert got[first["id"]]["state"] == "running"
+    data = got[second["id"]]["data"]
+    assert got[second["id"]]["state"] == "completed" and data["seen"] == "new" and data["answer"] == 42
+    assert "secret" not in data and "correlation" not in data

@@ -87,3 +87,16 @@ def test_the_demo_plays_a_batch_review_to_each_stage_in_the_demo_pool(deployed):
     data = commands.query(deployed, lambda s: instances.data_of(instances.get(s, done)))
     assert set(data["reviews"]) == {str(p["project_id"]) for p in batch_review_demo.PROJECTS}
     assert data["reviews"]["9001"]["mode"] == "meeting" and data["reviews"]["9004"]["mode"] == "mail"
+
+
+def test_the_demo_has_an_open_call_with_applications_in_it(deployed):
+    from engine.core import clock
+    from engine.lifecycle import calls
+    demo_data.load(deployed, demo_data.PROJECTS[:1])  # people and organisations
+    lines = demo_data.load_calls(deployed, clock.now())
+    assert lines == ["call 2027-1: published, 3 application(s)"]
+    standing = commands.query(deployed, calls.standing, "2027-1")
+    assert standing["call"]["status"] == "published" and standing["applied"] == 3
+    use = commands.query(deployed, calls.quota_use, "2027-1")
+    assert use["binjiang"] == {"quota": 5, "used": 1} and use["xihu"]["used"] == 1
+    assert demo_data.load_calls(deployed, clock.now()) == ["call 2027-1: already present"]

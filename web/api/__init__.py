@@ -11,5 +11,6 @@ from web.api import design  # noqa: F401  process designer (issue 5)
 from web.api import integration  # noqa: F401  other systems (issue 18)
 from web.api import admin  # noqa: F401  user administration (issue 19)
 from web.api import schedulers  # noqa: F401  observability (issue 19)
+from web.api import calls  # noqa: F401  calls for proposals (issue 16)
 
 __all__ = ["api"]

@@ -17,6 +17,7 @@ from web.api import design_schemas as ds, notifications as n, schemas as s, supe
 from web.api import integration_schemas as ig
 from web.api import admin as ad
 from web.api import schedulers as sc
+from web.api import calls as cl
 
 # (path, method, summary, request schema or None, success status, response schema, many)
 OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
@@ -99,6 +100,13 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any, bool]] = [
     ("/v1/external-tasks/{id}/retry", "post", "Supervisors: give an external task's incident retries again, with a reason", ig.ExternalRetryRequest, 200, ig.ExternalTaskOut, False),
     # observability (issue 19)
     ("/v1/supervisor/schedulers", "get", "Supervisors: each scheduler's heartbeat, and a warning in both languages for one gone silent", None, 200, sc.SchedulersOut, False),
+    # calls for proposals (issue 16)
+    ("/v1/calls", "get", "Staff, supervisors: calls for proposals with filters (status, year, q), sorting and pages", ("query", cl.CallQuery), 200, cl.CallPage, False),
+    ("/v1/calls", "post", "Institution staff: create a draft call (from a template: `template` = an earlier call's key)", cl.CallCreateRequest, 201, cl.CallOut, False),
+    ("/v1/calls/{key}", "get", "Staff, supervisors: one call with its applications per category and stage and the quota use", None, 200, cl.CallDetailOut, False),
+    ("/v1/calls/{key}/publish", "post", "Institution staff: publish a draft call (starts its process call_for_proposals)", None, 200, cl.CallOut, False),
+    ("/v1/calls/{key}/extend", "post", "Institution staff: move the deadline later, with the reason", cl.ExtendRequest, 200, cl.CallOut, False),
+    ("/v1/calls/{key}/close", "post", "Institution staff: close the call now", None, 200, cl.CallOut, False),
 ]
 
 ERRORS = {"400": "Malformed request", "401": "Not signed in", "403": "Not allowed",

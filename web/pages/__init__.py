@@ -49,3 +49,5 @@ def register_ui(app: Flask, api: Blueprint) -> None:
     app.register_blueprint(batch_pages)
     from web.pages.experts import experts  # the expert pool: draws, ratings, standing (issue 16)
     app.register_blueprint(experts)
+    from web.pages.calls import calls_pages  # calls for proposals (issue 16)
+    app.register_blueprint(calls_pages)

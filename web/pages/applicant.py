@@ -7,16 +7,17 @@ engine against the start form; on 422 the form comes back with what was typed an
 named). A submitted draft disappears in the same transaction that starts the process."""
 from __future__ import annotations
 
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from engine.workspace import applicant_page, application_drafts, applications as engine_applications, \
-    organisation_requests
+    call_desk, organisation_requests
 from engine.core import commands
 from engine.core.errors import InvalidData
-from engine.lifecycle import eligibility
+from engine.lifecycle import calls, eligibility
 from engine.runtime import outcome
 
 from web import engine_db
@@ -43,14 +44,28 @@ def applications():  # type: ignore[no-untyped-def]
 
 
 def _render(view: applicant_page.NewApplication, errors: dict[str, list[str]] | None, draft_id: int | None,
-            status: int = 200):  # type: ignore[no-untyped-def]
+            status: int = 200, call: dict[str, Any] | None = None, topic: str = ""):  # type: ignore[no-untyped-def]
     language = current_language()
     errors = {key: [outcome.in_language(m, language) for m in messages] for key, messages in (errors or {}).items()}
     nodes = render_nodes(view.form, view.values, errors)
     if view.organisations:
         _choose_from_register(nodes, view.organisations)
+    if call is not None:
+        _only_the_calls_categories(nodes, call)
     return render_template("applicant/new.html", definition=view.definition, nodes=nodes, errors=errors,
-                           labels=labels_by_name(nodes), draft_id=draft_id, view=view), status
+                           labels=labels_by_name(nodes) | ({"call_key": _("Call"), "call_topic": _("Topic of the call")}
+                                                           if call is not None else {}),
+                           draft_id=draft_id, view=view, call=call,
+                           topic=topic), status
+
+
+def _only_the_calls_categories(nodes: list[Node], call: dict[str, Any]) -> None:
+    """Under a call the plan category is one of the call's."""
+    codes = [c["code"] for c in call["categories"]]
+    for node in nodes:
+        if node.kind == "field" and node.key == "plan_category":
+            node.options = [o for o in node.options if o[0] in codes]
+        _only_the_calls_categories(node.children, call)
 
 
 def _choose_from_register(nodes: list[Node], names: list[str]) -> None:
@@ -89,6 +104,51 @@ def submit(process_key: str):  # type: ignore[no-untyped-def]
     except InvalidData as error:
         view = commands.query(engine_db(), applicant_page.new_application, actor, process_key, draft_id, data)
         return _render(view, error.fields, draft_id, 422)
+    flash(_("Your application has been submitted (number %(id)s).", id=instance.id), "success")
+    return redirect(url_for("instance_pages.show", instance_id=instance.id))
+
+
+def _call(key: str) -> dict[str, Any]:
+    return commands.query(engine_db(), lambda s: calls.get(s, key).to_dict())
+
+
+@applicant.get("/calls/<key>/new")
+def new_under_call(key: str):  # type: ignore[no-untyped-def]
+    """A new application under an open call: refused with the reason (closed, too many open
+    projects) before the form, else the form with the call's categories and topics."""
+    actor = current_actor()
+    call = _call(key)
+    view = commands.query(engine_db(), applicant_page.new_application, actor, call_desk.LIFECYCLE)
+    if view.eligible:
+        view.refusals = commands.query(engine_db(), call_desk.check_start, key,
+                                       str(view.values.get(eligibility.INVESTIGATOR) or ""))
+    if not view.eligible:
+        return render_template("applicant/not_eligible.html", view=view, reason_text=outcome.in_language)
+    return _render(view, None, None, call=call)
+
+
+class CallTopic(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the form's own fields are read by data_from_request
+
+    call_topic = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+@applicant.post("/calls/<key>/new")
+def submit_under_call(key: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    call = _call(key)
+    form = commands.query(engine_db(), applicant_page.start_form, actor, call_desk.LIFECYCLE)[1]
+    data = data_from_request(form, request.form)
+    try:
+        topic = CallTopic().load(request.form.to_dict())["call_topic"].strip()
+    except ValidationError:
+        topic = ""
+    try:
+        instance = commands.execute(engine_db(), call_desk.submit, actor, key, data, topic or None)
+    except InvalidData as error:
+        view = commands.query(engine_db(), applicant_page.new_application, actor, call_desk.LIFECYCLE, None, data)
+        return _render(view, error.fields, None, 422, call=call, topic=topic)
     flash(_("Your application has been submitted (number %(id)s).", id=instance.id), "success")
     return redirect(url_for("instance_pages.show", instance_id=instance.id))
 

@@ -57,6 +57,8 @@ def items() -> list[Item]:
     entries: list[Item | None] = []
     if APPLICANTS in groups or not is_reviewer(groups):
         entries.append(Item(_l("My applications"), url_for("applicant.applications"), "applicant.", key="applications"))
+    if APPLICANTS in groups or any(g.startswith("recommender.") for g in groups):
+        entries.append(_optional("calls.open_list", _l("Open calls"), "calls.open"))
     if is_reviewer(groups):
         counts = g.get("inbox_counts") or commands.query(engine_db(), inbox.counts, current_user.actor)
         entries.append(Item(_l("Inbox"), url_for("inbox.index", scope="assigned"), "inbox.",
@@ -65,6 +67,8 @@ def items() -> list[Item]:
                             counts["group"], key="group"))
     if access.may_see_expert_pool(current_user.actor):
         entries.append(_optional("experts.index", _l("Expert pool"), "experts."))
+    if access.may_read_calls(current_user.actor):
+        entries.append(_optional("calls.index", _l("Calls"), "calls."))
     if SUPERVISORS in groups:
         entries.append(_optional("supervisor.index", _l("Supervision"), "supervisor."))
     if DESIGNERS in groups:
