@@ -178,6 +178,11 @@ PROJECTS = [
                                           "构建城市排水管网数字孪生模型，实现内涝风险实时预警与应急调度辅助决策。"),
                 60, answers={"bureau_decision_task": {"bureau_decision": "reserve",
                                                       "decision_comment": "本年度经费有限，入库储备"}}),
+    # waiting for its own unit's review (song.jia, the research office of 杭州智芯科技)
+    DemoProject("chen.yu", _application("产线数字孪生排产优化系统", "陈宇", "杭州智芯科技有限公司", "manufacturing",
+                                        "key_rd", 100, 24,
+                                        "构建电子制造产线数字孪生模型，研究多约束排产优化算法并在两条产线开展示范。"),
+                2, ("unit_review",)),
     DemoProject("liu.fang", _application("光伏组件回收关键材料分离技术", "钱某某", "浙江绿能环境科技有限公司", "energy",
                                          "natural_science", 50, 24,
                                          "研究退役光伏组件中银、硅等关键材料的高效分离与回收技术。"), 15),

@@ -23,6 +23,7 @@ SCORES = {"innovation": 27, "feasibility": 22, "team_capability": 13, "budget_re
           "expected_benefits": 13}  # 88
 # one valid answer per task of the lifecycle (form keys as in forms/)
 ANSWERS: dict[str, dict[str, Any]] = {
+    "unit_review": {"unit_decision": "approve", "unit_opinion": "同意申报 · approved by the unit"},
     "endorse": {"endorsement": "endorse", "endorsement_opinion": "同意推荐 · endorsed"},
     "formal_review": {"decision": "accept", "checks_passed": ["complete", "eligible"],
                       "review_comment": "材料齐全，符合申报条件 · complete and eligible"},

@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
 from engine.lifecycle import (changes, credit, duplicates, eligibility, expert_pool, integrity, projects,
-                              scoring)
+                              scoring, units)
 from engine.core import clock, commands
 from engine.core.calendar import BUREAU_TZ, add_working_days
 
@@ -203,6 +203,23 @@ def record_credit(project_id: Any, kind: Any, outcome: Any = None, score: Any = 
     return 2
 
 
+# --- the undertaking unit ------------------------------------------------------------------------
+
+def unit_quota_check(project_id: Any) -> dict[str, Any]:
+    """{allowed, forwarded, quota, year, reason}: may the unit forward one more application this year?"""
+    return units.quota_check(_db(), project_id)
+
+
+def unit_forward(project_id: Any) -> int:
+    """The unit forwards the application (counted once against its yearly quota); the year's count."""
+    return units.forward(_db(), project_id, ACTOR)
+
+
+def project_routing(project_id: Any) -> dict[str, str]:
+    """{unit_group, recommender_group} of the project's organisation now (after any change of unit)."""
+    return units.routing(_db(), project_id)
+
+
 # --- expert review ---------------------------------------------------------------------------------
 
 def draw_experts(project_id: Any, purpose: Any, mode: Any, size: Any, backups: Any,
@@ -289,4 +306,5 @@ GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
     integrity_check, similar_applications, credit_history, record_credit,
     draw_experts, expert_replied, expert_timed_out, expert_scored, aggregate_scores,
     request_change, review_change, conclude_change,
+    unit_quota_check, unit_forward, project_routing,
 )}
