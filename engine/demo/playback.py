@@ -39,6 +39,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "draft_contract": {"contract_no": "HZKJ-2025-0001", "contract_targets": "按申报书完成研究任务并形成成果",
                        "assessment_indicators": "专利、论文与示范应用"},
     "sign_contract": {"contract_signed": True, "signatory": "项目负责人"},
+    "unit_sign_contract": {"unit_sign_decision": "sign", "unit_signatory": "科研处"},
     "check_contract": {"contract_check": "ok", "check_comment": "齐全 · in order"},
     "countersign_recommender": {"countersigned": True},
     "countersign_bureau": {"countersigned": True},

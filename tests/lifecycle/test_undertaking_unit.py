@@ -4,9 +4,14 @@ after the investigator, confirms annual reports, and an approved change of organ
 the project's later requests to the new unit."""
 from __future__ import annotations
 
+import pytest
+
 from engine.core import commands
+from engine.core.errors import Forbidden, InvalidData
+from engine.core.principals import Actor
 from engine.lifecycle import organisations
-from tests.lifecycle.world import APPLICANT, APPLICATION, UNIT, Driver, sh
+from tests.lifecycle.world import (APPLICANT, APPLICATION, STAFF, SUPERVISOR, UNIT, Driver, make_project, sh,
+                                   stage_data)
 
 CORRECTION = {"title": "高熵合金激光增材制造工艺规范研究", "budget": 100, "correction_note": "按单位意见补充了合作协议",
               "abstract": "研究高熵合金激光增材制造的组织调控与性能优化，并附合作协议。"}
@@ -78,3 +83,51 @@ def test_the_quota_counts_each_calendar_year_afresh(world):
     later = _submit(world, APPLICATION | {"principal_investigator": "王五", "title": "新年度申报"}, when=sh(2026, 1, 5))
     later.unit_review("approve")
     assert later.names() == ["endorse"]
+
+
+# --- the task contract: the unit signs after the investigator, before the institution's check -----
+
+DRAFT = {"contract_no": "HZKJ-2026-001", "contract_targets": "完成工艺规范与样件试制", "assessment_indicators": "发明专利 2 项"}
+
+
+def _establishment(db, when=sh(2026, 4, 1, 10)) -> Driver:  # type: ignore[no-untyped-def]
+    project_id = make_project(db, status="established")
+    d = Driver(db, when)
+    d.start("establishment", stage_data(project_id), SUPERVISOR)
+    d.complete("draft_contract", STAFF, DRAFT)
+    return d
+
+
+def test_the_unit_signs_the_contract_after_the_investigator_and_before_the_institutions_check(world):
+    d = _establishment(world)
+    # given the investigator's signature, then the unit's office signs next and the institution waits
+    assert d.names() == ["sign_contract"]
+    d.complete("sign_contract", APPLICANT, {"contract_signed": True, "signatory": "张伟"})
+    assert d.names() == ["unit_sign_contract"]
+    assert d.task("unit_sign_contract").candidate_groups == ["unit.hzam"]
+    # when the unit signs, then the institution checks it
+    d.complete("unit_sign_contract", UNIT, {"unit_sign_decision": "sign", "unit_signatory": "周处长"})
+    assert d.names() == ["check_contract"] and d.data()["unit_signatory"] == "周处长"
+
+
+def test_a_unit_returning_the_contract_sends_it_back_to_the_investigator_with_a_fresh_deadline(world):
+    d = _establishment(world)
+    d.at_time(sh(2026, 4, 14, 10)).complete("sign_contract", APPLICANT, {"contract_signed": True, "signatory": "张伟"})
+    # a return needs its reason
+    with pytest.raises(InvalidData) as refused:
+        d.complete("unit_sign_contract", UNIT, {"unit_sign_decision": "return"})
+    assert "unit_sign_comment" in refused.value.fields
+    d.at_time(sh(2026, 4, 15, 10)).complete("unit_sign_contract", UNIT, {"unit_sign_decision": "return",
+                                                                         "unit_sign_comment": "签字页缺页 · a page is missing"})
+    # 10 working days from 15 April: 29 April, not the first deadline of 16 April
+    assert d.task("sign_contract").due_at == sh(2026, 4, 29, 10)
+    assert d.advance_to(sh(2026, 4, 16, 10, 1)) == [] and d.names() == ["sign_contract"]
+
+
+def test_someone_outside_the_unit_cannot_sign_for_it(world):
+    d = _establishment(world)
+    d.complete("sign_contract", APPLICANT, {"contract_signed": True, "signatory": "张伟"})
+    with pytest.raises(Forbidden):
+        d.complete("unit_sign_contract", Actor("other.unit", frozenset({"unit.zjut"})),
+                   {"unit_sign_decision": "sign", "unit_signatory": "他人"})
+    assert d.names() == ["unit_sign_contract"]
