@@ -191,15 +191,18 @@ def credit_history(project_id: Any) -> dict[str, Any]:
     return credit.summary(credit.history(session, [project.investigator], [project.organisation]))
 
 
-def record_credit(project_id: Any, kind: Any, outcome: Any = None, score: Any = None, note: Any = None) -> int:
-    """Write the fact on the investigator's and the organisation's credit records (once)."""
+def record_credit(project_id: Any, kind: Any, outcome: Any = None, score: Any = None, note: Any = None,
+                  occasion: Any = None) -> int:
+    """Write the fact on the investigator's and the organisation's credit records (once per
+    project, or once per `occasion` for facts that may recur, e.g. each year's overdue report)."""
     session = _db()
     project = projects.get(session, project_id)
+    suffix = f":{occasion}" if isinstance(occasion, (str, int)) and not isinstance(occasion, bool) and occasion != "" else ""
     for subject_type, name in ((integrity.PERSON, project.investigator),
                                (integrity.ORGANISATION, project.organisation)):
         credit.record(session, subject_type=subject_type, subject_name=name, kind=kind, outcome=outcome,
                       score=score, project_id=project.id, project_title=project.title, note=note,
-                      source_key=f"project:{project.id}:{kind}:{subject_type}", actor=ACTOR)
+                      source_key=f"project:{project.id}:{kind}:{subject_type}{suffix}", actor=ACTOR)
     return 2
 
 

@@ -4,6 +4,8 @@ after the investigator, confirms annual reports, and an approved change of organ
 the project's later requests to the new unit."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from engine.core import commands
@@ -131,3 +133,114 @@ def test_someone_outside_the_unit_cannot_sign_for_it(world):
         d.complete("unit_sign_contract", Actor("other.unit", frozenset({"unit.zjut"})),
                    {"unit_sign_decision": "sign", "unit_signatory": "他人"})
     assert d.names() == ["unit_sign_contract"]
+
+
+# --- in execution: annual reports, the overdue report, the change of unit --------------------------
+
+REPORT = {"report_progress": "完成了年度计划的全部实验内容", "report_completion": 40, "report_spending": 30}
+PARTNER_UNIT = Actor("qian.unit", frozenset({"unit.zjut"}))
+PARTNER_RECOMMENDER = Actor("sun.rec", frozenset({"recommender.zjut"}))
+
+
+def _in_execution(db, months: int = 36) -> Driver:  # type: ignore[no-untyped-def]
+    project_id = make_project(db, start="2026-01-05", months=months)
+    d = Driver(db, sh(2026, 1, 5, 10))
+    d.start("in_process_management", stage_data(project_id), SUPERVISOR)
+    return d
+
+
+def test_the_unit_confirms_the_annual_report_before_the_institution_sees_it(world):
+    # given the first anniversary's report, filed by the investigator
+    d = _in_execution(world)
+    d.advance_to(sh(2027, 1, 5, 9, 1))
+    d.complete("annual_report", APPLICANT, REPORT)
+    # then the unit's office has it, not the institution
+    assert d.task("unit_confirm_report").candidate_groups == ["unit.hzam"]
+    assert "annual_review" not in d.names()
+    # when the unit returns it with a reason, then it is the investigator's again
+    d.complete("unit_confirm_report", UNIT, {"unit_report_confirmation": "return",
+                                             "unit_report_comment": "经费支出数据需与财务账核对 · reconcile the spending"})
+    assert d.task("annual_report").assignee == APPLICANT.username
+    # and once filed again and confirmed, the institution reviews it
+    d.complete("annual_report", APPLICANT, REPORT)
+    d.complete("unit_confirm_report", UNIT, {"unit_report_confirmation": "confirm"})
+    assert d.task("annual_review").candidate_groups == ["institution_staff"]
+
+
+def test_an_overdue_annual_report_is_reminded_then_escalated_then_counts_on_the_credit_record(world):
+    from engine.core.calendar import add_working_days
+    from engine.lifecycle import credit
+    d = _in_execution(world)
+    d.advance_to(sh(2027, 1, 5, 9, 1))
+    report = d.task("annual_report")
+    opened, due = report.created_at, report.due_at
+    assert due == add_working_days(opened, 15)
+    # a reminder three working days before the due date
+    d.advance_to(add_working_days(due, -3) + timedelta(minutes=1))
+    assert _audited(world, "task_reminded", report.id)
+    # five working days overdue: escalated to the supervisors, the investigator may still file it
+    d.advance_to(add_working_days(due, 5) + timedelta(minutes=1))
+    escalated = d.task("annual_report")
+    assert escalated.escalation_level == 2 and "supervisors" in escalated.candidate_groups
+    assert _audited(world, "task_escalated", report.id)
+    assert commands.query(world, credit.history, ["张伟"], []) == []
+    # twenty working days overdue: on the investigator's and the organisation's credit records
+    d.advance_to(add_working_days(opened, 35) + timedelta(minutes=1))
+    records = commands.query(world, credit.history, ["张伟"], [APPLICATION["organisation"]])
+    assert {(r.subject_type, r.kind) for r in records} == {("person", "annual_report_overdue"),
+                                                         ("organisation", "annual_report_overdue")}
+    assert "2027-01-05" in records[0].note
+    # and the report is still open for the investigator
+    assert "annual_report" in d.names()
+    d.complete("annual_report", APPLICANT, REPORT)
+    assert "unit_confirm_report" in d.names()
+
+
+def _audited(db, action: str, task_id: str) -> bool:  # type: ignore[no-untyped-def]
+    """Did the scheduler take this reminder or escalation step on the task (its history)?"""
+    from engine.core.models import HumanTask
+    from engine.scheduling import escalation
+    steps = commands.query(db, lambda s: escalation.history(s, s.get(HumanTask, task_id)))["history"]
+    return action in [step["action"] for step in steps]
+
+
+def _change(d: Driver, kind: str, **fields) -> None:  # type: ignore[no-untyped-def]
+    d.complete("change_request", APPLICANT, {"change_kind": kind, "change_description": "变更说明：" + kind,
+                                             "change_reason": "工作需要，确需变更"} | fields)
+
+
+def _approve(d: Driver, task: str, actor: Actor) -> None:
+    d.complete(task, actor, {"change_decision": "approve", "change_comment": "同意"})
+
+
+def test_an_approved_change_of_unit_routes_what_follows_to_the_new_unit(world):
+    from tests.lifecycle.world import BUREAU, PARTNER, RECOMMENDER
+    d = _in_execution(world)
+    # given a change of undertaking unit, reviewed by the old recommending unit, the institution and the bureau
+    _change(d, "organisation", change_value=PARTNER)
+    _approve(d, "change_recommender_review", RECOMMENDER)
+    _approve(d, "change_institution_review", STAFF)
+    _approve(d, "change_bureau_decision", BUREAU)
+    assert d.project()["organisation"] == PARTNER
+    # then a later general change goes to the new unit's office
+    _change(d, "team_members", change_value="增加成员赵六")
+    assert d.task("change_unit_review").candidate_groups == ["unit.zjut"]
+    _approve(d, "change_unit_review", PARTNER_UNIT)
+    # and a later major change to the new unit's recommending unit
+    _change(d, "targets")
+    assert d.task("change_recommender_review").candidate_groups == ["recommender.zjut"]
+    _approve(d, "change_recommender_review", PARTNER_RECOMMENDER)
+    # and the next annual report is confirmed by the new unit, not the old one
+    d.advance_to(sh(2027, 1, 5, 9, 1))
+    d.complete("annual_report", APPLICANT, REPORT)
+    assert d.task("unit_confirm_report").candidate_groups == ["unit.zjut"]
+    with pytest.raises(Forbidden):
+        d.complete("unit_confirm_report", UNIT, {"unit_report_confirmation": "confirm"})
+    d.complete("unit_confirm_report", PARTNER_UNIT, {"unit_report_confirmation": "confirm"})
+    assert d.data()["unit_group"] == "unit.zjut" and d.data()["recommender_group"] == "recommender.zjut"
+
+
+def test_a_change_to_an_unregistered_unit_is_refused_at_once(world):
+    d = _in_execution(world)
+    _change(d, "organisation", change_value="未注册的公司")
+    assert d.names() == ["change_request"] and d.project()["organisation"] == APPLICATION["organisation"]
