@@ -58,6 +58,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "confirm_termination": {"termination_confirmed": True, "termination_comment": "同意终止 · terminated"},
     "apply_acceptance": {"acceptance_summary": TEXT, "completion_rate_claimed": 100, "outputs": "专利与论文",
                          "funds_spent_total": 100},
+    "unit_confirm_acceptance": {"unit_acceptance_confirmation": "confirm"},
     "financial_audit": {"audit_opinion": "unqualified", "eligible_spending": 100, "audit_findings": "支出合规"},
     "acceptance_review": {"completion_rate": 100, "acceptance_score": 86, "acceptance_opinion": TEXT},
     "acceptance_rectification": {"acceptance_rectification_measures": TEXT, "acceptance_rectification_done": True},

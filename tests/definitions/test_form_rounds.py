@@ -108,6 +108,7 @@ DECISIONS = {  # form -> (decision field, its values that return or refuse, the 
     "application_unit_review": ("unit_decision", ("return", "refuse"), "unit_opinion"),
     "contract_unit_sign": ("unit_sign_decision", ("return",), "unit_sign_comment"),
     "annual_report_unit_confirm": ("unit_report_confirmation", ("return",), "unit_report_comment"),
+    "acceptance_unit_confirm": ("unit_acceptance_confirmation", ("return",), "unit_acceptance_comment"),
     "bureau_decision": ("bureau_decision", ("reject",), "decision_comment"),
     "contract_check": ("contract_check", ("return",), "check_comment"),
     "change_review": ("change_decision", ("reject",), "change_comment"),

@@ -244,3 +244,21 @@ def test_a_change_to_an_unregistered_unit_is_refused_at_once(world):
     d = _in_execution(world)
     _change(d, "organisation", change_value="未注册的公司")
     assert d.names() == ["change_request"] and d.project()["organisation"] == APPLICATION["organisation"]
+
+
+def test_the_unit_confirms_the_acceptance_application_before_the_audit(world):
+    project_id = make_project(world, start="2025-07-07", months=12, status="awaiting_acceptance")
+    d = Driver(world, sh(2026, 7, 10))
+    d.start("acceptance", stage_data(project_id), SUPERVISOR)
+    apply = {"acceptance_summary": "全面完成任务书规定的研究内容", "completion_rate_claimed": 100, "outputs": "专利 2 项",
+             "funds_spent_total": 110}
+    d.complete("apply_acceptance", APPLICANT, apply)
+    # then the unit's office confirms it first; a return sends it back to the investigator
+    assert d.names() == ["unit_confirm_acceptance"]
+    assert d.task("unit_confirm_acceptance").candidate_groups == ["unit.hzam"]
+    d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "return",
+                                                 "unit_acceptance_comment": "成果清单需附证明 · attach the proofs"})
+    assert d.names() == ["apply_acceptance"]
+    d.complete("apply_acceptance", APPLICANT, apply)
+    d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
+    assert d.task("financial_audit").candidate_groups == ["auditors"]
