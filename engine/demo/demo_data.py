@@ -41,6 +41,8 @@ ORGANISATIONS = [
     ("lvneng", "浙江绿能环境科技有限公司", "enterprise", "yuhang"),
     ("hz1h", "杭州市第一人民医院", "hospital", "xihu"),
 ]
+# applications a unit may forward per year (lifecycle.units); the others have no quota
+YEARLY_QUOTAS = {"hzam": 20, "zhixin": 10}
 
 USERS = [
     # name, display name, groups, organisation
@@ -208,7 +210,7 @@ def load(db: Database, projects: list[DemoProject] | None = None) -> list[str]:
 
 
 def _ensure_organisation(db: Database, code: str, name: str, kind: str, recommender: str | None) -> str:
-    commands.execute(db, organisations.ensure, code, name, kind, recommender)
+    commands.execute(db, organisations.ensure, code, name, kind, recommender, None, YEARLY_QUOTAS.get(code))
     return f"organisation {code}: {name}"
 
 
