@@ -155,7 +155,8 @@ PROJECTS = [
                                           "开发轻量化铝基复合材料构件的近净成形工艺，完成典型构件试制与性能评价。"),
                 410, ("midterm_check",), change={"change_kind": "team_members", "change_value": "增加成员：赵工程师",
                                                  "change_description": "增加一名工艺工程师参与试制",
-                                                 "change_reason": "试制工作量增加"}),
+                                                 "change_reason": "试制工作量增加"},
+                change_stop=("change_unit_review",)),  # in luo.hui's inbox (the institute's office)
     DemoProject("zhou.jie", _application("老年慢病社区随访数字化管理", "周杰", "杭州市第一人民医院", "biomed",
                                          "public_welfare", 40, 12,
                                          "建立社区老年慢病数字化随访平台，实现风险分层管理与家庭医生协同干预。"),

@@ -1,7 +1,8 @@
 """An undertaking unit's research office in a real browser, in Chinese, at desktop (1366) and phone
 (390x844) sizes: its group inbox lists its applications to review and its contracts to sign and
 seal, named in Chinese (no raw group ids); a return without its reason is refused naming the
-field; signing and sealing moves the contract on to the institution's check."""
+field; signing and sealing moves the contract on to the institution's check. And an investigator
+barred by the credit rule reads why and until when on the new-application page."""
 from __future__ import annotations
 
 from typing import Any, Iterator
@@ -76,3 +77,30 @@ def test_the_unit_office_sees_its_tasks_and_signs_the_contract(sized_page, offic
     # then the contract goes on to the institution's check
     assert office["contract"].names() == ["check_contract"]
     assert commands.query(db, tasks.open_tasks, office["contract"].instance_id)[0].candidate_groups == ["institution_staff"]
+
+
+def test_an_investigator_barred_by_the_credit_rule_is_told_why_and_until_when(sized_page, people, db):
+    from datetime import timedelta
+
+    from dateutil.relativedelta import relativedelta
+
+    from engine.core import clock
+    from engine.core.calendar import BUREAU_TZ
+    from engine.lifecycle import credit
+    page = sized_page
+    # given 张伟, whose project failed its acceptance today
+    build_world(db)
+    commands.execute(db, users.create_user, "zhangwei", PASSWORD, ["applicants"], ORG, None, "张伟 Zhang Wei",
+                     password_policy=False)
+    commands.execute(db, lambda s: credit.record(s, subject_type="person", subject_name="张伟", kind="acceptance_failed",
+                                                 outcome="fail", project_title="早期项目", source_key="web:failed"))
+    until = (clock.now().astimezone(BUREAU_TZ).date() + relativedelta(months=24) - timedelta(days=1)).isoformat()
+    # when he opens a new application, then he is told why and until when, in Chinese, with no form
+    sign_in(page, "zhangwei")
+    page.goto("/applications/new/project_lifecycle")
+    reasons = page.locator("#eligibility-reasons")
+    expect(reasons).to_contain_text(f"{until}（含）前不得申报")
+    expect(reasons).to_contain_text("验收不通过")
+    expect(reasons).not_to_contain_text("may not apply")
+    expect(page.locator("#application-form")).to_have_count(0)
+    _no_sideways_scroll(page)
