@@ -12,9 +12,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.core.errors import InvalidData, NotFound
 from engine.lifecycle import organisations, projects
 
 FORWARDED = "unit_forwarded"  # the register's timeline event of a unit's approval
+
+
+def set_quota(session: Session, code: str, quota: int | None) -> organisations.Organisation:
+    """The bureau sets (or, with None, lifts) a unit's yearly forwarding quota."""
+    if quota is not None and (isinstance(quota, bool) or not isinstance(quota, int) or quota < 0):
+        raise InvalidData(f"a quota is a whole number of applications, not {quota!r}",
+                          {"yearly_quota": ["A whole number, 0 or more."]})
+    organisation = session.scalar(select(organisations.Organisation).where(organisations.Organisation.code == code))
+    if organisation is None:
+        raise NotFound(f"organisation '{code}' not found")
+    organisation.yearly_quota = quota
+    return organisation
 
 
 def forwarded_in_year(session: Session, organisation: str, year: int) -> int:

@@ -262,3 +262,20 @@ def test_the_unit_confirms_the_acceptance_application_before_the_audit(world):
     d.complete("apply_acceptance", APPLICANT, apply)
     d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
     assert d.task("financial_audit").candidate_groups == ["auditors"]
+
+
+def test_the_bureau_sets_a_units_quota_from_the_command_line(world, runner):
+    # when the bureau gives the institute a quota of 1, then the second approval of the year is refused
+    result = runner.invoke(args=["organisations", "quota", "hzam", "1"])
+    assert result.exit_code == 0 and "hzam (杭州先进材料研究院): 1 a year" in result.output
+    _submit(world).unit_review("approve")
+    second = _submit(world, APPLICATION | {"principal_investigator": "王五"})
+    second.unit_review("approve")
+    assert second.data()["status"] == "not_accepted"
+    # and lifting it lets the unit forward again; a bad quota or an unknown unit is refused
+    assert "no limit" in runner.invoke(args=["organisations", "quota", "hzam", "none"]).output
+    third = _submit(world, APPLICATION | {"principal_investigator": "赵六"})
+    third.unit_review("approve")
+    assert third.names() == ["endorse"]
+    assert runner.invoke(args=["organisations", "quota", "hzam", "-3"]).exit_code != 0
+    assert runner.invoke(args=["organisations", "quota", "nowhere", "5"]).exit_code != 0
