@@ -42,6 +42,8 @@ ORGANISATIONS = [
     ("lvneng", "浙江绿能环境科技有限公司", "enterprise", "yuhang"),
     ("hz1h", "杭州市第一人民医院", "hospital", "xihu"),
 ]
+# applications a unit may forward per year (lifecycle.units); the others have no quota
+YEARLY_QUOTAS = {"hzam": 20, "zhixin": 10}
 
 USERS = [
     # name, display name, groups, organisation
@@ -154,7 +156,8 @@ PROJECTS = [
                                           "开发轻量化铝基复合材料构件的近净成形工艺，完成典型构件试制与性能评价。"),
                 410, ("midterm_check",), change={"change_kind": "team_members", "change_value": "增加成员：赵工程师",
                                                  "change_description": "增加一名工艺工程师参与试制",
-                                                 "change_reason": "试制工作量增加"}),
+                                                 "change_reason": "试制工作量增加"},
+                change_stop=("change_unit_review",)),  # in luo.hui's inbox (the institute's office)
     DemoProject("zhou.jie", _application("老年慢病社区随访数字化管理", "周杰", "杭州市第一人民医院", "biomed",
                                          "public_welfare", 40, 12,
                                          "建立社区老年慢病数字化随访平台，实现风险分层管理与家庭医生协同干预。"),
@@ -179,6 +182,11 @@ PROJECTS = [
                                           "构建城市排水管网数字孪生模型，实现内涝风险实时预警与应急调度辅助决策。"),
                 60, answers={"bureau_decision_task": {"bureau_decision": "reserve",
                                                       "decision_comment": "本年度经费有限，入库储备"}}),
+    # waiting for its own unit's review (song.jia, the research office of 杭州智芯科技)
+    DemoProject("chen.yu", _application("产线数字孪生排产优化系统", "陈宇", "杭州智芯科技有限公司", "manufacturing",
+                                        "key_rd", 100, 24,
+                                        "构建电子制造产线数字孪生模型，研究多约束排产优化算法并在两条产线开展示范。"),
+                2, ("unit_review",)),
     DemoProject("liu.fang", _application("光伏组件回收关键材料分离技术", "钱某某", "浙江绿能环境科技有限公司", "energy",
                                          "natural_science", 50, 24,
                                          "研究退役光伏组件中银、硅等关键材料的高效分离与回收技术。"), 15),
@@ -295,7 +303,7 @@ def load_calls(db: Database, now: datetime, demo_calls: list[DemoCall] | None = 
 
 
 def _ensure_organisation(db: Database, code: str, name: str, kind: str, recommender: str | None) -> str:
-    commands.execute(db, organisations.ensure, code, name, kind, recommender)
+    commands.execute(db, organisations.ensure, code, name, kind, recommender, None, YEARLY_QUOTAS.get(code))
     return f"organisation {code}: {name}"
 
 

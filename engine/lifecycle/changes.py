@@ -1,9 +1,10 @@
 """Change requests of a project in execution (项目变更). This module owns the rules: which
 changes are major (undertaking unit, investigator, period, targets, total budget, termination:
-recommending unit, then the bureau) and which are general (team members: approved by the
+recommending unit, then the institution, then the bureau) and which are general (team members: approved by the
 undertaking unit and filed with the institution); a period change at most once, by at most 12
 months, asked at least 60 days before the end date; and what an approved change does to the
-project register. A request that breaks a rule is refused at once, with the reasons, and never
+project register (a change of undertaking unit names a registered organisation; once approved the
+project's routing follows it, lifecycle.units). A request that breaks a rule is refused at once, with the reasons, and never
 reaches a reviewer."""
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.core import clock
-from engine.lifecycle import projects
+from engine.lifecycle import organisations, projects
 from engine.core.errors import NotFound
 from engine.core.models import Base
 
@@ -55,8 +56,17 @@ class ProjectChange(Base):
                 "refusals": list(self.refusals or []), "details": dict(self.details or {})}
 
 
-def _rule_refusals(project: projects.Project, kind: str, details: dict[str, Any], today: date) -> list[str]:
+def _rule_refusals(session: Session, project: projects.Project, kind: str, details: dict[str, Any],
+                   today: date) -> list[str]:
     reasons = []
+    new_unit = str(details.get("new_value") or "").strip()
+    if kind == "organisation" and new_unit:
+        # the new unit acts in what follows (review, signatures, reports), so it must be known
+        if organisations.by_name(session, new_unit) is None:
+            reasons.append(f"变更后的承担单位「{new_unit}」未在本系统注册 · the new undertaking unit '{new_unit}' "
+                           "is not registered with the bureau")
+        elif new_unit == project.organisation:
+            reasons.append(f"变更后的承担单位与现单位相同 · '{new_unit}' is already the undertaking unit")
     if project.status != "in_progress":
         reasons.append(f"项目不在执行期 · the project is {project.status}, not in progress")
     if kind in ("organisation", "investigator") and not str(details.get("new_value") or "").strip():
@@ -85,7 +95,7 @@ def request(session: Session, project_id: int, kind: str, details: dict[str, Any
     if not isinstance(details, dict):
         raise ValueError("change details must be an object")
     project = projects.get(session, project_id)
-    refusals = _rule_refusals(project, kind, details, projects.today())
+    refusals = _rule_refusals(session, project, kind, details, projects.today())
     change = ProjectChange(project_id=project.id, kind=kind, major=kind in MAJOR, details=dict(details),
                            status=REFUSED if refusals else REQUESTED, refusals=refusals, reviews=[],
                            requested_at=clock.now(), requested_by=by)
@@ -106,7 +116,7 @@ def get(session: Session, change_id: Any) -> ProjectChange:
 
 def review(session: Session, change_id: int, level: str, decision: str, by: str | None,
            comment: str | None = None) -> ProjectChange:
-    """One reviewer's decision (unit, recommender, bureau); a rejection ends the request, the
+    """One reviewer's decision (unit, recommender, institution, bureau); a rejection ends the request, the
     final approval applies it."""
     change = get(session, change_id)
     if change.status != REQUESTED:

@@ -1,7 +1,9 @@
 """May this person apply, with this organisation, now? The bureau's submission rules in one place:
 the organisation is registered (organisations), the investigator leads fewer than two open
 projects and none past its acceptance deadline (projects), and neither the investigator nor the
-organisation is in a research-integrity penalty period (integrity). The BPMN gate calls it
+organisation is in a research-integrity penalty period (integrity), and neither is barred by the
+credit rule (a failed acceptance, a revocation or misconduct: credit.RESTRICTIONS, with the end
+date). The BPMN gate calls it
 through `submission_check` (scripting.script_services); the pages call it before offering a
 process's form (`before_form`, the investigator's side: the applicant as investigator) and again
 when it is submitted (`check`), so an ineligible applicant is told why and nothing is started. A
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core.models import User
-from engine.lifecycle import integrity, organisations, projects
+from engine.lifecycle import credit, integrity, organisations, projects
 
 PROPERTY, SUBMISSION_CHECK = "applicantEligibility", "submission_check"
 ORGANISATION, INVESTIGATOR = "organisation", "principal_investigator"  # the start form's keys
@@ -59,7 +61,9 @@ def applies(meta: dict[str, Any]) -> bool:
 def _investigator_refusals(session: Session, investigator: str) -> list[Refusal]:
     refusals = [Refusal(INVESTIGATOR, text) for text in projects.project_refusals(session, investigator)]
     findings = integrity.check(session, [(investigator, "investigator")], [])
-    return refusals + [Refusal(INVESTIGATOR, f.to_dict()["message"]) for f in findings]
+    refusals += [Refusal(INVESTIGATOR, f.to_dict()["message"]) for f in findings]
+    barred = credit.restrictions(session, integrity.PERSON, investigator, projects.today())
+    return refusals + [Refusal(INVESTIGATOR, r.message()) for r in barred]
 
 
 def check(session: Session, organisation: str, investigator: str) -> Eligibility:
@@ -72,6 +76,8 @@ def check(session: Session, organisation: str, investigator: str) -> Eligibility
     refusals += _investigator_refusals(session, (investigator or "").strip())
     findings = integrity.check(session, [], [(organisation, "organisation")])
     refusals += [Refusal(ORGANISATION, f.to_dict()["message"]) for f in findings]
+    barred = credit.restrictions(session, integrity.ORGANISATION, organisation, projects.today())
+    refusals += [Refusal(ORGANISATION, r.message()) for r in barred]
     return Eligibility(refusals, info)
 
 

@@ -2,7 +2,8 @@
 hospitals) and recommending units (district bureaus, a university's research office). This module
 owns the organisation register and the two role groups derived from it, because in the processes
 an organisation acts through people: `unit.<code>` is the research office of an undertaking unit
-(general changes), `recommender.<code>` the staff of a recommending unit (endorsement, major
+(reviews and forwards applications, signs contracts, confirms reports; general changes),
+`recommender.<code>` the staff of a recommending unit (endorsement, major
 changes, countersigning). An application names its organisation by name; an unregistered name is
 refused at submission, as the bureau's unit registration requires."""
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Organisation(Base):
     # university that recommends its own)
     recommender_code: Mapped[str | None] = mapped_column(String(40))
     credit_code: Mapped[str | None] = mapped_column(String(18))  # unified social credit code
+    # applications its unit may forward per calendar year (lifecycle.units); None: no limit
+    yearly_quota: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
 
 
@@ -44,7 +47,7 @@ def recommender_group(code: str) -> str:
 
 
 def ensure(session: Session, code: str, name: str, kind: str, recommender_code: str | None = None,
-           credit_code: str | None = None) -> Organisation:
+           credit_code: str | None = None, yearly_quota: int | None = None) -> Organisation:
     """The organisation with this code, created if missing (demo data and imports)."""
     if kind not in KINDS:
         raise InvalidData(f"unknown organisation kind '{kind}'", {"kind": [f"One of: {', '.join(KINDS)}."]})
@@ -52,7 +55,7 @@ def ensure(session: Session, code: str, name: str, kind: str, recommender_code: 
     if found is not None:
         return found
     organisation = Organisation(code=code, name=name.strip(), kind=kind, recommender_code=recommender_code,
-                                credit_code=credit_code, created_at=clock.now())
+                                credit_code=credit_code, yearly_quota=yearly_quota, created_at=clock.now())
     session.add(organisation)
     session.flush()
     return organisation

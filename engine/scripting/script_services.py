@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
 from engine.lifecycle import (batch_review, batches, calls, changes, credit, duplicates, eligibility, expert_pool, integrity,
-                              organisations, projects, scoring)
+                              organisations, projects, scoring, units)
 from engine.notify import texts
 from engine.notify.notifications import Notification
 from engine.core import clock, commands
@@ -193,16 +193,36 @@ def credit_history(project_id: Any) -> dict[str, Any]:
     return credit.summary(credit.history(session, [project.investigator], [project.organisation]))
 
 
-def record_credit(project_id: Any, kind: Any, outcome: Any = None, score: Any = None, note: Any = None) -> int:
-    """Write the fact on the investigator's and the organisation's credit records (once)."""
+def record_credit(project_id: Any, kind: Any, outcome: Any = None, score: Any = None, note: Any = None,
+                  occasion: Any = None) -> int:
+    """Write the fact on the investigator's and the organisation's credit records (once per
+    project, or once per `occasion` for facts that may recur, e.g. each year's overdue report)."""
     session = _db()
     project = projects.get(session, project_id)
+    suffix = f":{occasion}" if isinstance(occasion, (str, int)) and not isinstance(occasion, bool) and occasion != "" else ""
     for subject_type, name in ((integrity.PERSON, project.investigator),
                                (integrity.ORGANISATION, project.organisation)):
         credit.record(session, subject_type=subject_type, subject_name=name, kind=kind, outcome=outcome,
                       score=score, project_id=project.id, project_title=project.title, note=note,
-                      source_key=f"project:{project.id}:{kind}:{subject_type}", actor=ACTOR)
+                      source_key=f"project:{project.id}:{kind}:{subject_type}{suffix}", actor=ACTOR)
     return 2
+
+
+# --- the undertaking unit ------------------------------------------------------------------------
+
+def unit_quota_check(project_id: Any) -> dict[str, Any]:
+    """{allowed, forwarded, quota, year, reason}: may the unit forward one more application this year?"""
+    return units.quota_check(_db(), project_id)
+
+
+def unit_forward(project_id: Any) -> int:
+    """The unit forwards the application (counted once against its yearly quota); the year's count."""
+    return units.forward(_db(), project_id, ACTOR)
+
+
+def project_routing(project_id: Any) -> dict[str, str]:
+    """{unit_group, recommender_group} of the project's organisation now (after any change of unit)."""
+    return units.routing(_db(), project_id)
 
 
 # --- expert review ---------------------------------------------------------------------------------
@@ -428,4 +448,5 @@ GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
     batch_scored, batch_proposal, batch_form_items, batch_refusals, batch_apply, batch_objection_refusals,
     batch_uphold, batch_decisions, batch_totals,
     call_deadline, close_call, call_formal_review,
+    unit_quota_check, unit_forward, project_routing,
 )}

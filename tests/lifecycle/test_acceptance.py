@@ -7,7 +7,8 @@ import pytest
 
 from engine.core import commands
 from engine.lifecycle import credit
-from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, SUPERVISOR, Driver, make_project, sh, stage_data)
+from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, SUPERVISOR, UNIT, Driver, make_project, sh,
+                                   stage_data)
 
 APPLY = {"acceptance_summary": "全面完成任务书规定的研究内容", "completion_rate_claimed": 100,
          "outputs": "发明专利 2 项，工艺规范 1 套", "funds_spent_total": 118}
@@ -34,6 +35,7 @@ def _review(d: Driver, score: float, **veto) -> str:  # type: ignore[no-untyped-
 
 def _applied_and_audited(d: Driver, audit: dict | None = None) -> None:  # type: ignore[type-arg]
     d.complete("apply_acceptance", APPLICANT, APPLY)
+    d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
     d.complete("financial_audit", AUDITOR, audit or AUDIT)
 
 

@@ -27,8 +27,11 @@ def _registered(db) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_an_endorsed_and_accepted_application_moves_on_to_the_expert_review(world):
-    # given a submitted application, when the unit endorses and the institution accepts it
+    # given a submitted application, when its own unit approves it, the recommending unit endorses
+    # it and the institution accepts it
     d = _submit(world)
+    assert d.task("unit_review").candidate_groups == ["unit.hzam"]
+    d.unit_review()
     assert d.task("endorse").candidate_groups == ["recommender.binjiang"]
     d.endorse()
     review = d.task("formal_review")
@@ -62,7 +65,7 @@ def test_submission_is_refused_while_the_investigator_leads_two_open_projects(wo
 
 def test_one_open_project_does_not_block_a_new_application(world):
     make_project(world, start="2025-01-06")
-    assert _submit(world).names() == ["endorse"]
+    assert _submit(world).names() == ["unit_review"]
 
 
 def test_submission_is_refused_while_a_project_is_past_its_acceptance_deadline(world):
@@ -97,6 +100,7 @@ def test_the_recommending_unit_returns_it_and_the_correction_comes_back_to_the_u
 
 def test_the_recommending_unit_may_refuse_to_endorse(world):
     d = _submit(world)
+    d.unit_review()
     d.complete("endorse", RECOMMENDER, {"endorsement": "reject", "endorsement_opinion": "不符合本年度指南方向"})
     assert d.data()["status"] == "not_accepted" and d.project()["status"] == "not_accepted"
     assert "不符合本年度指南方向" in d.project()["outcome_reason"] and d.state() == "completed"
@@ -220,7 +224,7 @@ def test_the_register_keeps_the_timeline_of_an_application(world):
     d.endorse("return")
     d.complete("correct_application", APPLICANT, CORRECTION)
     events = [e["event"] for e in d.project_history()]
-    assert events[:2] == ["submitted", "corrected"]
+    assert [e for e in events if e != "unit_forwarded"][:2] == ["submitted", "corrected"]
 
 
 def test_a_formal_reviewer_from_another_group_cannot_complete_the_review(world):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from engine.lifecycle import changes, projects
+from engine.lifecycle import changes, organisations, projects
 from engine.core import clock, commands
 from engine.core.calendar import BUREAU_TZ
 
@@ -18,6 +18,8 @@ APPLICATION = {"title": "茶园土壤湿度传感网络", "abstract": "印刷电
 @pytest.fixture
 def project_id(db):  # type: ignore[no-untyped-def]
     def create(session):  # type: ignore[no-untyped-def]
+        organisations.ensure(session, "mou", "某研究所", "institute")
+        organisations.ensure(session, "moudx", "某大学", "university")
         project = projects.register(session, APPLICATION, "wang.wu")
         projects.establish(session, project.id, 80, date(2026, 1, 5))  # ends 2028-01-04
         return project.id
@@ -102,3 +104,9 @@ def test_changes_are_only_for_projects_in_progress(db, project_id):
 def test_an_unknown_kind_is_an_error(db, project_id):
     with pytest.raises(ValueError, match="unknown change kind"):
         _request(db, project_id, "rename")
+
+
+@pytest.mark.parametrize("new_unit, expected", [("未注册公司", "is not registered"), ("某研究所", "already the undertaking unit")])
+def test_a_change_of_unit_must_name_another_registered_organisation(db, project_id, new_unit, expected):
+    change = _request(db, project_id, "organisation", new_value=new_unit)
+    assert change["status"] == "refused" and any(expected in r for r in change["refusals"])

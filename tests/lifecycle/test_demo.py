@@ -67,7 +67,7 @@ def test_the_full_demo_has_projects_standing_in_every_stage(deployed):
     assert {"submitted", "under_review", "established", "in_progress", "awaiting_acceptance", "passed",
             "evaluated", "failed", "terminated", "reserved"} <= statuses
     waiting = {line.split("waiting for ", 1)[1] for line in lines if "waiting for" in line}
-    assert {"endorse", "correct_application", "formal_review_duplicates", "invitation", "bureau_decision_task",
+    assert {"unit_review", "change_unit_review", "endorse", "correct_application", "formal_review_duplicates", "invitation", "bureau_decision_task",
             "notice_objections", "sign_contract", "change_bureau_decision", "midterm_check", "apply_acceptance",
             "expert_evaluation"} <= {name for entry in waiting for name in entry.split(", ")}
     # and the institution has rated the experts whose reviews are over (the expert pool's page)

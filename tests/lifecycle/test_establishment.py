@@ -42,6 +42,7 @@ def test_the_contract_is_countersigned_by_the_recommending_unit_and_the_bureau(w
     d = _start(world)
     d.complete("draft_contract", STAFF, DRAFT)
     d.complete("sign_contract", APPLICANT, {"contract_signed": True, "signatory": "张伟"})
+    d.unit_signs()
     d.complete("check_contract", STAFF, {"contract_check": "ok", "check_comment": "齐全"})
     assert d.task("countersign_recommender").candidate_groups == ["recommender.binjiang"]
     d.complete("countersign_recommender", RECOMMENDER, {"countersigned": True})
@@ -62,14 +63,21 @@ def test_an_unsigned_contract_lapses_after_ten_working_days_and_goes_on_the_cred
                                                          ("organisation", "contract_lapsed")}
 
 
-def test_a_contract_returned_for_re_signing_keeps_the_original_deadline(world):
+def test_a_contract_returned_late_in_the_window_gets_a_fresh_deadline_and_does_not_lapse_at_once(world):
+    # given a contract drafted on Wednesday 1 April 2026, due 16 April, signed on the last morning
     d = _start(world, when=sh(2026, 4, 1, 10))
     d.complete("draft_contract", STAFF, DRAFT)
-    deadline = d.task("sign_contract").due_at
-    d.complete("sign_contract", APPLICANT, {"contract_signed": True, "signatory": "张伟"})
-    d.complete("check_contract", STAFF, {"contract_check": "return", "check_comment": "缺少单位公章"})
-    assert d.task("sign_contract").due_at == deadline
-    d.advance_to(sh(2026, 4, 16, 10, 1))
+    assert d.task("sign_contract").due_at == sh(2026, 4, 16, 10)
+    d.at_time(sh(2026, 4, 16, 9)).complete("sign_contract", APPLICANT, {"contract_signed": True, "signatory": "张伟"})
+    d.unit_signs()
+    # when the institution sends it back the same afternoon, past the first deadline
+    d.at_time(sh(2026, 4, 16, 15)).complete("check_contract", STAFF, {"contract_check": "return", "check_comment": "缺少单位公章"})
+    # then the investigator has 10 working days from now (to 30 April), and nothing lapses before
+    assert d.task("sign_contract").due_at == sh(2026, 4, 30, 15)
+    assert d.advance_to(sh(2026, 4, 17, 10)) == [] and d.names() == ["sign_contract"]
+    assert d.advance_to(sh(2026, 4, 30, 14, 59)) == []
+    # and the fresh deadline still lapses the establishment when it passes
+    d.advance_to(sh(2026, 4, 30, 15, 1))
     assert d.data()["status"] == "lapsed"
 
 
@@ -87,6 +95,7 @@ def test_the_first_tranche_waits_for_the_finance_system_to_confirm_the_payment(w
     d = _start(world)
     d.complete("draft_contract", STAFF, DRAFT)
     d.complete("sign_contract", APPLICANT, {"contract_signed": True, "signatory": "张伟"})
+    d.unit_signs()
     d.complete("check_contract", STAFF, {"contract_check": "ok", "check_comment": "齐全"})
     d.complete("countersign_recommender", RECOMMENDER, {"countersigned": True})
     d.complete("countersign_bureau", BUREAU, {"countersigned": True})

@@ -25,6 +25,7 @@ def _start(db, months=36, start="2026-01-05") -> Driver:  # type: ignore[no-unty
 
 def _annual(d: Driver) -> None:
     d.complete("annual_report", APPLICANT, REPORT)
+    d.complete("unit_confirm_report", UNIT, {"unit_report_confirmation": "confirm"})
     d.complete("annual_review", STAFF, {"report_assessment": "satisfactory", "report_comment": "进展正常"})
 
 
@@ -120,15 +121,17 @@ def test_a_general_change_is_approved_by_the_unit_and_filed_without_the_bureau(w
     assert d.names() == ["change_request"]
 
 
-def test_a_major_change_goes_through_the_recommending_unit_to_the_bureau(world):
+def test_a_major_change_goes_through_the_recommending_unit_and_the_institution_to_the_bureau(world):
     d = _start(world)
     _request(d, "investigator", change_value="李强")
     assert d.task("change_recommender_review").candidate_groups == ["recommender.binjiang"]
     _review(d, "change_recommender_review", RECOMMENDER)
+    assert d.task("change_institution_review").candidate_groups == ["institution_staff"]
+    _review(d, "change_institution_review", STAFF)
     _review(d, "change_bureau_decision", BUREAU)
     assert d.project()["investigator"] == "李强"
     [change] = commands.query(world, changes.changes_of, d.data()["project_id"])
-    assert [r["level"] for r in change.reviews] == ["recommender", "bureau"] and change.status == "approved"
+    assert [r["level"] for r in change.reviews] == ["recommender", "institution", "bureau"] and change.status == "approved"
 
 
 def test_a_major_change_rejected_by_the_recommending_unit_never_reaches_the_bureau(world):
@@ -144,6 +147,7 @@ def test_an_approved_extension_moves_the_end_of_the_period(world):
     d = _start(world, months=12)
     _request(d, "period", extension_months=6)
     _review(d, "change_recommender_review", RECOMMENDER)
+    _review(d, "change_institution_review", STAFF)
     _review(d, "change_bureau_decision", BUREAU)
     assert d.project()["end_date"] == "2027-07-04" and d.project()["period_changes"] == 1
     # then the mid-term check moves to half the new period (4 October 2026), not 6 July
@@ -167,6 +171,7 @@ def test_a_second_extension_is_refused_with_the_rule(world):
     d = _start(world)
     _request(d, "period", extension_months=6)
     _review(d, "change_recommender_review", RECOMMENDER)
+    _review(d, "change_institution_review", STAFF)
     _review(d, "change_bureau_decision", BUREAU)
     _request(d, "period", extension_months=3)
     refused = _changes(d)[-1]
@@ -188,6 +193,7 @@ def test_an_approved_termination_request_ends_the_project_after_settlement(world
     d = _start(world)
     _request(d, "termination")
     _review(d, "change_recommender_review", RECOMMENDER)
+    _review(d, "change_institution_review", STAFF)
     _review(d, "change_bureau_decision", BUREAU)
     assert d.names() == ["settlement"]  # no new change request while terminating
     d.complete("settlement", APPLICANT, SETTLEMENT)

@@ -8,7 +8,7 @@ from engine.core import commands
 from engine.lifecycle import expert_pool
 from engine.runtime import access, instances, tasks
 from engine.workspace import task_page
-from tests.lifecycle.world import (APPLICANT, AUDITOR, EXPERT, STAFF, SUPERVISOR, Driver, make_project, sh,
+from tests.lifecycle.world import (APPLICANT, AUDITOR, EXPERT, STAFF, SUPERVISOR, UNIT, Driver, make_project, sh,
                                    stage_data)
 
 APPLY = {"acceptance_summary": "全面完成任务书规定的研究内容", "completion_rate_claimed": 100,
@@ -22,6 +22,7 @@ def _acceptance(db) -> Driver:  # type: ignore[no-untyped-def]
     d = Driver(db, sh(2027, 1, 5, 9, 0))
     d.start("acceptance", stage_data(project_id), SUPERVISOR)
     d.complete("apply_acceptance", APPLICANT, APPLY)
+    d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
     d.complete("financial_audit", AUDITOR, AUDIT)
     return d
 

@@ -6,7 +6,7 @@ import pytest
 
 from engine.core import commands
 from engine.lifecycle import credit, expert_pool
-from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, STAFF, Driver, sh)
+from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, STAFF, UNIT, Driver, sh)
 
 
 def test_an_application_goes_through_every_stage_to_its_rating(world):
@@ -32,6 +32,7 @@ def test_an_application_goes_through_every_stage_to_its_rating(world):
     d.complete("apply_acceptance", APPLICANT, {"acceptance_summary": "全面完成任务书规定的研究内容",
                                                "completion_rate_claimed": 100, "outputs": "专利 2 项",
                                                "funds_spent_total": 118})
+    d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
     d.complete("financial_audit", AUDITOR, {"audit_opinion": "unqualified", "eligible_spending": 118,
                                             "audit_findings": "支出合规"})
     d.members_give_opinions("member_opinion", ["pass"] * 5, [88] * 5)

@@ -140,7 +140,17 @@ class Driver:
         return commands.query(self.db, lambda s: list(projects.get(s, project_id).history))
 
     # --- stage by stage, the common answers -------------------------------------------------
+    def unit_review(self, decision: str = "approve", opinion: str = "同意申报 · approved") -> None:
+        self.complete("unit_review", UNIT, {"unit_decision": decision, "unit_opinion": opinion})
+
+    def unit_signs(self) -> None:
+        self.complete("unit_sign_contract", UNIT, {"unit_sign_decision": "sign", "unit_signatory": "周处长"})
+
     def endorse(self, decision: str = "endorse") -> None:
+        """The recommending unit's endorsement; the undertaking unit approves first when its review
+        is the open step (most tests are about what comes after it)."""
+        if "unit_review" in self.names():
+            self.unit_review()
         self.complete("endorse", RECOMMENDER, {"endorsement": decision, "endorsement_opinion": "同意推荐"})
 
     def formal_review(self, decision: str = "accept", task: str = "formal_review", **extra: Any) -> None:
@@ -182,6 +192,7 @@ class Driver:
         self.complete("draft_contract", STAFF, {"contract_no": "HZKJ-2026-001", "contract_targets": "完成工艺规范与样件试制",
                                                 "assessment_indicators": "发明专利 2 项"})
         self.complete("sign_contract", APPLICANT, {"contract_signed": True, "signatory": "张伟"})
+        self.unit_signs()
         self.complete("check_contract", STAFF, {"contract_check": "ok", "check_comment": "齐全"})
         self.complete("countersign_recommender", RECOMMENDER, {"countersigned": True})
         self.complete("countersign_bureau", BUREAU, {"countersigned": True})

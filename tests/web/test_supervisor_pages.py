@@ -211,7 +211,7 @@ def test_a_supervisor_reassigns_a_task_and_skips_another(page, grants, db, make_
 
 
 def test_the_lifecycle_heatmap_counts_on_stages_and_opens_one_stage(page, people, db):
-    # given an application waiting for its endorsement inside the lifecycle's first stage
+    # given an application waiting for its unit's review inside the lifecycle's first stage
     build_world(db)
     Driver(db, sh(2026, 3, 2)).start("project_lifecycle", APPLICATION)
     # when a supervisor opens the lifecycle's heatmap
@@ -222,5 +222,5 @@ def test_the_lifecycle_heatmap_counts_on_stages_and_opens_one_stage(page, people
     expect(page.locator(".heat-badge[data-element='stage_application_acceptance']")).to_be_visible()
     # and choosing the stage draws that stage's diagram with the waiting step
     page.select_option("select[name=stage]", "application_acceptance")
-    expect(page.locator(".heat-badge[data-element='endorse']")).to_be_visible()
-    expect(page.locator("#heatmap-table tr[data-element='endorse']")).to_contain_text("1")
+    expect(page.locator(".heat-badge[data-element='unit_review']")).to_be_visible()
+    expect(page.locator("#heatmap-table tr[data-element='unit_review']")).to_contain_text("1")

@@ -1,5 +1,5 @@
 """The Flask CLI of the contract: `users create|deactivate`, `processes validate|deploy|list`, `scheduler
-tick|run`, and `demo load`. Each command parses its arguments and calls engine commands."""
+tick|run`, `organisations quota`, and `demo load`. Each command parses its arguments and calls engine commands."""
 from __future__ import annotations
 
 import os
@@ -25,6 +25,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(processes_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(organisations_cli)
     from web.cli.supervisor import supervisor_cli  # supervisor console (issue 7)
     app.cli.add_command(supervisor_cli)
     from web.cli import database  # `flask db copy`, beside Flask-Migrate's db commands
@@ -180,6 +181,30 @@ def _mail_settings() -> MailSettings:
     except ValueError as error:
         _fail(f"error: {error}")
         raise
+
+
+@click.group("organisations", cls=AppGroup, help="The organisation register.")
+def organisations_cli() -> None:
+    pass
+
+
+@organisations_cli.command("quota")
+@click.argument("code")
+@click.argument("quota")
+def set_quota(code: str, quota: str) -> None:
+    """Set how many applications the unit CODE may forward per year (QUOTA: a number, or none)."""
+    from engine.lifecycle import units
+    value = None if quota.strip().lower() == "none" else (int(quota) if quota.strip().isdigit() else quota)
+
+    def apply(session):  # type: ignore[no-untyped-def]
+        organisation = units.set_quota(session, code, value)
+        return organisation.name, organisation.yearly_quota
+    try:
+        name, limit = commands.execute(engine_db(), apply)
+    except EngineError as exc:
+        _fail(f"error: {exc}")
+        return
+    click.echo(f"{code} ({name}): " + ("no limit" if limit is None else f"{limit} a year"))
 
 
 @click.group("demo", cls=AppGroup, help="Demo data.")
