@@ -249,3 +249,60 @@ def recovery_amount(released: float, funds_spent: float, audit_opinion: str | No
     if audit_opinion in ("qualified", "adverse") and eligible_spending is not None:
         kept = min(kept, _number(eligible_spending))
     return round(max(_number(released) - kept, 0.0), 2)
+
+
+# --- budget adjustments (预算调剂) ----------------------------------------------------------------
+
+def adjustment_check(session: Session, project_id: int, by: str, from_category: str, to_category: str,
+                     amount: float, limits: Limits) -> dict[str, Any]:
+    """May `by` move `amount` of municipal funds from one category of the contract's budget to
+    another, and who decides: {allowed, reasons, level ("unit" within the receiving category's
+    threshold, else "bureau": the institution, then the bureau), before, after}. `limits` are
+    the receiving category's, from the process's evaluation of the budget_rules table."""
+    project = projects.get(session, project_id)
+    reasons: list[str] = []
+    if project.applicant != by:
+        reasons.append("只能为本人申报的项目申请预算调剂 · you may only adjust the budget of your own project")
+    if project.status != "in_progress":
+        reasons.append("项目不在执行期 · the project is not in execution")
+    if from_category not in CATEGORIES or to_category not in CATEGORIES or from_category == to_category:
+        reasons.append("请选择两个不同的预算科目 · choose two different categories")
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount <= 0:
+        reasons.append("调剂金额须大于 0 · the amount must be more than 0")
+    if reasons:
+        return {"allowed": False, "reasons": reasons, "level": None}
+    lines = budget(session, project.id, "contract")
+    current = {line["category"]: line["municipal"] for line in lines}
+    have = current.get(from_category, 0.0)
+    if amount > have + TOLERANCE:
+        label = CATEGORIES[from_category]
+        reasons.append(f"「{label.split(' · ')[0]}」只有 {have} 万元可调出 · {label.split(' · ')[-1]} has only {have} "
+                       "(10k CNY) to move")
+    after = [dict(line) for line in lines]
+    for line in after:
+        if line["category"] == from_category:
+            line["municipal"] = round(line["municipal"] - amount, 2)
+        elif line["category"] == to_category:
+            line["municipal"] = round(line["municipal"] + amount, 2)
+    if to_category not in current:
+        after.append({"category": to_category, "municipal": round(float(amount), 2), "self_raised": 0.0,
+                      "justification": ""})
+    errors = check(after, {to_category: Limits(cap_share=limits.cap_share)}, None)
+    reasons += [message for messages in errors.values() for message in messages]
+    if reasons:
+        return {"allowed": False, "reasons": reasons, "level": None}
+    level = "bureau" if needs_higher_approval(current.get(to_category, 0.0), current.get(to_category, 0.0) + amount,
+                                              limits) else "unit"
+    return {"allowed": True, "reasons": [], "level": level, "before": normalise(lines), "after": normalise(after)}
+
+
+def apply_adjustment(session: Session, project_id: int, from_category: str, to_category: str,
+                     amount: float) -> list[dict[str, Any]]:
+    """The approved adjustment changes the contract's table (never the request)."""
+    lines = budget(session, project_id, "contract")
+    current = {line["category"]: line["municipal"] for line in lines}
+    adjust_contract_budget(session, project_id, from_category, current.get(from_category, 0.0) - amount)
+    row = adjust_contract_budget(session, project_id, to_category, current.get(to_category, 0.0) + amount)
+    projects.note(projects.get(session, project_id), "budget_adjusted",
+                  {"from": from_category, "to": to_category, "amount": round(float(amount), 2)})
+    return list(row.lines)

@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
 from engine.lifecycle import (changes, credit, duplicates, eligibility, expert_pool, funds, integrity,
-                              projects, scoring)
+                              organisations, projects, scoring)
 from engine.core import clock, commands
 from engine.core.calendar import BUREAU_TZ, add_working_days
 
@@ -217,6 +217,29 @@ def record_repayment(project_id: Any, amount: Any, reference: Any, repaid_on: An
     return {"outstanding": summary["to_recover"], "recovered": summary["recovered"]}
 
 
+def _share(value: Any) -> float | None:
+    return None if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
+
+
+def check_budget_adjustment(project_id: Any, by: Any, from_category: Any, to_category: Any, amount: Any,
+                            cap_share: Any = None, adjust_share: Any = None) -> dict[str, Any]:
+    """{allowed, reasons, level: unit | bureau, unit_group, before, after}: may this adjustment of
+    the contract's budget be made, and who decides (the receiving category's limits, as the
+    process's budget_rules decision gave them)."""
+    session = _db()
+    result = funds.adjustment_check(session, project_id, str(by or ""), str(from_category or ""),
+                                    str(to_category or ""), amount,
+                                    funds.Limits(cap_share=_share(cap_share), adjust_share=_share(adjust_share)))
+    info = organisations.info(session, projects.get(session, project_id).organisation) or {}
+    return {**result, "unit_group": info.get("unit_group")}
+
+
+def apply_budget_adjustment(project_id: Any, from_category: Any, to_category: Any, amount: Any) -> list[dict[str, Any]]:
+    """Apply an approved adjustment to the contract's budget table; returns the table."""
+    return funds.apply_adjustment(_db(), project_id, str(from_category), str(to_category),
+                                  _amount(amount, "the amount"))
+
+
 def funds_summary(project_id: Any) -> dict[str, Any]:
     """{approved, planned, paid, withheld, to_recover, recovery_due, recovered} in 10k CNY."""
     return funds.summary(_db(), project_id)
@@ -389,6 +412,7 @@ GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
     establish_project, release_funding, suspend_funding, next_milestone, milestone_done, rank_in_batch,
     note_project,
     record_budget, record_payment, settle_funds, record_repayment, funds_summary, record_credit_of,
+    check_budget_adjustment, apply_budget_adjustment,
     integrity_check, similar_applications, credit_history, record_credit,
     draw_experts, expert_replied, expert_timed_out, expert_scored, aggregate_scores,
     request_change, review_change, conclude_change,

@@ -219,3 +219,69 @@ def test_an_unqualified_audit_keeps_what_was_spent(world):
     # 72 - 50 spent = 22 due, all returned with the settlement
     assert (summary["recovery_due"], summary["recovered"], summary["to_recover"]) == (22.0, 22.0, 0.0)
     assert d.state() == "completed"
+
+
+# --- budget adjustments ------------------------------------------------------------------------------
+
+def _adjustment(db, move: dict[str, Any], applicant=APPLICANT) -> tuple[Driver, int]:  # type: ignore[no-untyped-def]
+    project_id = make_project(db, start="2026-01-05", months=24)
+    commands.execute(db, funds.save_budget, project_id, "requested", GOOD)
+    commands.execute(db, funds.save_budget, project_id, "contract", GOOD)
+    d = Driver(db, sh(2026, 6, 1))
+    d.start("budget_adjustment", {"project_id": project_id, "adjust_reason": "实验方案调整，需增加投入"} | move, applicant)
+    return d, project_id
+
+
+def _municipal(db, project_id: int, stage: str) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    return {r["category"]: r["municipal"] for r in commands.query(db, funds.budget, project_id, stage)}
+
+
+APPROVE = {"adjustment_decision": "approve", "adjustment_comment": "同意调剂"}
+
+
+def test_an_adjustment_within_the_threshold_is_approved_by_the_unit_alone(world):
+    from tests.lifecycle.world import UNIT
+    # given equipment at 40: 10% (budget_rules.dmn) is 4, and 2 is moved into it
+    d, project_id = _adjustment(world, {"from_category": "materials", "to_category": "equipment", "adjust_amount": 2})
+    assert d.names() == ["unit_review"]
+    d.complete("unit_review", UNIT, APPROVE)
+    assert d.data()["status"] == "approved" and d.state() == "completed"
+    # then the contract's table changed, the request did not
+    assert _municipal(world, project_id, "contract")["equipment"] == 42.0
+    assert _municipal(world, project_id, "contract")["materials"] == 28.0
+    assert _municipal(world, project_id, "requested")["equipment"] == 40.0
+
+
+def test_an_adjustment_above_the_threshold_goes_on_to_the_institution_and_the_bureau(world):
+    from tests.lifecycle.world import UNIT
+    # given labour at 26: 10% is 2.6, and 10 is moved into it
+    d, project_id = _adjustment(world, {"from_category": "materials", "to_category": "labour", "adjust_amount": 10})
+    d.complete("unit_review", UNIT, APPROVE)
+    assert d.names() == ["institution_review"] and _municipal(world, project_id, "contract")["labour"] == 26.0
+    d.complete("institution_review", STAFF, APPROVE)
+    d.complete("bureau_review", BUREAU, APPROVE)
+    assert d.data()["status"] == "approved"
+    assert _municipal(world, project_id, "contract")["labour"] == 36.0
+
+
+def test_an_adjustment_rejected_above_the_threshold_changes_nothing(world):
+    from tests.lifecycle.world import UNIT
+    d, project_id = _adjustment(world, {"from_category": "materials", "to_category": "labour", "adjust_amount": 10})
+    d.complete("unit_review", UNIT, APPROVE)
+    d.complete("institution_review", STAFF, {"adjustment_decision": "reject", "adjustment_comment": "理由不充分"})
+    assert d.data()["status"] == "rejected" and "理由不充分" in d.data()["reason"]
+    assert _municipal(world, project_id, "contract") == _municipal(world, project_id, "requested")
+
+
+def test_an_adjustment_that_breaks_a_category_cap_is_refused_at_once_with_the_category_named(world):
+    # indirect costs at 20 + 10 = 30 of 120: above the 20% cap
+    d, project_id = _adjustment(world, {"from_category": "materials", "to_category": "indirect", "adjust_amount": 10})
+    assert d.data()["status"] == "refused" and "间接费用" in d.data()["reason"] and d.open() == []
+    assert _municipal(world, project_id, "contract")["indirect"] == 20.0
+
+
+def test_only_the_projects_own_applicant_may_adjust_its_budget(world):
+    from engine.core.principals import Actor
+    d, _ = _adjustment(world, {"from_category": "materials", "to_category": "equipment", "adjust_amount": 2},
+                       Actor("li.na", frozenset({"applicants"})))
+    assert d.data()["status"] == "refused" and "own project" in d.data()["reason"]
