@@ -540,3 +540,21 @@ __all__ = ["APPLICANT", "EXPERT", "FULL", "STAFF", "Rules", "TaskLine", "View",
            "check_item_visibility", "field_visibility", "is_party", "may_see_instance", "role_of",
            "rules_of", "view_of"]
 
+
+
+# ---- project documents and registers (issue 17) ----------------------------------------------
+
+REGISTER_READERS = frozenset({"institution_staff", "bureau_staff", "auditors"})
+
+
+def may_read_project_documents(view: View) -> bool:
+    """The task contract and a funds recovery notice are the parties' and the staff's documents:
+    the applicant's side (applicant, unit) and staff with a part in the instance read them;
+    an expert, whose part is the review alone, does not."""
+    return view.role in (APPLICANT, STAFF, FULL)
+
+
+def may_export_registers(actor: Actor) -> bool:
+    """The project register and the funds ledger as a whole: the institution, the bureau, the
+    auditors, supervisors and admins (never an applicant: other people's projects are in it)."""
+    return actor.is_supervisor or ADMINS in actor.groups or bool(actor.groups & REGISTER_READERS)

@@ -45,3 +45,5 @@ def register_ui(app: Flask, api: Blueprint) -> None:
     app.register_blueprint(designer)
     from web.pages.admin import admin  # user and group administration (issue 19)
     app.register_blueprint(admin)
+    from web.pages.registers import registers  # the project register and the funds ledger (issue 17)
+    app.register_blueprint(registers)

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from engine.core import commands
+from engine.runtime import access
 from engine.workspace import inbox
 from engine.core.principals import ADMINS, DESIGNERS, SUPERVISORS
 
@@ -62,6 +63,8 @@ def items() -> list[Item]:
                             counts["assigned"], key="assigned"))
         entries.append(Item(_l("Group tasks"), url_for("inbox.index", scope="group"), "inbox.",
                             counts["group"], key="group"))
+    if access.may_export_registers(current_user.actor):
+        entries.append(_optional("registers.index", _l("Registers"), "registers."))
     if SUPERVISORS in groups:
         entries.append(_optional("supervisor.index", _l("Supervision"), "supervisor."))
     if DESIGNERS in groups:
