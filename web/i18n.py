@@ -177,7 +177,9 @@ def field_error(message: str) -> str:
         if match:
             found = {name: pick(value) for name, value in match.groupdict().items()}
             return str(template) % found if found else str(template)
-    return message
+    # the engine's own rules write "中文 · English" (a budget table's category, the submission
+    # rules): the reader's half, never English in Chinese mode
+    return pick(message)
 
 
 STATES = {
