@@ -344,7 +344,8 @@ def _work(db: Any, by_instance: dict[int, Plan], running: set[int], morning: dat
         plan = by_instance.get(row.process_instance_id)
         if plan is None or working_days_between(row.created_at, today) < delay(row):
             continue
-        data = answer(plan, row, row.process_instance_id)
+        data = (playback.repayment(db, row) if row.name == playback.REPAYMENT
+                else answer(plan, row, row.process_instance_id))
         if data is None:
             continue
         try:

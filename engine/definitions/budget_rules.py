@@ -81,7 +81,13 @@ def enforce(session: Session, form: FormDefinition | None, data: dict[str, Any],
     """Refuse (422, by field) a submitted budget table that breaks the rules. The municipal column
     adds up to the form's own `budget` when it has one (an application), else to the process's
     `approved_funding` (the contract)."""
-    if not applies(form) or not isinstance(data.get(funds.LINES), list):
+    if not applies(form):
+        return
+    lines = data.get(funds.LINES)
+    if funds.LINES not in data and process_data is not None:
+        # a task form sent without its table keeps the process's: it must fit all the same
+        lines = process_data.get(funds.LINES)
+    if not isinstance(lines, list):
         return
     own = form.field("budget")
     if own is not None and not (own.readonly or own.disabled):
@@ -89,6 +95,6 @@ def enforce(session: Session, form: FormDefinition | None, data: dict[str, Any],
     else:
         total = (process_data or {}).get("approved_funding")
     total = float(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
-    errors = funds.check(data[funds.LINES], limits(session), total)
+    errors = funds.check(lines, limits(session), total)
     if errors:
         raise InvalidData("the budget table breaks the budget rules", errors)

@@ -285,3 +285,13 @@ def test_only_the_projects_own_applicant_may_adjust_its_budget(world):
     d, _ = _adjustment(world, {"from_category": "materials", "to_category": "equipment", "adjust_amount": 2},
                        Actor("li.na", frozenset({"applicants"})))
     assert d.data()["status"] == "refused" and "own project" in d.data()["reason"]
+
+
+def test_a_contract_sent_without_its_table_is_checked_with_the_requested_one(world):
+    # given 100 approved of 120 requested, and the API client leaves the table out
+    d = _establishment(world, 100.0)
+    d.complete("draft_contract", STAFF, DRAFT)
+    with pytest.raises(InvalidData) as refused:
+        d.complete("sign_contract", APPLICANT, SIGN)
+    # then the process's table, the request's, must fit the award all the same
+    assert "100" in refused.value.fields["budget_lines"][0] and d.names() == ["sign_contract"]
