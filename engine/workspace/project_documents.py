@@ -84,10 +84,16 @@ def recovery_notice(session: Session, actor: Actor, instance_id: int) -> Downloa
     return Download(f"recovery-notice-{project.id}.pdf", funds_documents.recovery_notice(session, project.id))
 
 
-def available(session: Session, actor: Actor, instance_id: int) -> dict[str, bool]:
-    """Which documents the instance page offers this viewer (none when they may not read them)."""
+ADJUSTMENT = "budget_adjustment"
+
+
+def available(session: Session, actor: Actor, instance_id: int) -> dict[str, Any]:
+    """Which documents the instance page offers this viewer (none when they may not read them),
+    and whether its applicant may ask for a budget adjustment of the running project."""
     try:
         project, _ = _project_of(session, actor, instance_id)
     except (Forbidden, NotFound):
-        return {"contract": False, "recovery_notice": False}
-    return {"contract": has_contract(project), "recovery_notice": has_recovery(session, project.id)}
+        return {"contract": False, "recovery_notice": False, "budget_adjustment": False}
+    adjustable = project.applicant == actor.username and project.status == "in_progress"
+    return {"contract": has_contract(project), "recovery_notice": has_recovery(session, project.id),
+            "budget_adjustment": adjustable, "project_id": project.id}

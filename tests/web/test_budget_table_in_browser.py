@@ -80,3 +80,31 @@ def test_a_budget_table_breaking_a_category_rule_is_refused_on_its_row_then_corr
     page.click("#submit-application")
     expect(page.locator(".flash-success, .flash").first).to_be_visible()
     assert _instances(world) == 1
+
+
+def test_the_applicant_asks_for_a_budget_adjustment_from_the_running_projects_page(page, world):
+    from engine.runtime import instances, tasks
+    from tests.lifecycle.test_funds import GOOD
+    from tests.lifecycle.world import SUPERVISOR, make_project, stage_data
+    # given 张伟's project in execution, with its contract's budget
+    commands.execute(world, users.create_user, "zhang.wei", PASSWORD, ["applicants"], ORG, None, "张伟 Zhang Wei",
+                     password_policy=False)
+    project_id = make_project(world)
+    commands.execute(world, funds.save_budget, project_id, "contract", GOOD)
+    running = commands.execute(world, instances.start, SUPERVISOR, "in_process_management", stage_data(project_id))
+    # when he opens the project's page and follows "ask for a budget adjustment"
+    sign_in(page, "zhang.wei")
+    page.goto(f"/instances/{running.id}")
+    page.click("#budget-adjustment")
+    # then the form has his project filled in; he moves 2 from materials to equipment
+    expect(page.locator("input[name=project_id]")).to_have_value(str(project_id))
+    page.select_option("select[name=from_category]", "materials")
+    page.select_option("select[name=to_category]", "equipment")
+    page.fill("input[name=adjust_amount]", "2")
+    page.fill("textarea[name=adjust_reason]", "实验方案调整，需增购配件")
+    page.click("#submit-application")
+    expect(page.locator(".flash").first).to_be_visible()
+    # and the undertaking unit has it to review (within the threshold)
+    started = commands.query(world, lambda s: s.scalar(select(ProcessInstance).where(
+        ProcessInstance.process_key == "budget_adjustment")))
+    assert [t.name for t in commands.query(world, tasks.open_tasks, started.id)] == ["unit_review"]
