@@ -175,9 +175,11 @@ def record_payment(project_id: Any, amount: Any, reference: Any, paid_on: Any = 
     """The finance system paid a tranche: a `paid` row in the ledger; returns the funds summary."""
     session = _db()
     project = projects.get(session, project_id)
+    # numbered, not keyed by the reference: two payments may share one (or have none)
+    count = sum(1 for e in funds.entries(session, project.id) if e.kind == "paid")
     funds.enter(session, project.id, "paid", _amount(amount, "the amount paid"), on=_day(paid_on),
                 reference=str(reference or "")[:120] or None, actor=ACTOR,
-                source_key=f"project:{project.id}:paid:{reference}:{amount}")
+                source_key=f"project:{project.id}:paid:{count + 1}")
     return funds.summary(session, project.id)
 
 
@@ -210,9 +212,10 @@ def record_repayment(project_id: Any, amount: Any, reference: Any, repaid_on: An
     session = _db()
     project = projects.get(session, project_id)
     paid = _amount(amount, "the amount repaid")
+    count = sum(1 for e in funds.entries(session, project.id) if e.kind == "recovered")
     funds.enter(session, project.id, "recovered", paid, on=_day(repaid_on), actor=ACTOR,
                 reference=str(reference or "")[:120] or None,
-                source_key=f"project:{project.id}:recovered:{reference}:{paid}")
+                source_key=f"project:{project.id}:recovered:{count + 1}")
     summary = funds.summary(session, project.id)
     return {"outstanding": summary["to_recover"], "recovered": summary["recovered"]}
 
