@@ -4,6 +4,7 @@ a category rule refused on that row's field with the category named in Chinese a
 started, and the corrected table submitted."""
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator
 
 import pytest
@@ -108,3 +109,33 @@ def test_the_applicant_asks_for_a_budget_adjustment_from_the_running_projects_pa
     started = commands.query(world, lambda s: s.scalar(select(ProcessInstance).where(
         ProcessInstance.process_key == "budget_adjustment")))
     assert [t.name for t in commands.query(world, tasks.open_tasks, started.id)] == ["unit_review"]
+
+
+def test_the_applicant_fits_the_contracts_budget_to_an_award_below_the_request(page, world):
+    from engine.runtime import tasks
+    from tests.lifecycle.test_funds import DRAFT, _establishment
+    from tests.lifecycle.world import STAFF
+    # given 100 approved of the 120 requested, the contract drafted
+    commands.execute(world, users.create_user, "zhang.wei", PASSWORD, ["applicants"], ORG, None, "张伟 Zhang Wei",
+                     password_policy=False)
+    d = _establishment(world, 100.0)
+    d.complete("draft_contract", STAFF, DRAFT)
+    task = d.task("sign_contract")
+    # when he opens the contract, the award and the request are shown and the table is his request's
+    sign_in(page, "zhang.wei")
+    page.goto(f"/tasks/{task.id}")
+    expect(page.locator("input[name=approved_funding]")).to_have_value(re.compile(r"^100(\.0+)?$"))
+    expect(page.locator("select[name='budget_lines.0.category']")).to_have_value("equipment")
+    expect(page.locator("input[name='budget_lines.0.municipal']")).to_have_value(re.compile(r"^40(\.0+)?$"))
+    page.check("input[name=contract_signed]")
+    page.fill("input[name=signatory]", "张伟")
+    page.click("#complete-button")
+    # then signing as requested is refused: the table adds up to 120, not the 100 approved
+    expect(page.locator("[data-list=budget_lines] .field-error")).to_contain_text("应等于 100")
+    assert [t.name for t in commands.query(world, tasks.open_tasks, d.instance_id)] == ["sign_contract"]
+    # when he takes 20 off the equipment, the contract goes on to the institution's check
+    page.check("input[name=contract_signed]")
+    page.fill("input[name='budget_lines.0.municipal']", "20")
+    page.click("#complete-button")
+    expect(page.locator(".flash").first).to_be_visible()
+    assert [t.name for t in commands.query(world, tasks.open_tasks, d.instance_id)] == ["check_contract"]
