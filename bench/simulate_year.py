@@ -45,7 +45,7 @@ from sqlalchemy import select  # noqa: E402
 from engine.core import clock, commands
 from engine.demo import demo_data, playback
 from engine.definitions import deployment
-from engine.lifecycle import expert_pool, integrity, organisations, projects
+from engine.lifecycle import expert_pool, funds, integrity, organisations, projects
 from engine.runtime import instances
 from engine.scheduling import scheduler
 from engine.core.calendar import BUREAU_TZ, is_working_day, working_days_between  # noqa: E402
@@ -354,7 +354,8 @@ def _work(db: Any, by_instance: dict[int, Plan], running: set[int], morning: dat
         plan = by_instance.get(row.process_instance_id)
         if plan is None or working_days_between(row.created_at, today) < delay(row):
             continue
-        data = answer(plan, row, row.process_instance_id)
+        data = (playback.repayment(db, row) if row.name == playback.REPAYMENT
+                else answer(plan, row, row.process_instance_id))
         if data is None:
             continue
         try:
@@ -429,6 +430,20 @@ def report(db: Any, by_instance: dict[int, Plan], stats: Stats, wall: float, log
             spans.sort()
             log(f"  {name:<24} {len(spans):>5} {statistics.median(spans):>7.1f} {statistics.fmean(spans):>7.1f} "
                 f"{spans[int(0.9 * (len(spans) - 1))]:>6}")
+    def ledger(session: Any) -> tuple[Counter[str], list[str]]:
+        sums: Counter[str] = Counter()
+        for entry in funds.entries(session):
+            sums[entry.kind] += entry.amount
+        # a terminated project is over only once what it owes is back
+        owing = [f"project {p.id} terminated with {funds.summary(session, p.id)['to_recover']} still to recover"
+                 for p in session.scalars(select(projects.Project).where(projects.Project.status == "terminated"))
+                 if funds.summary(session, p.id)["to_recover"] > 0]
+        return sums, owing
+    sums, owing = commands.query(db, ledger)
+    log("\nfunds ledger (10k CNY)")
+    for kind in funds.ENTRY_KINDS:
+        log(f"  {kind:<24} {sums.get(kind, 0.0):>12,.2f}")
+    mismatches += owing
     per = wall / max(1, stats.commands)
     log(f"\n{len(by_instance)} applications, {stats.commands} task/start commands, {stats.ticks} scheduler passes "
         f"({stats.fired} instance timer firings)")

@@ -18,6 +18,7 @@ from engine.core import web_sessions, sign_in  # noqa: F401  sign-in (issue 13)
 from engine.core import sso  # noqa: F401  single sign-on (issue 19)
 from engine.runtime import subscriptions, worker_tasks  # noqa: F401  other systems (issue 18)
 from engine.scheduling import heartbeat  # noqa: F401  observability (issue 19)
+from engine.lifecycle import funds  # noqa: F401  project funds (issue 17)
 from engine.core.models import Base
 
 __all__ = ["Base"]

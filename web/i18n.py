@@ -171,7 +171,9 @@ def field_error(message: str) -> str:
 def _rule_message(message: str) -> str:
     """A rule's own "中文 · English" message (engine/lifecycle/batches.py): the page's half (its
     English half may quote a Chinese name, so not `pick`'s test)."""
-    return bilingual.pick_text(message, current_language())
+    # (a budget table's category, the submission rules): the reader's half, never English in Chinese mode
+    text = bilingual.pick_text(message, current_language())
+    return text if text != message else pick(message)
 
 
 STATES = {

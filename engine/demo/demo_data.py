@@ -109,12 +109,29 @@ class DemoProject:
     change_stop: tuple[str, ...] = ()  # where the change request is left waiting, if anywhere
 
 
+# how a demo application splits its request over the budget categories (indirect costs and
+# experts' fees within budget_rules.dmn's caps); the rest of self-raised funds is a fifth
+BUDGET_SHARES = {"equipment": 0.3, "materials": 0.25, "testing": 0.1, "travel": 0.05, "labour": 0.15,
+                 "experts": 0.05, "indirect": 0.1}
+
+
+def _budget_lines(budget: float) -> list[dict[str, Any]]:
+    lines, left = [], round(float(budget), 2)
+    for n, (category, share) in enumerate(BUDGET_SHARES.items()):
+        amount = left if n == len(BUDGET_SHARES) - 1 else round(budget * share, 2)
+        left = round(left - amount, 2)
+        lines.append({"category": category, "municipal": amount, "self_raised": round(amount * 0.2, 2),
+                      "justification": "购置关键试验设备" if category == "equipment" else ""})
+    return lines
+
+
 def _application(title: str, investigator: str, organisation: str, discipline: str, category: str,
                  budget: float, months: int, abstract: str, **extra: Any) -> dict[str, Any]:
     return {"title": title, "plan_category": category, "discipline": discipline, "organisation": organisation,
             "principal_investigator": investigator, "budget": budget, "period_months": months,
             "abstract": abstract, "integrity_pledge": True,
-            "team": [{"name": f"{investigator[0]}助理", "member_organisation": organisation, "role": "研究"}]} | extra
+            "team": [{"name": f"{investigator[0]}助理", "member_organisation": organisation, "role": "研究"}],
+            "budget_lines": _budget_lines(budget)} | extra
 
 
 CAR = _application("智能网联汽车车路协同感知关键技术研究", "陈宇", "杭州智芯科技有限公司", "it", "key_rd", 300, 36,

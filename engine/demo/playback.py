@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core import clock, commands
+from engine.lifecycle import funds
 from engine.runtime import external_tasks, instances, tasks
 from engine.scheduling import scheduler
 from engine.core.db import Database
@@ -58,7 +59,9 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "change_institution_review": {"change_decision": "approve", "change_comment": "同意 · approved"},
     "change_bureau_decision": {"change_decision": "approve", "change_comment": "同意 · approved"},
     "settlement": {"settlement_summary": TEXT, "funds_spent": 40, "funds_returned": 10},
-    "confirm_termination": {"termination_confirmed": True, "termination_comment": "同意终止 · terminated"},
+    "audit_settlement": {"audit_opinion": "unqualified", "eligible_spending": 40, "audit_findings": "支出合规"},
+    "confirm_termination": {"termination_confirmed": True, "termination_cause": "technical_failure",
+                            "termination_comment": "同意终止 · terminated"},
     "apply_acceptance": {"acceptance_summary": TEXT, "completion_rate_claimed": 100, "outputs": "专利与论文",
                          "funds_spent_total": 100},
     "unit_confirm_acceptance": {"unit_acceptance_confirmation": "confirm"},
@@ -112,6 +115,24 @@ def actor_for(session: Session, row: HumanTask) -> Actor:
 
 def default_answer(row: HumanTask) -> dict[str, Any] | None:
     return None if row.name in STANDING else dict(ANSWERS.get(row.name, {}))
+
+
+def repayment(db: Database, row: HumanTask) -> dict[str, Any]:
+    """The institution records the whole outstanding amount repaid (the answer depends on the
+    ledger, so it is not one of ANSWERS)."""
+    def outstanding(session):  # type: ignore[no-untyped-def]
+        project_id = instances.data_of(instances.get(session, row.process_instance_id))["project_id"]
+        return funds.summary(session, project_id)["to_recover"]
+    amount = commands.query(db, outstanding)
+    return {"repaid_amount": max(amount, 0.01), "repaid_on": row.created_at.date().isoformat(),
+            "repayment_reference": f"HK-{row.process_instance_id:06d}"}
+
+
+def answer_to(db: Database, row: HumanTask, answer: "Answer") -> dict[str, Any] | None:
+    return repayment(db, row) if row.name == REPAYMENT else answer(row)
+
+
+REPAYMENT = "record_repayment"
 
 
 def open_tasks(db: Database, instance_id: int) -> list[HumanTask]:
@@ -171,7 +192,7 @@ def play(db: Database, instance_id: int, start: datetime, until: datetime,
         waiting = [r.name for r in rows if r.name in stops]
         if waiting:
             return Played(now, waiting[0], instance.state)
-        answered = [(row, answer(row)) for row in rows]
+        answered = [(row, answer_to(db, row, answer)) for row in rows]
         answered = [(row, data) for row, data in answered if data is not None]
         for row, data in answered:
             try:

@@ -154,7 +154,9 @@ def _apply(project: projects.Project, change: ProjectChange) -> None:
     elif change.kind == "organisation":
         project.organisation = str(details["new_value"]).strip()
     elif change.kind == "budget_total":
-        project.budget = float(details["new_budget"])
+        # the award changes, not the request: `budget` stays what the applicant asked for, and the
+        # tranches still to come are shares of the new approved funding
+        project.approved_funding = float(details["new_budget"])
     # targets, team members and termination change no register field: the approved request
     # itself is the record (and termination is carried out by the process)
 

@@ -29,6 +29,7 @@ KINDS = {
     "acceptance_passed": "验收通过 · Acceptance passed",
     "acceptance_failed": "验收不通过 · Acceptance failed",
     "terminated": "项目终止 · Project terminated",
+    "terminated_no_fault": "项目终止（无过错）· Project terminated, no fault",
     "contract_lapsed": "逾期未签订任务书 · Contract not signed in time",
     "penalty": "失信惩戒 · Integrity penalty",
     "revoked": "项目撤销 · Project revoked",

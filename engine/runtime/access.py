@@ -649,3 +649,19 @@ def batch_documents(session: Session, actor: Actor, instance: ProcessInstance) -
     if actor.username in applicants and documents.PUBLIC_NOTICE in kinds:
         return data, [documents.PUBLIC_NOTICE]
     raise Forbidden("you may not download this batch's documents")
+# ---- project documents and registers (issue 17) ----------------------------------------------
+
+REGISTER_READERS = frozenset({"institution_staff", "bureau_staff", "auditors"})
+
+
+def may_read_project_documents(view: View) -> bool:
+    """The task contract and a funds recovery notice are the parties' and the staff's documents:
+    the applicant's side (applicant, unit) and staff with a part in the instance read them;
+    an expert, whose part is the review alone, does not."""
+    return view.role in (APPLICANT, STAFF, FULL)
+
+
+def may_export_registers(actor: Actor) -> bool:
+    """The project register and the funds ledger as a whole: the institution, the bureau, the
+    auditors, supervisors and admins (never an applicant: other people's projects are in it)."""
+    return actor.is_supervisor or ADMINS in actor.groups or bool(actor.groups & REGISTER_READERS)

@@ -15,6 +15,7 @@ from engine.core import audit, clock, commands
 from engine.runtime import engine_steps, projection, store, stuck_instances, subscriptions, worker_tasks
 from engine.runtime.subscriptions import MESSAGE
 from engine.runtime.state import dump_data, load_data
+from engine.definitions import budget_rules
 from engine.definitions.deployment import form_for, latest_definition
 from engine.core.errors import BadRequest, Conflict, Forbidden, InvalidData, NotFound
 from engine.definitions.forms import validate_submission
@@ -63,6 +64,7 @@ def start(session: Session, actor: Actor, process_key: str, data: Any, business_
     form = form_for(session, definition, definition.meta.get("start_form_key"))
     if form is not None:
         data = validate_submission(form, data)
+        budget_rules.enforce(session, form, data)
     initiator = definition.meta.get("initiator")
     if initiator:
         data = {**data, initiator: actor.username}

@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.core import audit, clock
 from engine.runtime import finished_tasks, instances, projection, store
 from engine.runtime.state import restore_data
+from engine.definitions import budget_rules
 from engine.definitions.deployment import form_for
 from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.definitions.forms import FormDefinition, completion_blanks, validate_submission
@@ -160,6 +161,9 @@ def complete(session: Session, actor: Actor, task_id: str, data: Any) -> tuple[H
         raise Conflict(f"the process instance is {instance.state}; its tasks cannot be completed now")
     form = form_for(session, instance.definition, row.form_key)
     cleaned = _checked_data(form, data)
+    if budget_rules.applies(form):
+        # the contract's table adds up to the process's approved funding (the award step)
+        budget_rules.enforce(session, form, cleaned, _waiting_data(instance, row))
     # a field that starts empty each round is written even when left out (see forms.py)
     blanks = completion_blanks(form) if form is not None else {}
     workflow = run_waiting_task(instance, row, {**blanks, **cleaned})
@@ -199,6 +203,9 @@ def _completion_refusals(workflow: Any, task: Any, cleaned: dict[str, Any]) -> d
     if not isinstance(found, dict):
         return {}
     return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in found.items() if v}
+def _waiting_data(instance: ProcessInstance, row: HumanTask) -> dict[str, Any]:
+    task = store.load(instance).get_task_from_id(UUID(row.id))
+    return dict(task.data) if task is not None else {}
 
 
 def _checked_data(form: FormDefinition | None, data: Any) -> dict[str, Any]:

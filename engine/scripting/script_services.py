@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
-from engine.lifecycle import (batch_review, batches, calls, changes, credit, duplicates, eligibility, expert_pool, integrity,
+from engine.lifecycle import (batch_review, batches, calls, changes, credit, duplicates, eligibility, expert_pool, funds, integrity,
                               organisations, projects, scoring, units)
 from engine.notify import texts
 from engine.notify.notifications import Notification
@@ -133,11 +133,121 @@ def establish_project(project_id: Any, funding: Any, start: Any = None) -> dict[
 
 
 def release_funding(project_id: Any, ratio: Any) -> float:
-    return projects.release_funding(_db(), project_id, ratio)
+    """Release `ratio` of the approved funding; the tranche goes in the funds ledger as planned
+    (the finance system's confirmation, `record_payment`, makes it paid)."""
+    session = _db()
+    amount = projects.release_funding(session, project_id, ratio)
+    if amount > 0:
+        project = projects.get(session, project_id)
+        funds.enter(session, project.id, "planned", amount, actor=ACTOR,
+                    source_key=f"project:{project.id}:planned:{project.funds_released}")
+    return amount
 
 
 def suspend_funding(project_id: Any, suspended: Any = True) -> dict[str, Any]:
-    return projects.suspend_funding(_db(), project_id, bool(suspended)).facts()
+    """Stop (or resume) payments; what is left unreleased when they stop is entered as withheld."""
+    session = _db()
+    project = projects.suspend_funding(session, project_id, bool(suspended))
+    remaining = round((project.approved_funding or 0.0) - project.funds_released, 2)
+    if suspended and remaining > 0:
+        withheld = sum(1 for e in funds.entries(session, project.id) if e.kind == "withheld")
+        funds.enter(session, project.id, "withheld", remaining, actor=ACTOR,
+                    source_key=f"project:{project.id}:withheld:{withheld + 1}")
+    return project.facts()
+
+
+# --- funds -----------------------------------------------------------------------------------------
+
+def _amount(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{what} must be an amount of at least 0, not {value!r}")
+    return float(value)
+
+
+def _day(value: Any) -> date | None:
+    return None if value in (None, "") else _moment(value).date()
+
+
+def record_budget(project_id: Any, stage: Any, lines: Any) -> list[dict[str, Any]]:
+    """Keep the budget table of a stage ("requested" or "contract"); returns it as kept."""
+    return list(funds.save_budget(_db(), project_id, str(stage), lines).lines)
+
+
+def record_payment(project_id: Any, amount: Any, reference: Any, paid_on: Any = None) -> dict[str, Any]:
+    """The finance system paid a tranche: a `paid` row in the ledger; returns the funds summary."""
+    session = _db()
+    project = projects.get(session, project_id)
+    # numbered, not keyed by the reference: two payments may share one (or have none)
+    count = sum(1 for e in funds.entries(session, project.id) if e.kind == "paid")
+    funds.enter(session, project.id, "paid", _amount(amount, "the amount paid"), on=_day(paid_on),
+                reference=str(reference or "")[:120] or None, actor=ACTOR,
+                source_key=f"project:{project.id}:paid:{count + 1}")
+    return funds.summary(session, project.id)
+
+
+def settle_funds(project_id: Any, occasion: Any, funds_spent: Any, funds_returned: Any = 0,
+                 audit_opinion: Any = None, eligible_spending: Any = None) -> dict[str, Any]:
+    """A settlement (on termination, revocation or failed acceptance): what is to be recovered
+    (the funds paid out less what may be kept, after the audit), entered as due, what the
+    project already returned entered as recovered, and payments stopped. Returns
+    {due, returned, outstanding} in 10k CNY."""
+    session = _db()
+    project = projects.get(session, project_id)
+    due = funds.recovery_amount(project.funds_released, _amount(funds_spent, "the funds spent"),
+                                audit_opinion if isinstance(audit_opinion, str) else None,
+                                None if eligible_spending is None else _amount(eligible_spending, "the eligible spending"))
+    returned = min(_amount(funds_returned or 0, "the funds returned"), due)
+    key = f"project:{project.id}:{occasion}"
+    if due > 0:
+        funds.enter(session, project.id, "recovery_due", due, actor=ACTOR, source_key=f"{key}:recovery_due",
+                    note=f"{occasion}; audit: {audit_opinion or '-'}")
+    if returned > 0:
+        funds.enter(session, project.id, "recovered", returned, actor=ACTOR, source_key=f"{key}:returned",
+                    note="returned with the settlement")
+    if not project.funding_suspended:
+        projects.suspend_funding(session, project.id, True)
+    return {"due": due, "returned": returned, "outstanding": funds.summary(session, project.id)["to_recover"]}
+
+
+def record_repayment(project_id: Any, amount: Any, reference: Any, repaid_on: Any = None) -> dict[str, Any]:
+    """A repayment of recovered funds arrived: a `recovered` row; returns {outstanding, recovered}."""
+    session = _db()
+    project = projects.get(session, project_id)
+    paid = _amount(amount, "the amount repaid")
+    count = sum(1 for e in funds.entries(session, project.id) if e.kind == "recovered")
+    funds.enter(session, project.id, "recovered", paid, on=_day(repaid_on), actor=ACTOR,
+                reference=str(reference or "")[:120] or None,
+                source_key=f"project:{project.id}:recovered:{count + 1}")
+    summary = funds.summary(session, project.id)
+    return {"outstanding": summary["to_recover"], "recovered": summary["recovered"]}
+
+
+def _share(value: Any) -> float | None:
+    return None if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
+
+
+def check_budget_adjustment(project_id: Any, by: Any, from_category: Any, to_category: Any, amount: Any,
+                            cap_share: Any = None, adjust_share: Any = None) -> dict[str, Any]:
+    """{allowed, reasons, level: unit | bureau, unit_group, before, after}: may this adjustment of
+    the contract's budget be made, and who decides (the receiving category's limits, as the
+    process's budget_rules decision gave them)."""
+    session = _db()
+    result = funds.adjustment_check(session, project_id, str(by or ""), str(from_category or ""),
+                                    str(to_category or ""), amount,
+                                    funds.Limits(cap_share=_share(cap_share), adjust_share=_share(adjust_share)))
+    info = organisations.info(session, projects.get(session, project_id).organisation) or {}
+    return {**result, "unit_group": info.get("unit_group")}
+
+
+def apply_budget_adjustment(project_id: Any, from_category: Any, to_category: Any, amount: Any) -> list[dict[str, Any]]:
+    """Apply an approved adjustment to the contract's budget table; returns the table."""
+    return funds.apply_adjustment(_db(), project_id, str(from_category), str(to_category),
+                                  _amount(amount, "the amount"))
+
+
+def funds_summary(project_id: Any) -> dict[str, Any]:
+    """{approved, planned, paid, withheld, to_recover, recovery_due, recovered} in 10k CNY."""
+    return funds.summary(_db(), project_id)
 
 
 def next_milestone(project_id: Any) -> dict[str, Any]:
@@ -191,6 +301,24 @@ def credit_history(project_id: Any) -> dict[str, Any]:
     session = _db()
     project = projects.get(session, project_id)
     return credit.summary(credit.history(session, [project.investigator], [project.organisation]))
+
+
+def record_credit_of(project_id: Any, subject: Any, kind: Any, outcome: Any = None, note: Any = None) -> int:
+    """Write the fact on one record only: the "investigator"'s or the "organisation"'s (the
+    undertaking unit's); `kind` None writes nothing (e.g. a termination by force majeure)."""
+    if kind is None:
+        return 0
+    if subject not in ("investigator", "organisation"):
+        raise ValueError(f"the subject is \"investigator\" or \"organisation\", not {subject!r}")
+    session = _db()
+    project = projects.get(session, project_id)
+    subject_type, name = ((integrity.PERSON, project.investigator) if subject == "investigator"
+                          else (integrity.ORGANISATION, project.organisation))
+    credit.record(session, subject_type=subject_type, subject_name=name, kind=str(kind),
+                  outcome=outcome if isinstance(outcome, str) else None, project_id=project.id,
+                  project_title=project.title, note=note if isinstance(note, str) else None,
+                  source_key=f"project:{project.id}:{kind}:{subject_type}", actor=ACTOR)
+    return 1
 
 
 def record_credit(project_id: Any, kind: Any, outcome: Any = None, score: Any = None, note: Any = None,
@@ -441,6 +569,8 @@ GLOBALS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
     submission_check, register_application, update_application, project_facts, set_project_status,
     establish_project, release_funding, suspend_funding, next_milestone, milestone_done, rank_in_batch,
     note_project,
+    record_budget, record_payment, settle_funds, record_repayment, funds_summary, record_credit_of,
+    check_budget_adjustment, apply_budget_adjustment,
     integrity_check, similar_applications, credit_history, record_credit,
     draw_experts, expert_replied, expert_timed_out, expert_scored, aggregate_scores,
     request_change, review_change, conclude_change,

@@ -2,7 +2,8 @@
 Chinese correctly) and Excel .xlsx (openpyxl, with a bold frozen header, sensible column widths
 and real date cells). Text that a spreadsheet would run as a formula (starting with =, +, -, @)
 is prefixed with an apostrophe, so an exported project title cannot become a formula. Also the
-attention list's columns in both languages."""
+attention list's columns in both languages, and the project register and the funds ledger as
+workbooks for those access.may_export_registers lets read them."""
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,15 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from engine.supervision.attention import Item
 from engine.core.calendar import BUREAU_TZ
+from engine.core.errors import Forbidden
+from engine.core.principals import Actor
+from engine.lifecycle import funds, projects
+from engine.runtime import access
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -116,3 +124,63 @@ def attention_file(items: list[Item], fmt: str, language: str = "zh_CN") -> tupl
         return (to_xlsx(items, columns, "attention"),
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
     return to_csv(items, columns), "text/csv; charset=utf-8", "csv"
+
+
+# --- the project register and the funds ledger (issue 17) ------------------------------------------
+
+_REGISTER_HEADERS = {
+    "zh_CN": ("项目编号", "项目名称", "计划类别", "承担单位", "项目负责人", "状态", "申请经费(万元)", "资助金额(万元)",
+              "已拨付(万元)", "开始日期", "结束日期", "申报时间"),
+    "en": ("Project no.", "Title", "Plan category", "Undertaking unit", "Investigator", "Status",
+           "Requested (10k CNY)", "Approved (10k CNY)", "Released (10k CNY)", "Start", "End", "Submitted"),
+}
+_LEDGER_HEADERS = {
+    "zh_CN": ("项目编号", "项目名称", "日期", "事项", "金额(万元)", "凭证号", "说明"),
+    "en": ("Project no.", "Title", "Date", "Entry", "Amount (10k CNY)", "Reference", "Note"),
+}
+
+
+def _half(text: str | None, language: str) -> str:
+    """One language's half of a "中文 · English" text."""
+    parts = (text or "").split(" · ")
+    return parts[0] if language == "zh_CN" or len(parts) == 1 else parts[-1]
+
+
+def _check_register_reader(actor: Actor) -> None:
+    if not access.may_export_registers(actor):
+        raise Forbidden("the project register and the funds ledger are for the institution, the bureau and supervisors")
+
+
+def project_register_xlsx(session: Session, actor: Actor, language: str = "zh_CN") -> bytes:
+    """Every project of the register, one row each, oldest first."""
+    _check_register_reader(actor)
+    language = language if language in _REGISTER_HEADERS else "zh_CN"
+    h = _REGISTER_HEADERS[language]
+    columns = [
+        Column(h[0], lambda p: p.id, 10), Column(h[1], lambda p: p.title, 40), Column(h[2], lambda p: p.plan_category, 16),
+        Column(h[3], lambda p: p.organisation, 28), Column(h[4], lambda p: p.investigator, 12),
+        Column(h[5], lambda p: _half(projects.STATUSES.get(p.status, p.status), language), 16),
+        Column(h[6], lambda p: p.budget, 14), Column(h[7], lambda p: p.approved_funding, 14),
+        Column(h[8], lambda p: p.funds_released, 14), Column(h[9], lambda p: p.start_date, 12),
+        Column(h[10], lambda p: p.end_date, 12), Column(h[11], lambda p: p.submitted_at, 18)]
+    rows = session.scalars(select(projects.Project).order_by(projects.Project.id))
+    return to_xlsx(rows, columns, "项目库" if language == "zh_CN" else "Projects")
+
+
+def funds_ledger_xlsx(session: Session, actor: Actor, language: str = "zh_CN") -> bytes:
+    """Every ledger row, by project and date."""
+    _check_register_reader(actor)
+    language = language if language in _LEDGER_HEADERS else "zh_CN"
+    h = _LEDGER_HEADERS[language]
+    titles: dict[int, str] = {}
+
+    def title(entry: Any) -> str:
+        if entry.project_id not in titles:
+            titles[entry.project_id] = projects.get(session, entry.project_id).title
+        return titles[entry.project_id]
+    columns = [
+        Column(h[0], lambda e: e.project_id, 10), Column(h[1], title, 40), Column(h[2], lambda e: e.on, 12),
+        Column(h[3], lambda e: _half(funds.ENTRY_KINDS.get(e.kind, e.kind), language), 14),
+        Column(h[4], lambda e: e.amount, 14), Column(h[5], lambda e: e.reference or "", 18),
+        Column(h[6], lambda e: e.note or "", 30)]
+    return to_xlsx(funds.entries(session), columns, "经费台账" if language == "zh_CN" else "Funds ledger")

@@ -297,6 +297,14 @@ RULES: list[Rule] = [
          args=lambda w: {"instance_id": w.batch, "kind": "ranked_list", "fmt": "pdf"}, case="the ranked list"),
     Rule("batch_pages.document", "GET", allow("owner", "staff", "supervisor", "admin"),
          args=lambda w: {"instance_id": w.batch, "kind": "public_notice", "fmt": "xlsx"}, case="the public notice"),
+    # the project's documents: its parties and staff, not the experts; a project in scoring has
+    # neither a contract nor funds to recover yet (404 once allowed)
+    Rule("instance_pages.contract_pdf", "GET", allow("owner", "staff", "supervisor", "admin"), args=SCORING, ok=(404,)),
+    Rule("instance_pages.recovery_notice_pdf", "GET", allow("owner", "staff", "supervisor", "admin"), args=SCORING,
+         ok=(404,)),
+    Rule("registers.index", "GET", allow("staff", "supervisor", "admin")),
+    Rule("registers.projects_xlsx", "GET", allow("staff", "supervisor", "admin")),
+    Rule("registers.ledger_xlsx", "GET", allow("staff", "supervisor", "admin")),
     Rule("files.download", "GET", PARTIES, args=lambda w: {"attachment_id": w.owners_file}, case="the owner's file"),
     Rule("files.download", "GET", allow("staff", "supervisor", "admin", refused=NO),
          args=lambda w: {"attachment_id": w.internal_file}, case="another expert's internal file"),

@@ -41,7 +41,7 @@ def test_each_revision_upgrades_in_turn_to_the_models_schema_and_all_go_down_and
     # then every table of today's models is there, as the models say
     tables = set(inspect(database.engine).get_table_names())
     assert {"process_drafts", "notifications", "projects", "instance_summaries", "archived_instances",
-            "web_sessions", "attachments", "expert_ratings", "calls"} <= tables
+            "web_sessions", "attachments", "expert_ratings", "calls", "funds_ledger", "project_budgets"} <= tables
     assert _table_differences(database) == []
     # and the whole history goes down to nothing and up again
     from alembic import command

@@ -75,11 +75,14 @@ def test_a_period_change_must_be_asked_sixty_days_before_the_end(db, project_id)
 
 
 def test_approved_changes_of_investigator_unit_and_budget_reach_the_register(db, project_id):
+    requested = _facts(db, project_id)["budget"]
     for kind, details in (("investigator", {"new_value": "赵六"}), ("organisation", {"new_value": "某大学"}),
                           ("budget_total", {"new_budget": 95})):
         _approve(db, _request(db, project_id, kind, **details)["change_id"])
     facts = _facts(db, project_id)
-    assert (facts["investigator"], facts["organisation"], facts["budget"]) == ("赵六", "某大学", 95.0)
+    assert (facts["investigator"], facts["organisation"], facts["approved_funding"]) == ("赵六", "某大学", 95.0)
+    # a change of the total budget changes the award, never what was requested
+    assert facts["budget"] == requested
 
 
 def test_a_rejected_change_changes_nothing(db, project_id):

@@ -7,12 +7,14 @@ import pytest
 
 from engine.lifecycle import changes, credit
 from engine.core import commands
-from tests.lifecycle.world import (APPLICANT, BUREAU, RECOMMENDER, STAFF, SUPERVISOR, UNIT, Driver, make_project, sh, stage_data)
+from tests.lifecycle.world import (APPLICANT, AUDITOR, BUREAU, RECOMMENDER, STAFF, SUPERVISOR, UNIT, Driver, make_project, sh,
+                                   stage_data)
 
 REPORT = {"report_progress": "完成了年度计划的全部实验内容", "report_completion": 40, "report_spending": 30}
 MIDTERM = {"midterm_progress": "完成中期目标，样件已试制成功", "midterm_completion": 55, "midterm_spending": 60}
 RECTIFIED = {"rectification_measures": "补齐实验记录并调整技术路线", "rectification_completed": True}
 SETTLEMENT = {"settlement_summary": "完成部分研究内容，剩余经费退回", "funds_spent": 50, "funds_returned": 22}
+AUDIT = {"audit_opinion": "unqualified", "eligible_spending": 50, "audit_findings": "支出合规"}
 
 
 def _start(db, months=36, start="2026-01-05") -> Driver:  # type: ignore[no-untyped-def]
@@ -104,7 +106,9 @@ def test_termination_goes_through_settlement_and_the_bureau_and_is_on_the_credit
         d.complete("rectification", APPLICANT, RECTIFIED)
         d.complete("rectification_check", STAFF, {"rectification_result": "terminate", "rectification_comment": "未整改到位"})
     d.complete("settlement", APPLICANT, SETTLEMENT)
-    d.complete("confirm_termination", BUREAU, {"termination_confirmed": True, "termination_comment": "中期检查不合格，终止"})
+    d.complete("audit_settlement", AUDITOR, AUDIT)
+    d.complete("confirm_termination", BUREAU, {"termination_confirmed": True, "termination_cause": "investigator_breach",
+                                               "termination_comment": "中期检查不合格，终止"})
     assert d.data()["status"] == "terminated" and d.project()["status"] == "terminated"
     assert d.open() == [] and d.state() == "completed"  # the change-request branch ended too
     kinds = {r.kind for r in commands.query(world, credit.history, ["张伟"], [])}
@@ -197,5 +201,7 @@ def test_an_approved_termination_request_ends_the_project_after_settlement(world
     _review(d, "change_bureau_decision", BUREAU)
     assert d.names() == ["settlement"]  # no new change request while terminating
     d.complete("settlement", APPLICANT, SETTLEMENT)
-    d.complete("confirm_termination", BUREAU, {"termination_confirmed": True, "termination_comment": "同意终止"})
+    d.complete("audit_settlement", AUDITOR, AUDIT)
+    d.complete("confirm_termination", BUREAU, {"termination_confirmed": True, "termination_cause": "force_majeure",
+                                               "termination_comment": "同意终止"})
     assert d.data()["status"] == "terminated" and d.open() == [] and d.state() == "completed"

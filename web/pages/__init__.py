@@ -51,3 +51,5 @@ def register_ui(app: Flask, api: Blueprint) -> None:
     app.register_blueprint(experts)
     from web.pages.calls import calls_pages  # calls for proposals (issue 16)
     app.register_blueprint(calls_pages)
+    from web.pages.registers import registers  # the project register and the funds ledger (issue 17)
+    app.register_blueprint(registers)

@@ -83,7 +83,11 @@ def _choose_from_register(nodes: list[Node], names: list[str]) -> None:
 @applicant.get("/new/<process_key>")
 def new(process_key: str):  # type: ignore[no-untyped-def]
     draft_id = request.args.get("draft", type=bounded_id)
-    view = commands.query(engine_db(), applicant_page.new_application, current_actor(), process_key, draft_id)
+    # a process about one project (a budget adjustment) opens from that project's page with it filled in
+    project = request.args.get("project", type=bounded_id)
+    values = {"project_id": project} if project and draft_id is None else None
+    view = commands.query(engine_db(), applicant_page.new_application, current_actor(), process_key, draft_id,
+                          values)
     if not view.eligible:
         return render_template("applicant/not_eligible.html", view=view, reason_text=outcome.in_language)
     return _render(view, None, draft_id)

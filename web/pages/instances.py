@@ -3,14 +3,15 @@ NavigatedViewer, served locally) with completed elements, current tasks and over
 marked, the audit timeline, attachments and comments, each as the viewer's role may see it:
 engine/runtime/access.py decides: staff see the full timeline and all data; the applicant sees their
 application, the decisions meant for them and the files shared with them; an expert the project
-materials and their own work."""
+materials and their own work. The project's documents (the task contract, a funds recovery
+notice) download from here for those access.may_read_project_documents allows."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
 from flask_babel import lazy_gettext as _l
 
 from engine.core import commands
-from engine.workspace import instance_page
+from engine.workspace import instance_page, project_documents
 
 from web import engine_db
 from web.auth import current_actor
@@ -75,7 +76,8 @@ def action_label(action: str) -> str:
 @instance_pages.get("/<int:instance_id>")
 def show(instance_id: int):  # type: ignore[no-untyped-def]
     view = commands.query(engine_db(), instance_page.instance_view, current_actor(), instance_id)
-    return render_template("instances/page.html", view=view, markers=view.markers)
+    documents = commands.query(engine_db(), project_documents.available, current_actor(), instance_id)
+    return render_template("instances/page.html", view=view, markers=view.markers, documents=documents)
 
 
 @instance_pages.get("/<int:instance_id>/diagram.bpmn")
@@ -85,3 +87,18 @@ def diagram(instance_id: int):  # type: ignore[no-untyped-def]
     return Response(commands.query(engine_db(), instance_page.diagram_source, current_actor(), instance_id,
                                    current_language()), content_type="text/plain; charset=utf-8",
                     headers={"Cache-Control": "private, max-age=300", **NOT_A_DOCUMENT})
+
+
+def _pdf(download: project_documents.Download) -> Response:
+    return Response(download.content, mimetype=download.mimetype,
+                    headers={"Content-Disposition": f"attachment; filename={download.filename}"})
+
+
+@instance_pages.get("/<int:instance_id>/contract.pdf")
+def contract_pdf(instance_id: int):  # type: ignore[no-untyped-def]
+    return _pdf(commands.query(engine_db(), project_documents.contract, current_actor(), instance_id))
+
+
+@instance_pages.get("/<int:instance_id>/recovery-notice.pdf")
+def recovery_notice_pdf(instance_id: int):  # type: ignore[no-untyped-def]
+    return _pdf(commands.query(engine_db(), project_documents.recovery_notice, current_actor(), instance_id))

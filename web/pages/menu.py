@@ -69,6 +69,8 @@ def items() -> list[Item]:
         entries.append(_optional("experts.index", _l("Expert pool"), "experts."))
     if access.may_read_calls(current_user.actor):
         entries.append(_optional("calls.index", _l("Calls"), "calls."))
+    if access.may_export_registers(current_user.actor):
+        entries.append(_optional("registers.index", _l("Registers"), "registers."))
     if SUPERVISORS in groups:
         entries.append(_optional("supervisor.index", _l("Supervision"), "supervisor."))
     if DESIGNERS in groups:
