@@ -105,13 +105,19 @@ def _candidate_ids(session: Session, principals: set[str]) -> Any:
     the ids themselves, both SQLite and PostgreSQL probe the task table by primary key; given
     a subquery, PostgreSQL estimates ~100 rows per group from its statistics and, for a user in
     many groups, scans the whole task table, closed tasks included. A user who may claim more
-    than MAX_LISTED_IDS tasks gets the subquery instead."""
+    than MAX_LISTED_IDS tasks gets the subquery instead.
+    Read in the order of the (principal, task_id) index with the limit, and without DISTINCT
+    (duplicates, a task offered to two of the user's groups, are dropped here): PostgreSQL then
+    reads the index alone and stops at the limit. Given DISTINCT it walked the primary key in
+    task-id order, and given the limit in no order it chose a sequential scan, both filtering
+    all 1,000,000 candidate rows for a user in 500 groups (0.5-7 s; now ~9 ms)."""
     memo = session.info.setdefault("inbox_candidates", {})
     key = tuple(sorted(principals))
     if key not in memo:
         subquery = select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(key))
-        ids = list(session.scalars(subquery.distinct().limit(MAX_LISTED_IDS + 1)))
-        memo[key] = ids if len(ids) <= MAX_LISTED_IDS else subquery
+        found = list(session.scalars(subquery.order_by(TaskCandidate.principal, TaskCandidate.task_id)
+                                     .limit(MAX_LISTED_IDS + 1)))
+        memo[key] = list(dict.fromkeys(found)) if len(found) <= MAX_LISTED_IDS else subquery
     return memo[key]
 
 
@@ -196,11 +202,22 @@ def _narrowing(query: InboxQuery, username: str, columns: Any) -> Any:
 def search(session: Session, actor: Actor, query: InboxQuery) -> InboxPage:
     query = query.checked()
     where, covered = _base(session, actor, query)
-    total = session.scalar(_narrowing(query, actor.username, [func.count(HumanTask.id)]).where(where)) or 0
+    if _unfiltered(query):
+        # the scope's whole list: its total is the menu's count, asked once (see _stats)
+        total = _stats(session, actor, query.scope)[0] or 0
+    else:
+        total = session.scalar(_narrowing(query, actor.username, [func.count(HumanTask.id)]).where(where)) or 0
     page_ids = list(session.scalars(_narrowing(query, actor.username, [HumanTask.id]).where(where)
                                     .order_by(*_order(query))
                                     .offset((query.page - 1) * query.per_page).limit(query.per_page)))
     return InboxPage(_rows(session, actor, page_ids, covered), total, query.page, query.per_page)
+
+
+def _unfiltered(query: InboxQuery) -> bool:
+    """Whether the query's rows are its scope's open rows as `_stats` counts them (no filter, no
+    join), so that one statement answers the page's total, the menu count and the poll."""
+    return (query.scope in ("assigned", "group") and not (query.process_key or query.task_name
+                                                          or query.due or query.search))
 
 
 def _rows(session: Session, actor: Actor, task_ids: list[str], covered: list[substitutes.Covered]) -> list[InboxRow]:
