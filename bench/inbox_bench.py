@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
+from typing import Any
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def fill(db, template, open_tasks: int, closed_tasks: int, instances_count: int 
     now = datetime.now(timezone.utc)
     with db.transaction() as session:
         existing = session.scalar(select(ProcessInstance.id).order_by(ProcessInstance.id.desc()).limit(1))
-        if existing == template.id:
+        if template is not None and existing == template.id:
             row = session.get(ProcessInstance, template.id)
             whole = finished_tasks.whole_document(session, row)  # copies get every task inline
             session.execute(insert(ProcessInstance), [dict(
@@ -95,15 +96,55 @@ def fill(db, template, open_tasks: int, closed_tasks: int, instances_count: int 
     _analyze(db)
 
 
+def reopen(url: str):  # type: ignore[no-untyped-def]
+    """The database of an earlier run, migrated to the head (a new index is built here)."""
+    import flask_migrate
+    from sqlalchemy import select
+
+    from engine.core.models import ProcessInstance
+    from web import create_app
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
+    db = app.extensions["engine_db"]
+    with db.transaction() as session:
+        ids = list(session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id).limit(2)))
+        if not ids:
+            db.engine.dispose()
+            return build(url)
+        # only the template so far: fill() copies it into the instances the tasks belong to
+        template = session.get(ProcessInstance, ids[0]) if len(ids) == 1 else None
+    _analyze(db)
+    return db, template
+
+
+def _open_tasks(db) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from engine.core.models import HumanTask
+    with db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.state == "open")) or 0
+
+
+def _drop_closed(db) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import delete
+
+    from engine.core.models import HumanTask
+    with db.transaction() as session:
+        session.execute(delete(HumanTask).where(HumanTask.state != "open"))
+    _analyze(db)
+
+
 def _analyze(db) -> None:  # type: ignore[no-untyped-def]
-    """Fresh planner statistics, as autovacuum keeps them on a live PostgreSQL (SQLite keeps
-    none unless ANALYZE is run by hand, so it is measured without)."""
+    """Fresh planner statistics and visibility map, as autovacuum keeps them on a live
+    PostgreSQL (an index-only scan needs the latter; autovacuum runs after bulk inserts too).
+    SQLite keeps no statistics unless ANALYZE is run by hand, so it is measured without."""
     from sqlalchemy import text
     if db.is_sqlite:
         return
-    with db.engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
 
 
 def measure(db, groups: frozenset[str], runs: int = 7) -> tuple[float, int]:  # type: ignore[no-untyped-def]
@@ -128,6 +169,41 @@ def measure(db, groups: frozenset[str], runs: int = 7) -> tuple[float, int]:  # 
     return statistics.median(times) * 1000, total
 
 
+def explain(db, groups: frozenset[str]) -> None:  # type: ignore[no-untyped-def]
+    """EXPLAIN ANALYZE of every statement one inbox page runs (PostgreSQL only)."""
+    from sqlalchemy import event, text
+
+    from engine.core import commands
+    from engine.core.principals import Actor
+    from engine.workspace import inbox
+
+    seen: list[tuple[str, Any]] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        actor = Actor("reviewer", groups)
+        commands.query(db, lambda session: (inbox.search(session, actor, inbox.InboxQuery(scope="group")),
+                                            inbox.counts(session, actor), inbox.task_names(session, actor, "group"),
+                                            inbox.fingerprint(session, actor, "group")))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for statement, parameters in seen:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+            print("\n" + statement[:300].replace("\n", " ") + (" ..." if len(statement) > 300 else ""))
+            for (line,) in cursor.fetchall():
+                print("   ", line)
+    finally:
+        raw.close()
+
+
 def many_groups(count: int) -> frozenset[str]:
     """g0 (about 100 open tasks) plus count-1 groups with nothing open."""
     return frozenset({"g0"} | {f"quiet{i}" for i in range(count - 1)})
@@ -143,11 +219,19 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=100_000)
     parser.add_argument("--closed", type=int, default=300_000)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the open tasks a previous run with the same --database-url left "
+                             "(filling 1,000,000 takes minutes); the closed ones are added again")
+    parser.add_argument("--explain", action="store_true",
+                        help="print PostgreSQL's EXPLAIN ANALYZE of each statement of the busiest case")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'inbox_bench.sqlite3'}"
-        db, template = build(url)
-        fill(db, template, args.open, 0)
+        db, template = build(url) if not args.reuse else reopen(url)
+        if not args.reuse or _open_tasks(db) < args.open:
+            fill(db, template, args.open, 0)
+        else:
+            _drop_closed(db)
         cases = [(f"{n} groups, 1 busy", many_groups(n)) for n in (1, 10, 100, 500)] + \
                 [(f"{n} busy groups", busy_groups(n)) for n in (10, 100)]
         print(f"one inbox page (group tasks: first page, total, menu counts, filter choices, poll "
@@ -155,6 +239,9 @@ def main() -> None:
               "median ms", flush=True)
         print(f"{'user in':>22} {'claimable':>10} {'ms':>8} {'ms after +' + format(args.closed, ',') + ' closed':>26}")
         before = {name: measure(db, groups) for name, groups in cases}
+        if args.explain and not db.is_sqlite:
+            explain(db, busy_groups(100))
+            explain(db, many_groups(500))
         fill(db, template, 0, args.closed)
         for name, groups in cases:
             ms, total = before[name]

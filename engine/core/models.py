@@ -215,9 +215,11 @@ class TaskCandidate(Base):
     lookup by principal, whatever the number of groups or of closed tasks."""
 
     __tablename__ = "task_candidates"
+    # principal first, task id with it: the lookup reads the index alone (migration 0019)
+    __table_args__ = (Index("ix_task_candidates_principal_task", "principal", "task_id"),)
     task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"),
                                          primary_key=True)
-    principal: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    principal: Mapped[str] = mapped_column(String(100), primary_key=True)
 
 
 class AuditEvent(Base):

@@ -58,8 +58,23 @@ def outside_candidates(session: Session, row: HumanTask, username: str) -> bool:
     return user is not None and not (user.group_names & set(row.candidate_groups))
 
 
-def get_visible(session: Session, actor: Actor, task_id: str) -> HumanTask:
-    row = get(session, task_id)
+def with_instance(session: Session, task_id: str) -> HumanTask:
+    """`get`, with the task's instance (and its definition) read in the same statement into the
+    session, where `instances.get` then finds it: claims and completions need both, and one
+    round trip fewer is one statement in six of a claim."""
+    found = session.execute(select(HumanTask, ProcessInstance)
+                            .join(ProcessInstance, ProcessInstance.id == HumanTask.process_instance_id)
+                            .where(HumanTask.id == task_id)).first()
+    if found is None:
+        raise NotFound(f"task {task_id} not found")
+    # the session's identity map holds objects weakly: keep the instance alive until the
+    # command ends, or it would be collected before `instances.get` asks for it
+    session.info.setdefault("held", []).append(found[1])
+    return found[0]
+
+
+def get_visible(session: Session, actor: Actor, task_id: str, instance_too: bool = False) -> HumanTask:
+    row = with_instance(session, task_id) if instance_too else get(session, task_id)
     if not may_see(session, row, actor):
         raise Forbidden("this task is not yours")
     return row
@@ -87,7 +102,7 @@ def _require_open(row: HumanTask) -> None:
 
 
 def claim(session: Session, actor: Actor, task_id: str) -> HumanTask:
-    row = get_visible(session, actor, task_id)
+    row = get_visible(session, actor, task_id, instance_too=True)
     _require_open(row)
     if row.assignee == actor.username:
         return row
@@ -150,7 +165,7 @@ def _lock_instance(session: Session, row: HumanTask) -> ProcessInstance:
 
 
 def complete(session: Session, actor: Actor, task_id: str, data: Any) -> tuple[HumanTask, ProcessInstance]:
-    row = get_visible(session, actor, task_id)
+    row = get_visible(session, actor, task_id, instance_too=True)
     _require_open(row)
     if row.assignee not in (None, actor.username):
         raise Forbidden(f"this task is assigned to {row.assignee}")

@@ -105,13 +105,19 @@ def _candidate_ids(session: Session, principals: set[str]) -> Any:
     the ids themselves, both SQLite and PostgreSQL probe the task table by primary key; given
     a subquery, PostgreSQL estimates ~100 rows per group from its statistics and, for a user in
     many groups, scans the whole task table, closed tasks included. A user who may claim more
-    than MAX_LISTED_IDS tasks gets the subquery instead."""
+    than MAX_LISTED_IDS tasks gets the subquery instead.
+    Read in the order of the (principal, task_id) index with the limit, and without DISTINCT
+    (duplicates, a task offered to two of the user's groups, are dropped here): PostgreSQL then
+    reads the index alone and stops at the limit. Given DISTINCT it walked the primary key in
+    task-id order, and given the limit in no order it chose a sequential scan, both filtering
+    all 1,000,000 candidate rows for a user in 500 groups (0.5-7 s; now ~9 ms)."""
     memo = session.info.setdefault("inbox_candidates", {})
     key = tuple(sorted(principals))
     if key not in memo:
         subquery = select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(key))
-        ids = list(session.scalars(subquery.distinct().limit(MAX_LISTED_IDS + 1)))
-        memo[key] = ids if len(ids) <= MAX_LISTED_IDS else subquery
+        found = list(session.scalars(subquery.order_by(TaskCandidate.principal, TaskCandidate.task_id)
+                                     .limit(MAX_LISTED_IDS + 1)))
+        memo[key] = list(dict.fromkeys(found)) if len(found) <= MAX_LISTED_IDS else subquery
     return memo[key]
 
 
@@ -196,11 +202,39 @@ def _narrowing(query: InboxQuery, username: str, columns: Any) -> Any:
 def search(session: Session, actor: Actor, query: InboxQuery) -> InboxPage:
     query = query.checked()
     where, covered = _base(session, actor, query)
+    if _unfiltered(query):
+        page_ids, total = _page_with_stats(session, actor, query, where)
+        return InboxPage(_rows(session, actor, page_ids, covered), total, query.page, query.per_page)
     total = session.scalar(_narrowing(query, actor.username, [func.count(HumanTask.id)]).where(where)) or 0
     page_ids = list(session.scalars(_narrowing(query, actor.username, [HumanTask.id]).where(where)
                                     .order_by(*_order(query))
                                     .offset((query.page - 1) * query.per_page).limit(query.per_page)))
     return InboxPage(_rows(session, actor, page_ids, covered), total, query.page, query.per_page)
+
+
+def _page_with_stats(session: Session, actor: Actor, query: InboxQuery, where: Any) -> tuple[list[str], int]:
+    """The page's ids and the scope's (count, newest creation) in one pass over the rows: window
+    aggregates see every row before the sort and limit. The rows are found by primary-key
+    probes (a probe per claimable task), so one pass instead of two (the page, then the menu
+    count and poll fingerprint in `_stats`) is half the page's cost at 1,000,000 open tasks.
+    Past the last page no row carries the figures, and `_stats` asks for them."""
+    found = session.execute(
+        _narrowing(query, actor.username, [HumanTask.id, func.count().over(), func.max(HumanTask.created_at).over()])
+        .where(where).order_by(*_order(query))
+        .offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
+    memo = session.info.setdefault("inbox_stats", {})
+    if found:
+        memo.setdefault((actor, query.scope), (found[0][1], found[0][2]))
+    elif query.page == 1:
+        memo.setdefault((actor, query.scope), (0, None))
+    return [row[0] for row in found], _stats(session, actor, query.scope)[0] or 0
+
+
+def _unfiltered(query: InboxQuery) -> bool:
+    """Whether the query's rows are its scope's open rows as `_stats` counts them (no filter, no
+    join), so that one statement answers the page's total, the menu count and the poll."""
+    return (query.scope in ("assigned", "group") and not (query.process_key or query.task_name
+                                                          or query.due or query.search))
 
 
 def _rows(session: Session, actor: Actor, task_ids: list[str], covered: list[substitutes.Covered]) -> list[InboxRow]:

@@ -146,3 +146,24 @@ def test_a_task_in_a_called_stage_process_shows_that_stage(db, people):
     [row] = search(db, "wang", scope="group", search="Staged").rows
     assert (row.task.name, row.stage) == ("second_task", "第二阶段 · Stage two")
     assert instance.id == row.task.process_instance_id
+
+
+def test_the_page_total_the_menu_count_and_the_fingerprint_agree_on_every_page(db, people):
+    # given seven applications waiting for the institution
+    for n in range(7):
+        start_application(db, title=f"Project {n}")
+    wang = actor("wang")
+
+    def page_with_figures(session, page):  # type: ignore[no-untyped-def]
+        # one session, as the inbox page asks: the page first, then the menu and the poll
+        found = inbox.search(session, wang, InboxQuery(scope="group", per_page=3, page=page))
+        return found, inbox.counts(session, wang)["group"], inbox.fingerprint(session, wang, "group")
+
+    alone = commands.query(db, inbox.fingerprint, wang, "group")
+    # when the pages are read, the last one and one past it included
+    for page, rows in ((1, 3), (3, 1), (4, 0)):
+        found, menu, fingerprint = commands.query(db, page_with_figures, page)
+        # then each page holds its rows, and its total, the menu count and the fingerprint agree
+        # with the figures asked for on their own
+        assert (len(found.rows), found.total, menu) == (rows, 7, 7)
+        assert fingerprint == alone and alone.startswith("7:")

@@ -19,11 +19,16 @@ _COMPLETE, _TASK_QUERY, _TASK_PAGE = CompleteRequest(), TaskQuery(), TaskPage()
 
 @api.get("/v1/tasks")
 def list_tasks():  # type: ignore[no-untyped-def]
-    actor = current_actor()
-    query = load_query(_TASK_QUERY)
-    page = commands.query(engine_db(), tasks.list_tasks, actor, query["scope"], query["page"],
-                          query["per_page"])
-    return jsonify(_TASK_PAGE.dump(page))
+    bearer_token()
+
+    def _list(session):  # type: ignore[no-untyped-def]
+        # the caller's token is read in the listing's own session: every client polls this
+        actor = actor_in(session)
+        query = load_query(_TASK_QUERY)
+        return _TASK_PAGE.dump(tasks.list_tasks(session, actor, query["scope"], query["page"],
+                                                query["per_page"]))
+
+    return jsonify(commands.query(engine_db(), _list))
 
 
 @api.get("/v1/tasks/<task_id>")
