@@ -7,7 +7,7 @@ played when there are no process instances yet. Every demo user's password is `d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,7 +19,7 @@ from engine.definitions import deployment
 from engine.lifecycle import expert_pool, integrity, organisations
 from engine.runtime import instances
 from engine.demo import playback
-from engine.core.calendar import BUREAU_TZ
+from engine.core.calendar import BUREAU_TZ, add_working_days
 from engine.core.db import Database
 from engine.core.errors import Conflict
 from engine.core.models import HumanTask, ProcessInstance
@@ -261,7 +261,7 @@ def _rate_finished_reviews(db: Database) -> str:
 class DemoCall:
     call: dict[str, Any]
     opened_days_ago: int
-    closes_in_days: int
+    closes_in_days: int  # negative: the deadline has passed, and the call's batch is played through
     applications: list[DemoProject] = field(default_factory=list)
 
 
@@ -288,13 +288,64 @@ OPEN_CALL = DemoCall(
     ])
 
 
+# The call of half a year ago: closed, its batch reviewed by a meeting panel (key R&D,
+# manufacturing) and by mail (natural science, biomedicine), decided at one bureau meeting and
+# noticed; its funded projects are in their contracts, one is in the reserve.
+DECIDED_CALL = DemoCall(
+    {"key": "2026-2", "title": "2026年度第二批科技计划项目申报指南", "year": 2026,
+     "categories": [{"code": "key_rd", "name": "重点研发计划", "budget": 3000000, "topics": ["智能制造"]},
+                    {"code": "natural_science", "name": "自然科学基金", "budget": 1000000, "topics": ["生物医药"]}],
+     "quotas": {"binjiang": 5, "xihu": 5, "yuhang": 5, "zju": 8, "zjut": 5, "hdu": 5},
+     "eligibility": {"budget_min": 10, "budget_max": 300, "registered_organisation": True}},
+    opened_days_ago=170, closes_in_days=-140,
+    applications=[
+        DemoProject("wang.lei", _application("面向小批量多品种的数控机床智能排产系统", "王磊", "杭州电子科技大学",
+                                             "manufacturing", "key_rd", 150, 24,
+                                             "研究多约束条件下数控机床群的智能排产与动态调度方法，开发排产系统并在园区企业示范应用。",
+                                             call_topic="智能制造"), 160),
+        DemoProject("liu.fang", _application("工业窑炉余热梯级利用成套装备研制", "刘芳", "浙江绿能环境科技有限公司",
+                                             "manufacturing", "key_rd", 120, 24,
+                                             "研制工业窑炉中低温余热梯级回收与发电成套装备，完成示范工程并形成行业标准草案。",
+                                             call_topic="智能制造"), 158),
+        DemoProject("zhou.jie", _application("脓毒症早期预警生物标志物研究", "周杰", "杭州市第一人民医院", "biomed",
+                                             "natural_science", 60, 24,
+                                             "筛选脓毒症早期预警血清标志物，建立多指标联合预警模型并开展前瞻性队列验证。",
+                                             call_topic="生物医药"), 156),
+        DemoProject("li.na", _application("靶向蛋白降解分子的设计与活性评价", "李娜", "浙江生物医药实验室", "biomed",
+                                            "natural_science", 50, 24,
+                                            "设计合成靶向致病蛋白的降解分子，建立体外活性评价体系并完成先导化合物优化。",
+                                            call_topic="生物医药"), 155),
+    ])
+
+
+def _batch_answer(db: Database):  # type: ignore[no-untyped-def]
+    """How the people of a call's batch answer: the institution schedules the meeting three
+    working days ahead, each expert scores, each chair sums up, the institution keeps the proposal
+    and the bureau approves it as a whole; nobody objects during the notice."""
+    def answer(row: HumanTask) -> dict[str, Any] | None:
+        if row.name == "schedule_session":
+            created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
+            day = add_working_days(created, 3).astimezone(BUREAU_TZ).replace(hour=9, minute=0, second=0,
+                                                                                   microsecond=0)
+            return {"session_kind": "hybrid", "session_start": day.isoformat(), "session_place": "市科技局三楼会议室",
+                    "video_link": "https://meeting.example/2026-2", "defence_minutes": 20}
+        if row.name == "batch_scoring":
+            return playback.SCORES | {"innovation": 27 - len(row.assignee or "") % 3,
+                                      "expert_opinion": "创新性较强，技术路线可行 · innovative and feasible"}
+        if row.name == "chair_summary":
+            return {"chair_summary": "答辩清楚，技术路线可行，建议支持 · a clear defence and a feasible approach"}
+        found = playback.batch_answer(db, row)
+        return found if found is not None else playback.default_answer(row)
+    return answer
+
+
 def load_calls(db: Database, now: datetime, demo_calls: list[DemoCall] | None = None) -> list[str]:
     """Publish each demo call at its opening day and play its applications up to now."""
     from engine.lifecycle import calls
     from engine.workspace import call_desk
     lines = []
     staff = Actor("wang.fang", frozenset({"institution_staff"}))
-    for demo in [OPEN_CALL] if demo_calls is None else demo_calls:
+    for demo in [DECIDED_CALL, OPEN_CALL] if demo_calls is None else demo_calls:
         key = demo.call["key"]
         if commands.query(db, lambda s: s.scalar(select(calls.Call.id).where(calls.Call.key == key))) is not None:
             lines.append(f"call {key}: already present")
@@ -307,6 +358,7 @@ def load_calls(db: Database, now: datetime, demo_calls: list[DemoCall] | None = 
             commands.execute(db, call_desk.create, staff, demo.call | {"opens_at": opened.isoformat(),
                                                                         "closes_at": closes.isoformat()})
             commands.execute(db, call_desk.publish, staff, key)
+        played: list[tuple[int, DemoProject, dict[str, Any]]] = []
         for project in demo.applications:
             day = (now - timedelta(days=project.days_ago)).astimezone(BUREAU_TZ).replace(
                 hour=9, minute=30, second=0, microsecond=0)
@@ -314,9 +366,24 @@ def load_calls(db: Database, now: datetime, demo_calls: list[DemoCall] | None = 
             with clock.frozen_at(day):
                 instance_id = commands.execute(db, call_desk.submit, Actor(project.applicant, frozenset({"applicants"})),
                                                key, data, project.data.get("call_topic")).id
+            played.append((instance_id, project, data))
             playback.play(db, instance_id, day + timedelta(hours=1), now, _answer(project, data), project.stop_at)
+        if demo.closes_in_days < 0:
+            lines.append(_play_batch(db, key, opened, now, played))
         lines.append(f"call {key}: published, {len(demo.applications)} application(s)")
     return lines
+
+
+def _play_batch(db: Database, key: str, opened: datetime, now: datetime,
+                played: list[tuple[int, DemoProject, dict[str, Any]]]) -> str:
+    """Play a closed call's own process through its batch (deadline, panels, decision, notice),
+    then each of its projects on from the decision to now."""
+    call = commands.query(db, lambda s: s.scalar(select(ProcessInstance).where(
+        ProcessInstance.process_key == "call_for_proposals", ProcessInstance.business_key == key)))
+    done = playback.play(db, call.id, opened, now, _batch_answer(db), pace=timedelta(hours=4))
+    for instance_id, project, data in played:
+        playback.play(db, instance_id, done.at, now, _answer(project, data), project.stop_at)
+    return f"call {key}: batch {done.state}"
 
 
 def _ensure_organisation(db: Database, code: str, name: str, kind: str, recommender: str | None) -> str:

@@ -94,9 +94,16 @@ def test_the_demo_has_an_open_call_with_applications_in_it(deployed):
     from engine.lifecycle import calls
     demo_data.load(deployed, demo_data.PROJECTS[:1])  # people and organisations
     lines = demo_data.load_calls(deployed, clock.now())
-    assert lines == ["call 2027-1: published, 3 application(s)"]
+    assert lines == ["call 2026-2: batch completed", "call 2026-2: published, 4 application(s)",
+                     "call 2027-1: published, 3 application(s)"]
+    # the closed call was decided as one batch: funded within each category's budget, one reserved
+    decided = commands.query(deployed, calls.standing, "2026-2")
+    assert decided["call"]["status"] == "closed"
+    statuses = commands.query(deployed, lambda s: sorted(p.status for p in s.scalars(
+        select(projects.Project).where(projects.Project.call_key == "2026-2"))))
+    assert statuses == ["in_progress", "in_progress", "in_progress", "reserved"]
     standing = commands.query(deployed, calls.standing, "2027-1")
     assert standing["call"]["status"] == "published" and standing["applied"] == 3
     use = commands.query(deployed, calls.quota_use, "2027-1")
     assert use["binjiang"] == {"quota": 5, "used": 1} and use["xihu"]["used"] == 1
-    assert demo_data.load_calls(deployed, clock.now()) == ["call 2027-1: already present"]
+    assert demo_data.load_calls(deployed, clock.now()) == ["call 2026-2: already present", "call 2027-1: already present"]
