@@ -423,22 +423,25 @@ def formal_review(session: Session, key: str) -> dict[str, Any]:
 
 
 def standing(session: Session, key: str) -> dict[str, Any]:
-    """The call's applications per category and status, with the budget requested against the
-    category's budget (the call detail page; budgets in yuan)."""
+    """The call's applications per category and status, with the budget requested and the budget
+    used (the funding approved to its projects) against the category's budget (the call detail
+    page and the supervisors' view; budgets in yuan)."""
     call = get(session, key)
     rows = session.execute(select(projects.Project.plan_category, projects.Project.status,
-                                  func.count(projects.Project.id), func.coalesce(func.sum(projects.Project.budget), 0))
+                                  func.count(projects.Project.id), func.coalesce(func.sum(projects.Project.budget), 0),
+                                  func.coalesce(func.sum(projects.Project.approved_funding), 0))
                            .where(projects.Project.call_key == call.key)
                            .group_by(projects.Project.plan_category, projects.Project.status)).all()
     per: dict[str, dict[str, Any]] = {}
     for category in call.categories or []:
         per[category["code"]] = {"code": category["code"], "name": category["name"], "budget": category["budget"],
-                                 "applied": 0, "requested": 0.0, "by_status": {}}
-    for code, status, count, requested in rows:
+                                 "applied": 0, "requested": 0.0, "funded": 0.0, "by_status": {}}
+    for code, status, count, requested, funded in rows:
         entry = per.setdefault(code, {"code": code, "name": PLAN_CATEGORIES.get(code, code), "budget": 0,
-                                      "applied": 0, "requested": 0.0, "by_status": {}})
+                                      "applied": 0, "requested": 0.0, "funded": 0.0, "by_status": {}})
         entry["applied"] += count
         entry["requested"] += float(requested) * 10000  # the register keeps budgets in 10k yuan
+        entry["funded"] += float(funded) * 10000
         entry["by_status"][status] = entry["by_status"].get(status, 0) + count
     return {"call": call.to_dict(), "categories": list(per.values()),
             "applied": sum(e["applied"] for e in per.values())}

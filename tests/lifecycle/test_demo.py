@@ -99,6 +99,8 @@ def test_the_demo_has_an_open_call_with_applications_in_it(deployed):
     # the closed call was decided as one batch: funded within each category's budget, one reserved
     decided = commands.query(deployed, calls.standing, "2026-2")
     assert decided["call"]["status"] == "closed"
+    used = {c["code"]: (c["funded"], c["budget"]) for c in decided["categories"]}
+    assert used == {"key_rd": (2_700_000, 3_000_000), "natural_science": (500_000, 1_000_000)}
     statuses = commands.query(deployed, lambda s: sorted(p.status for p in s.scalars(
         select(projects.Project).where(projects.Project.call_key == "2026-2"))))
     assert statuses == ["in_progress", "in_progress", "in_progress", "reserved"]
