@@ -31,6 +31,7 @@ from sqlalchemy import Index, case, func, select
 from sqlalchemy.orm import Session
 
 from engine.core import clock, names
+from engine.lifecycle import calls
 from engine.supervision import operations
 from engine.definitions import elements, stages
 from engine.runtime import projection
@@ -103,9 +104,28 @@ def dashboard_page(session: Session, actor: Actor, since: datetime | None = None
     groups its backlog lists."""
     figures = dashboard(session, actor, since, until, process_key)
     figures["schedulers"] = operations.scheduler_health(session, actor)
+    figures["calls"] = calls_overview(session)
     backlog = figures["backlog"]
     return figures, names.lookup(session, [r["reviewer"] for r in backlog.get("reviewers", [])],
                                  [r["group"] for r in backlog.get("groups", [])])
+
+
+CALLS_SHOWN = 6
+
+
+def calls_overview(session: Session) -> list[dict[str, Any]]:
+    """The latest published or closed calls for proposals, each with how many applied, what they
+    requested, the funding approved so far and the budget (yuan): where each call's batch stands."""
+    rows = session.scalars(select(calls.Call).where(calls.Call.status.in_(("published", "closed")))
+                           .order_by(calls.Call.closes_at.desc()).limit(CALLS_SHOWN)).all()
+    overview = []
+    for call in rows:
+        standing = calls.standing(session, call.key)
+        totals = {k: sum(c[k] for c in standing["categories"]) for k in ("requested", "funded", "budget")}
+        overview.append({"key": call.key, "title": call.title, "status": call.status,
+                         "status_label": calls.STATUSES.get(call.status, call.status),
+                         "closes_at": call.closes_at, "applied": standing["applied"], **totals})
+    return overview
 
 
 # ---- now: instances per stage, backlog ------------------------------------------------------------

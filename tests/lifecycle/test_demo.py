@@ -101,6 +101,12 @@ def test_the_demo_has_an_open_call_with_applications_in_it(deployed):
     assert decided["call"]["status"] == "closed"
     used = {c["code"]: (c["funded"], c["budget"]) for c in decided["categories"]}
     assert used == {"key_rd": (2_700_000, 3_000_000), "natural_science": (500_000, 1_000_000)}
+    # and the supervisors' dashboard lists both calls, the decided one with its budget used
+    from engine.supervision import dashboard
+    overview = {c["key"]: c for c in commands.query(deployed, dashboard.calls_overview)}
+    assert set(overview) == {"2026-2", "2027-1"} and overview["2027-1"]["status"] == "published"
+    assert (overview["2026-2"]["applied"], overview["2026-2"]["funded"], overview["2026-2"]["budget"]) == \
+        (4, 3_200_000, 4_000_000)
     statuses = commands.query(deployed, lambda s: sorted(p.status for p in s.scalars(
         select(projects.Project).where(projects.Project.call_key == "2026-2"))))
     assert statuses == ["in_progress", "in_progress", "in_progress", "reserved"]
