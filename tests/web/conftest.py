@@ -135,6 +135,7 @@ def open_task(db: Any, instance_id: int) -> Any:
 
 
 def sign_in(page: Any, name: str, password: str = PASSWORD) -> None:
+    page.goto("about:blank")  # stops the previous page's polling, which may navigate under the form
     page.goto("/login")
     page.fill("#username", name)
     page.fill("#password", password)
