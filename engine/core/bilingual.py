@@ -8,6 +8,7 @@ import re
 
 SEPARATOR = re.compile(r"\s*·\s+|\s+·\s*")
 DETAIL = " — "  # a task title's detail follows it (BPMN `titleDetail`, engine/runtime/projection.py)
+CELLS = " / "  # a list item's fields on one line (engine/workspace/history.py)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 _LATIN_START = re.compile(r"^[A-Za-z(\"'“]")
 
@@ -27,10 +28,12 @@ def pick(label: str | None, language: str | None) -> str:
     """The half of a bilingual label ("形式审查 · Formal review") for the language: the half with
     Chinese characters for Chinese, the other for English. A label that is not one Chinese and one
     non-Chinese half is returned as it is. A task title with a detail ("专家评分 · Score — <the
-    project>") is picked part by part."""
+    project>") and a list item's line ("设备费 · Equipment / 27.0") are picked part by part."""
     if label and DETAIL in label:
         head, tail = label.split(DETAIL, 1)
         return pick(head, language) + DETAIL + pick(tail, language)
+    if label and CELLS in label:
+        return CELLS.join(pick(cell, language) for cell in label.split(CELLS))
     if not label or "·" not in label:
         return label or ""
     parts = [p.strip() for p in SEPARATOR.split(label, maxsplit=1)]

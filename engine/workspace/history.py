@@ -18,7 +18,7 @@ from engine.runtime.access import APPLICANT_ACTIONS, APPLICANT_KEYS  # noqa: F40
 from engine.definitions import deployment
 from engine.definitions.deployment import form_for
 from engine.definitions.forms import FormDefinition, FormField
-from engine.core import names
+from engine.core import bilingual, names
 from engine.core.models import AuditEvent, HumanTask, ProcessInstance
 from engine.core.principals import Actor
 
@@ -127,7 +127,7 @@ def _item_line(form_field: FormField, item: Any) -> str:
     children = {child.key: child for child in form_field.children}
     shown = [display_value(children.get(key), value) for key, value in item.items()
              if value not in (None, "", [])]
-    return " / ".join(", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in shown)
+    return bilingual.CELLS.join(", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in shown)
 
 
 def _option_labels(form_field: FormField | None) -> dict[str, str]:

@@ -12,7 +12,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from lxml import etree
 
-from engine.core import clock, names
+from engine.core import bilingual, clock, names
 from engine.definitions import elements, xmlsafe
 from engine.runtime import projection, store
 from engine.core.models import HumanTask, ProcessInstance
@@ -32,8 +32,9 @@ class Markers:
 
 def diagram_source(session: Session, instance: ProcessInstance, language: str | None = None) -> bytes:
     """The BPMN file the instance runs on (its own version's, never the latest); with a
-    `language`, lanes named after a group (the engine routes by those names) carry the group's
-    name in that language instead, as readers see it."""
+    `language`, the diagram speaks it: lanes named after a group (the engine routes by those
+    names) carry the group's name in that language, and bilingual element names ("验收 ·
+    Acceptance") the half for that language, as readers see them."""
     source = elements.diagram(session, instance.definition)
     return source if language is None else lanes_named(session, source, language)
 
@@ -44,11 +45,14 @@ _LANE = "{http://www.omg.org/spec/BPMN/20100524/MODEL}lane"
 def lanes_named(session: Session, source: bytes, language: str) -> bytes:
     tree = xmlsafe.parse_xml(source, "diagram.bpmn")
     lanes = [lane for lane in tree.iter(_LANE) if names.is_group(lane.get("name") or "")]
-    if not lanes:
+    bilingual_names = [node for node in tree.iter() if "·" in (node.get("name") or "")]
+    if not lanes and not bilingual_names:
         return source
     known = names.lookup(session, groups=[lane.get("name") for lane in lanes])
     for lane in lanes:
         lane.set("name", known.group(lane.get("name"), language))
+    for node in bilingual_names:
+        node.set("name", bilingual.pick(node.get("name"), language))
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
 
 

@@ -128,3 +128,25 @@ def test_a_diagrams_lanes_named_after_groups_show_the_groups_names(db):
     # then the group's lane has the group's name and another lane keeps its own
     assert 'name="项目管理机构"' in shown and 'name="Reviewers"' in shown
     assert "institution_staff" not in shown
+
+
+def test_a_diagrams_bilingual_names_show_the_readers_half(db):
+    # given a diagram whose elements are named in both languages
+    from engine.workspace import progress
+    source = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" name="验收 · Acceptance"><bpmn:userTask id="t" name="形式审查 · Formal review"/>
+  <bpmn:exclusiveGateway id="g" name="已受理？· Accepted?"/></bpmn:process></bpmn:definitions>""".encode()
+    # when a reader's copy is made in each language
+    chinese = commands.query(db, progress.lanes_named, source, "zh_CN").decode()
+    english = commands.query(db, progress.lanes_named, source, "en").decode()
+    # then each shows its own half only
+    assert 'name="形式审查"' in chinese and 'name="已受理？"' in chinese and "Formal review" not in chinese
+    assert 'name="Formal review"' in english and 'name="Accepted?"' in english and "形式审查" not in english
+
+
+def test_a_list_items_line_is_picked_cell_by_cell():
+    from engine.core import bilingual
+    line = "设备费 · Equipment / 27.0 / 5.4 / 购置关键试验设备"
+    assert bilingual.pick(line, "zh_CN") == "设备费 / 27.0 / 5.4 / 购置关键试验设备"
+    assert bilingual.pick(line, "en") == "Equipment / 27.0 / 5.4 / 购置关键试验设备"

@@ -123,15 +123,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shots", type=Path, help="also write a screenshot of every page here")
     parser.add_argument("--roles", nargs="*", default=ROLES, help="the demo users to walk as")
+    parser.add_argument("--base", help="walk a server already running the demo (else one is started)")
     args = parser.parse_args()
     if args.shots:
         args.shots.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        server, base = _serve(Path(tmp))
-        try:
-            findings = walk(base, args.shots, args.roles)
-        finally:
-            server.shutdown()
+    if args.base:
+        findings = walk(args.base, args.shots, args.roles)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            server, base = _serve(Path(tmp))
+            try:
+                findings = walk(base, args.shots, args.roles)
+            finally:
+                server.shutdown()
     for finding in findings:
         print(finding)
     print(f"{len(findings)} findings")
