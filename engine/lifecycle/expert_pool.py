@@ -70,7 +70,7 @@ TITLE_LABELS = {"professor": "教授 · Professor", "researcher": "研究员 · 
                 "associate_professor": "副教授 · Associate professor",
                 "associate_researcher": "副研究员 · Associate research fellow"}
 REVIEW_LABELS = {"establishment_review": "立项评审 · Establishment review", "acceptance": "验收 · Acceptance",
-                 "performance": "绩效评价 · Performance evaluation"}
+                 "performance": "绩效评价 · Performance evaluation", "batch_review": "批次评审 · Batch review"}
 STATUS_LABELS = {"invited": "已邀请 · Invited", "standby": "备选 · Standby", "accepted": "已接受 · Accepted",
                  "scored": "已评审 · Reviewed", "declined": "已谢绝 · Declined", "conflict": "申明回避 · Declared a conflict",
                  "timed_out": "逾期 · Missed the deadline"}
@@ -472,9 +472,10 @@ def experts_page(session: Session, page: int = 1, per_page: int = 25) -> tuple[l
 
 
 def review_of(purpose: str) -> str:
-    """The review a draw's purpose names ("project:7:acceptance:1" -> "acceptance")."""
+    """The review a draw's purpose names ("project:7:acceptance:1" -> "acceptance", a call's batch
+    "call:2026-2:batch_review:key_rd/it" -> "batch_review")."""
     parts = purpose.split(":")
-    return parts[2] if len(parts) > 2 and parts[0] == "project" else parts[0]
+    return parts[2] if len(parts) > 2 and parts[0] in ("project", "call") else parts[0]
 
 
 @dataclass

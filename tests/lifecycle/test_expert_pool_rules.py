@@ -162,3 +162,9 @@ def test_a_rating_is_audited_once_per_review_and_bad_input_names_the_field_and_c
     assert events == [("wang.fang", 5)]
     lines, total = commands.query(db, lambda s: expert_pool.draws_of(s, expert_id))
     assert total == 1 and lines[0].rating is not None and not lines[0].may_rate
+
+
+def test_a_draws_purpose_names_its_review_for_projects_and_for_a_calls_batch():
+    assert expert_pool.review_of("project:7:acceptance:1") == "acceptance"
+    assert expert_pool.review_of("call:2026-2:batch_review:key_rd/it") == "batch_review"
+    assert "batch_review" in expert_pool.REVIEW_LABELS

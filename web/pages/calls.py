@@ -116,7 +116,8 @@ def _moment(text: str) -> Any:
 
 
 def _recommenders(session: Any) -> list[dict[str, str]]:
-    return [{"code": o.code, "name": o.name} for o in organisations.all_organisations(session) if o.kind == "recommender"]
+    # an organisation without a recommending unit recommends itself (a district bureau, a university)
+    return [{"code": o.code, "name": o.name} for o in organisations.all_organisations(session) if not o.recommender_code]
 
 
 def _call_data(form: dict[str, Any], recommenders: list[dict[str, str]]) -> dict[str, Any]:
