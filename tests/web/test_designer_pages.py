@@ -6,7 +6,6 @@ refused with a clear message; running instances are migrated after a preview; a 
 stepped through as each role."""
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import expect
@@ -14,7 +13,7 @@ from playwright.sync_api import expect
 from engine.core import commands, users
 from engine.core.models import ProcessDefinition
 
-from .conftest import PASSWORD, open_task, start_application
+from .conftest import PASSWORD, open_task, sign_in, start_application
 
 KEY = "application_formal_review"
 
@@ -27,11 +26,7 @@ def designer(people, db):  # type: ignore[no-untyped-def]
 
 
 def _sign_in(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto("/login")
-    page.fill("#username", name)
-    page.fill("#password", PASSWORD)
-    page.click("#login-button")
-    page.wait_for_url(re.compile(r"/(inbox|applications|designer)"))
+    sign_in(page, name)
 
 
 def _versions(db) -> list[int]:  # type: ignore[no-untyped-def]

@@ -14,18 +14,14 @@ from engine.definitions import deployment
 from engine.runtime import instances
 
 from tests.definitions.test_decision_tables import ALICE, BPMN, table
-from .conftest import PASSWORD
+from .conftest import PASSWORD, sign_in
 
 BAND = table("band", "FIRST", [("Score", "score")], ["band"], [
     ([">= 60"], ['"pass"']), (["-"], ['"fail"'])])
 
 
 def _sign_in(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto("/login")
-    page.fill("#username", name)
-    page.fill("#password", PASSWORD)
-    page.click("#login-button")
-    page.wait_for_url(re.compile(r"/(inbox|applications|designer)"))
+    sign_in(page, name)
 
 
 def _type_in_cell(page, cell_id: str, text: str) -> None:  # type: ignore[no-untyped-def]
