@@ -194,7 +194,7 @@ def make_plans(count: int, seed: int, year: int) -> list[Plan]:
         plan.target = round(plan.target, 1)
         plan.declines = rng.choices([0, 1, 2], [80, 15, 5])[0]
         plan.silent = rng.choices([0, 1], [92, 8])[0]
-        plan.objection = rng.choices([None, "dismissed", "upheld"], [96, 2, 2])[0]
+        plan.objection = rng.choices([None, "dismissed", "upheld"], [90, 5, 5])[0]
         plan.contract = rng.choices(["sign", "lapse"], [98, 2])[0]
         plan.change = rng.choices([None, "period", "team_members"], [90, 5, 5])[0]
         plan.midterm = rng.choices(["continue", "rectify", "suspend_funding", "terminate", "rectify_terminate"],
