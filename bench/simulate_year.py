@@ -1,22 +1,35 @@
-"""Simulation: one year's intake of a municipal sci-tech programme driven through the whole
-lifecycle (processes/), with seeded random decisions and time travel through every timer.
+"""Simulation: one year's intake of a municipal sci-tech programme under two calls for proposals
+(March and September), driven through the whole lifecycle (processes/), with seeded random
+decisions and time travel through every timer.
 
-Every application gets a plan drawn from the seed: whether its investigator is on the integrity
-list, what the recommending unit and the formal reviewer decide (with returns and lapses), the
-experts' scores (a target in one score band, each expert within 2 points of it) and how many
-experts decline or stay silent, the bureau's decision, objections, whether the contract is
-signed, the period (12/24/36 months), change requests, the mid-term conclusion, the acceptance
-outcome and the performance score. From the plan alone the simulator predicts where each
-application must end; the engine then plays everything for real, day by day from the first
-submission: people act on working days, 1-3 working days after a task appears; the scheduler's
-pass fires timers (expert deadlines, notice periods, contract deadlines, milestones, acceptance
-deadlines) as the clock moves. At the end the register's final statuses and ratings are compared
-with the predictions: they must match exactly, else the exit status is 1.
+Every application gets a plan drawn from the seed: which call it answers (half each, submitted on
+a working day inside the call's window through call_desk.submit), whether its investigator is on
+the integrity list (the call refuses it at submission), what the undertaking and recommending
+units and the formal reviewer decide (with returns and lapses), its panel score (a target in one
+score band), objections in the batch notice, whether the contract is signed, the period, change
+requests, the mid-term conclusion, the acceptance outcome and the performance score. Each call's
+category budgets are about 70% of what its recommendable projects ask, so the budget decides too.
+The calls' own processes run their batches for real: the deadline closes the call, the call waits
+for the formal reviews, the discipline groups are reviewed by meeting panels (a session scheduled,
+every member scoring from it, the chair summing up) or by mail, the ranked proposal goes through
+the institution and ONE collective decision as proposed, one public notice runs with the plan's
+objections, and each project goes on to its contract, in-process management, acceptance and
+evaluation, with the funds ledger kept by the finance system's payments.
 
-Printed: stage counts (predicted vs engine), working-day durations per stage from the register's
-timeline, commands run, wall time and time per command.
+From the plan alone the simulator predicts where each application must end: the batch's result by
+the batch rules (engine/lifecycle/batches.py `propose` over the planned scores and the call's
+budgets: rank and budget decide funded, reserve or not funded), then the project's own path.
+People act on working days, 1-3 working days after a task appears; the scheduler's pass fires
+timers as the clock moves. At the end the register's final statuses and ratings, and each batch,
+are compared with the predictions: they must match exactly, else the exit status is 1.
 
-Usage: .venv/bin/python bench/simulate_year.py [--quick] [--applications N] [--seed S]
+Printed per call: applications, accepted into the batch, panel groups (meeting/mail), funded /
+reserve / not funded (engine and predicted), the budget used per category, the decision day and
+the working days from the deadline to it; then stage counts (predicted vs engine), working-day
+durations per stage, the funds ledger's totals by kind, commands run, wall time and time per
+command.
+
+Usage: .venv/bin/python bench/simulate_year.py [--quick] [--applications N] [--seed S] [--year Y]
                                                [--database URL] [--profile]
 --quick plays 100 applications. The default (2,000) takes long on a small machine: every task
 completion is a real engine command (about 40 to 50 per application).
@@ -45,16 +58,20 @@ from sqlalchemy import select  # noqa: E402
 from engine.core import clock, commands
 from engine.demo import demo_data, playback
 from engine.definitions import deployment
-from engine.lifecycle import expert_pool, funds, integrity, organisations, projects
+from engine.lifecycle import batches, calls, expert_pool, funds, integrity, organisations, projects
+from engine.core.errors import InvalidData
 from engine.runtime import instances
+from engine.workspace import call_desk
 from engine.scheduling import scheduler
-from engine.core.calendar import BUREAU_TZ, is_working_day, working_days_between  # noqa: E402
+from engine.core.calendar import BUREAU_TZ, add_working_days, is_working_day, working_days_between  # noqa: E402
 from engine.core.models import HumanTask, ProcessInstance  # noqa: E402
 from engine.core.principals import Actor  # noqa: E402
 from engine.definitions.validation import collect_paths  # noqa: E402
 
 UNITS = [(name, code) for code, name, kind, _ in demo_data.ORGANISATIONS if kind != "recommender"]
-CATEGORIES = ("key_rd", "natural_science", "soft_science", "public_welfare")
+# the plan categories a call offers (engine/lifecycle/calls.py PLAN_CATEGORIES) that the application form knows
+CATEGORIES = ("key_rd", "natural_science", "soft_science")
+TOPIC = "综合 · general"
 PENALISED = ["钱某某", "周某甲", "吴某乙"]
 WORDS = {
     "it": "人工智能 大模型 知识图谱 边缘计算 数字孪生 区块链 隐私计算 智能网联 物联网 视觉检测 语音识别 推荐算法 "
@@ -97,8 +114,9 @@ class Plan:
     target: float = 85.0  # every expert scores within 2 points of it
     declines: int = 0  # invitations declined (a backup takes the seat)
     silent: int = 0  # invitations left unanswered (the deadline hands the seat on)
-    bureau: str = "fund"
-    objection: str | None = None  # dismissed | upheld
+    call: int = 0  # which of the year's calls (0: spring, 1: autumn)
+    result: str | None = None  # the batch rules' prediction: funded | reserve | not_funded (None: not in a batch)
+    objection: str | None = None  # dismissed | upheld (filed in the batch's notice, for a funded project)
     contract: str = "sign"  # sign | lapse
     change: str | None = None  # period | team_members
     midterm: str = "continue"  # continue | rectify | suspend_funding | terminate | rectify_terminate
@@ -119,9 +137,9 @@ class Plan:
             return "refused", None
         if self.unit == "reject" or self.formal in ("reject", "limit", "lapse"):
             return "not_accepted", None
-        if self.bureau == "reserve":
+        if self.result == "reserve":
             return "reserved", None
-        if self.bureau == "reject" or self.objection == "upheld":
+        if self.result != "funded" or self.objection == "upheld":
             return "not_established", None
         if self.contract == "lapse":
             return "lapsed", None
@@ -134,9 +152,16 @@ class Plan:
         return "evaluated", rating
 
 
-def make_plans(count: int, seed: int, first_day: date) -> list[Plan]:
+def call_windows(year: int) -> list[tuple[datetime, datetime]]:
+    """The year's two calls: March and September, each open four weeks (to 17:00 on its last day)."""
+    return [(datetime(year, 3, 3, 9, tzinfo=BUREAU_TZ), datetime(year, 3, 31, 17, tzinfo=BUREAU_TZ)),
+            (datetime(year, 9, 1, 9, tzinfo=BUREAU_TZ), datetime(year, 9, 30, 17, tzinfo=BUREAU_TZ))]
+
+
+def make_plans(count: int, seed: int, year: int) -> list[Plan]:
     rng = random.Random(seed)
-    days = [first_day + timedelta(days=d) for d in range(70) if is_working_day(first_day + timedelta(days=d))][:40]
+    windows = [[opens.date() + timedelta(days=d) for d in range((closes.date() - opens.date()).days + 1)
+                if is_working_day(opens.date() + timedelta(days=d))] for opens, closes in call_windows(year)]
     plans: list[Plan] = []
     for i in range(count):
         discipline = rng.choice(list(WORDS))
@@ -150,7 +175,8 @@ def make_plans(count: int, seed: int, first_day: date) -> list[Plan]:
                 "abstract": f"针对{chosen[7]}的实际需求，研究{chosen[0]}、{chosen[1]}与{chosen[2]}的{chosen[5]}"
                             f"和{chosen[6]}方法，完成{chosen[3]}与{chosen[4]}。",
                 "team": [{"name": f"成员{i + 1:04d}"}], "integrity_pledge": True}
-        plan = Plan(i, rng.choice(days), f"applicant{i + 1:04d}", data)
+        call = i % 2  # half the year's applications to each call, inside its window
+        plan = Plan(i, rng.choice(windows[call]), f"applicant{i + 1:04d}", data, call=call)
         roll = rng.random()
         if roll < 0.015:
             plan.refused = True
@@ -159,7 +185,7 @@ def make_plans(count: int, seed: int, first_day: date) -> list[Plan]:
         plan.formal = rng.choices(["accept", "return_accept", "reject", "limit", "lapse"], [86, 6, 5, 1.5, 1.5])[0]
         if plans and rng.random() < 0.02:  # a copy of an earlier application
             original = rng.choice(plans[: max(1, len(plans) // 2)])
-            if original.submit_on < plan.submit_on:
+            if original.submit_on < plan.submit_on and original.call == plan.call:
                 plan.duplicate_of = original.index
                 data["title"], data["abstract"] = original.data["title"], original.data["abstract"]
                 data["discipline"] = original.data["discipline"]
@@ -168,9 +194,7 @@ def make_plans(count: int, seed: int, first_day: date) -> list[Plan]:
         plan.target = round(plan.target, 1)
         plan.declines = rng.choices([0, 1, 2], [80, 15, 5])[0]
         plan.silent = rng.choices([0, 1], [92, 8])[0]
-        plan.bureau = {"key_recommend": "fund", "reserve": "reserve", "reject": "reject"}.get(
-            plan.band, rng.choices(["fund", "reserve"], [90, 10])[0])
-        plan.objection = rng.choices([None, "dismissed", "upheld"], [96, 2, 2])[0]
+        plan.objection = rng.choices([None, "dismissed", "upheld"], [90, 5, 5])[0]
         plan.contract = rng.choices(["sign", "lapse"], [98, 2])[0]
         plan.change = rng.choices([None, "period", "team_members"], [90, 5, 5])[0]
         plan.midterm = rng.choices(["continue", "rectify", "suspend_funding", "terminate", "rectify_terminate"],
@@ -185,8 +209,9 @@ def make_plans(count: int, seed: int, first_day: date) -> list[Plan]:
 # ---------------------------------------------------------------------------------------------
 # How people answer, following the plan
 
-def _scores(total: float, seat: int, instance_id: int) -> dict[str, Any]:
-    total = round(min(100.0, max(0.0, total + (_h(instance_id, seat) % 5 - 2))), 1)
+def _scores(total: float, seat: int, instance_id: int, spread: bool = True) -> dict[str, Any]:
+    if spread:  # each expert within 2 points of the target (a batch's members score it exactly)
+        total = round(min(100.0, max(0.0, total + (_h(instance_id, seat) % 5 - 2))), 1)
     parts = {"innovation": 30, "feasibility": 25, "team_capability": 15, "budget_reasonableness": 15}
     out = {k: round(v * total / 100, 1) for k, v in parts.items()}
     out["expected_benefits"] = round(total - sum(out.values()), 1)
@@ -228,10 +253,6 @@ def answer(plan: Plan, row: HumanTask, instance_id: int) -> dict[str, Any] | Non
         return {"participation": "accept"}
     if name == "scoring":
         return _scores(plan.target, n, instance_id)
-    if name == "institution_proposal":
-        return {"proposal": plan.bureau, "proposal_comment": "按得分排序"}
-    if name == "bureau_decision_task":
-        return {"bureau_decision": plan.bureau, "decision_comment": "局务会研究"}
     if name == "notice_objections":
         if plan.objection and n == 1:
             return {"objector_name": "实名异议人", "objector_id_number": "330106198001011234",
@@ -262,7 +283,7 @@ def answer(plan: Plan, row: HumanTask, instance_id: int) -> dict[str, Any] | Non
         return None
     if name in ("member_opinion", "eval_member_opinion"):  # a panel member agrees with the group's view
         if name == "eval_member_opinion":
-            return {"member_score": plan.evaluation, "member_conclusion": "good", "member_opinion": "成员评价意见"}
+            return {"member_score": plan.evaluation, "member_conclusion": "good", "member_opinion": "成员评价意见：按绩效指标逐项评价"}
         score = 86.0 if plan.acceptance == "pass" else 70.0
         return {"member_score": score, "member_conclusion": "pass" if score >= 80 else "rectify",
                 "member_opinion": "成员验收意见：按任务书逐项核查"}
@@ -281,6 +302,105 @@ def delay(row: HumanTask) -> int:
     spread = 2 if row.name in ("invitation", "scoring", "acceptance_review", "expert_evaluation", "member_opinion",
                               "eval_member_opinion") else 3
     return 1 + _h(row.id) % spread
+
+
+# ---------------------------------------------------------------------------------------------
+# The year's calls, their batches and what the batch rules predict
+
+STAFF = Actor("bench.staff", frozenset({"institution_staff"}))
+CATEGORY_NAMES = {code: calls.PLAN_CATEGORIES[code] for code in CATEGORIES}
+BUDGET_SHARE = 0.7  # each category's budget covers about 70% of what its recommended projects ask
+
+
+def _passes_acceptance(plan: Plan) -> bool:
+    return not plan.refused and plan.unit != "reject" and plan.formal not in ("reject", "limit", "lapse")
+
+
+def call_specs(plans: list[Plan], year: int) -> list[dict[str, Any]]:
+    """The two calls, each category's budget (yuan) drawn from the plans so that the budget, not
+    only the score, decides: about BUDGET_SHARE of what its recommendable projects request."""
+    specs = []
+    for n, (opens, closes) in enumerate(call_windows(year)):
+        asked: Counter[str] = Counter()
+        for plan in plans:
+            if plan.call == n and _passes_acceptance(plan) and plan.band in batches.FUNDABLE_BANDS:
+                asked[plan.data["plan_category"]] += plan.data["budget"] * 10_000
+        specs.append({"key": f"{year}-{n + 1}", "title": f"{year}年度第{'一二'[n]}批科技计划项目申报指南",
+                      "year": year, "opens_at": opens.isoformat(), "closes_at": closes.isoformat(),
+                      "categories": [{"code": code, "name": CATEGORY_NAMES[code],
+                                      "budget": max(300_000, round(asked[code] * BUDGET_SHARE, -4)),
+                                      "topics": [TOPIC]} for code in CATEGORIES],
+                      "quotas": {}, "eligibility": {"budget_min": 10, "budget_max": 300}})
+    return specs
+
+
+def predict(spec: dict[str, Any], batch: list[tuple[int, Plan]]) -> None:
+    """Each accepted project's result by the batch rules (batches.propose), from its planned
+    score: every member scores the plan's target, so the panel's score is the target; the valid
+    opinions are the panel size of its category's review plan (all members score)."""
+    size = {"key_rd": 7}  # review_plan.dmn: key R&D by a meeting of 7, the others by mail, 5
+    projects = [{"project_id": pid, "title": plan.data["title"], "plan_category": plan.data["plan_category"],
+                 "requested_funding": plan.data["budget"] * 10_000} for pid, plan in batch]
+    reviews = {str(pid): {"score": plan.target, "valid_opinions": size.get(plan.data["plan_category"], 5)}
+               for pid, plan in batch}
+    bands = [{"project_id": pid, "band": plan.band} for pid, plan in batch]
+    for item in batches.propose(spec["categories"], projects, reviews, bands):
+        next(plan for pid, plan in batch if pid == item["project_id"]).result = item["result"]
+
+
+@dataclass
+class CallRun:
+    spec: dict[str, Any]
+    instance_id: int = 0
+    applications: int = 0
+    refused: int = 0
+    objections: set[int] = field(default_factory=set)  # projects objected to in the notice
+
+
+def _sheet_projects(session: Any, instance_id: int, task_ids: list[str]) -> dict[str, int]:
+    """The project each open score sheet is for (the task's `sheet`), one workflow load for all."""
+    from uuid import UUID
+
+    from engine.runtime import store
+    workflow = store.load(instances.get(session, instance_id))
+    found = {}
+    for task_id in task_ids:
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task is not None and isinstance(task.data.get("sheet"), dict):
+            found[task_id] = task.data["sheet"]["project_id"]
+    return found
+
+
+def call_answer(db: Any, row: HumanTask, run: CallRun, by_project: dict[int, Plan], sheets: dict[str, int],
+                morning: datetime) -> dict[str, Any] | None:
+    """The batch's tasks: the session is scheduled three working days ahead, every member scores
+    the project's planned target, the chair sums up, the list goes through as proposed, and the
+    plan's objections are filed against funded projects during the notice."""
+    if row.name == "schedule_session":
+        day = add_working_days(morning, 3).astimezone(BUREAU_TZ).date()
+        return {"session_kind": "on_site", "session_start": datetime.combine(day, datetime.min.time(), BUREAU_TZ)
+                .replace(hour=9).isoformat(), "session_place": "市科技局三楼会议室", "defence_minutes": 20}
+    if row.name == "batch_scoring":
+        plan = by_project[sheets[row.id]]
+        return _scores(plan.target, 0, 0, spread=False)
+    if row.name == "chair_summary":
+        return {"chair_summary": "答辩清楚，技术路线可行 · a clear defence and a feasible approach"}
+    if row.name in ("institution_review", "collective_decision"):
+        return playback.batch_answer(db, row)
+    data = commands.query(db, lambda s: instances.data_of(instances.get(s, row.process_instance_id)))
+    if row.name == "notice_objections":
+        for item in data.get("proposal") or []:
+            plan = by_project.get(item["project_id"])
+            if item["result"] == "funded" and plan and plan.objection and item["project_id"] not in run.objections:
+                run.objections.add(item["project_id"])
+                return {"objector_name": "实名异议人", "objector_id_number": "330106198001011234",
+                        "objector_phone": "13800000000", "objection_content": "对申报材料中的成果归属提出异议，请核查。",
+                        "written_statement_received": True, "objection_project_id": item["project_id"]}
+        return None  # the notice period ends by its timer
+    if row.name == "verify_objection":
+        plan = by_project[data["objection_project_id"]]
+        return {"verification_conclusion": plan.objection, "verification_findings": "核查情况说明"}
+    return playback.default_answer(row)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,26 +432,55 @@ class Stats:
     failures: list[str] = field(default_factory=list)
 
 
-def simulate(db: Any, plans: list[Plan], first_day: date, log: Any) -> tuple[dict[int, Plan], Stats]:
+def publish_calls(db: Any, specs: list[dict[str, Any]]) -> list[CallRun]:
+    """Create and publish each call a week before it opens (publishing starts its process)."""
+    runs = []
+    for spec in specs:
+        with clock.frozen_at(datetime.fromisoformat(spec["opens_at"]) - timedelta(days=7)):
+            commands.execute(db, call_desk.create, STAFF, spec)
+            commands.execute(db, call_desk.publish, STAFF, spec["key"])
+        instance = commands.query(db, call_desk.call_instance, spec["key"])
+        runs.append(CallRun(spec, instance.id))
+    return runs
+
+
+def simulate(db: Any, plans: list[Plan], runs: list[CallRun], log: Any
+             ) -> tuple[dict[int, Plan], dict[int, Plan], list[Plan], Stats]:
+    """Play the year day by day; returns the plans by lifecycle instance and by project, the
+    applications the call refused at submission, and the counters."""
     stats = Stats()
     by_instance: dict[int, Plan] = {}
+    by_project: dict[int, Plan] = {}
+    refused: list[Plan] = []
+    by_call = {run.instance_id: run for run in runs}
     pending = sorted(plans, key=lambda p: (p.submit_on, p.index))
-    day = first_day
-    last_day = first_day + timedelta(days=365 * 6)
-    running: set[int] = set()
+    day = datetime.fromisoformat(runs[0].spec["opens_at"]).date()
+    last_day = day + timedelta(days=365 * 6)
+    running: set[int] = set(by_call)
     while day <= last_day and (pending or running):
         morning = datetime.combine(day, datetime.min.time(), BUREAU_TZ).replace(hour=10)
         while pending and pending[0].submit_on == day:
             plan = pending.pop(0)
-            with clock.frozen_at(morning):
-                instance = commands.execute(db, instances.start, Actor(plan.applicant, frozenset({"applicants"})),
-                                            "project_lifecycle", plan.data)
-            stats.commands += 1
+            run = runs[plan.call]
+            run.applications += 1
+            try:
+                with clock.frozen_at(morning):
+                    instance = commands.execute(db, call_desk.submit, Actor(plan.applicant, frozenset({"applicants"})),
+                                                run.spec["key"], plan.data, TOPIC)
+            except InvalidData:  # the integrity gate: nothing starts
+                run.refused += 1
+                refused.append(plan)
+                continue
+            finally:
+                stats.commands += 1
             by_instance[instance.id] = plan
+            project_id = instances.data_of(instance).get("project_id")
+            if isinstance(project_id, int):
+                by_project[project_id] = plan
             if instance.state == instances.RUNNING:
                 running.add(instance.id)
         if is_working_day(day):
-            _work(db, by_instance, running, morning, stats)
+            _work(db, by_instance, by_call, by_project, running, morning, stats)
             stats.commands += 2 * playback.finance_pays(db, morning)  # the finance system's round
         with clock.frozen_at(morning + timedelta(hours=8)):  # the evening pass
             fired = scheduler.tick(db).fired
@@ -343,19 +492,35 @@ def simulate(db: Any, plans: list[Plan], first_day: date, log: Any) -> tuple[dic
             log(f"  {day.isoformat()}: {len(by_instance)} submitted, {len(running)} running, "
                 f"{stats.commands} commands so far")
         day += timedelta(days=1)
-    return by_instance, stats
+    return by_instance, by_project, refused, stats
 
 
-def _work(db: Any, by_instance: dict[int, Plan], running: set[int], morning: datetime, stats: Stats) -> None:
+# the batch's notice and its objections run on short periods: staff act on them the next working day
+PROMPT = frozenset({"notice_objections", "verify_objection", "institution_review", "collective_decision"})
+
+
+def _work(db: Any, by_instance: dict[int, Plan], by_call: dict[int, CallRun], by_project: dict[int, Plan],
+          running: set[int], morning: datetime, stats: Stats) -> None:
     rows = commands.query(db, lambda s: list(s.scalars(select(HumanTask).where(HumanTask.state == "open")
                                                            .order_by(HumanTask.created_at, HumanTask.id))))
     today = morning.date()
+    sheets: dict[str, int] = {}
+    for call_id in {r.process_instance_id for r in rows if r.name == "batch_scoring" and r.process_instance_id in by_call}:
+        ids = [r.id for r in rows if r.name == "batch_scoring" and r.process_instance_id == call_id]
+        sheets |= commands.query(db, _sheet_projects, call_id, ids)
     for row in rows:
+        run = by_call.get(row.process_instance_id)
         plan = by_instance.get(row.process_instance_id)
-        if plan is None or working_days_between(row.created_at, today) < delay(row):
+        if plan is None and run is None:
             continue
-        data = (playback.repayment(db, row) if row.name == playback.REPAYMENT
-                else answer(plan, row, row.process_instance_id))
+        wait = 1 if run is not None and row.name in PROMPT else delay(row)
+        if working_days_between(row.created_at, today) < wait:
+            continue
+        if run is not None:
+            data = call_answer(db, row, run, by_project, sheets, morning)
+        else:
+            data = (playback.repayment(db, row) if row.name == playback.REPAYMENT
+                    else answer(plan, row, row.process_instance_id))
         if data is None:
             continue
         try:
@@ -365,7 +530,8 @@ def _work(db: Any, by_instance: dict[int, Plan], running: set[int], morning: dat
             from engine.core.errors import Conflict
             if not isinstance(error, Conflict):
                 stats.failures.append(f"instance {row.process_instance_id} {row.name}: {error}")
-                plan.seen["formal_review" if row.name == "formal_review_duplicates" else row.name] -= 1
+                if plan is not None:
+                    plan.seen["formal_review" if row.name == "formal_review_duplicates" else row.name] -= 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,12 +554,62 @@ def _moments(history: list[dict[str, Any]]) -> dict[str, datetime]:
     return found
 
 
-def report(db: Any, by_instance: dict[int, Plan], stats: Stats, wall: float, log: Any) -> bool:
-    predicted = Counter(plan.expected()[0] for plan in by_instance.values())
-    predicted_ratings = Counter(plan.expected()[1] for plan in by_instance.values() if plan.expected()[1])
+def report_calls(db: Any, runs: list[CallRun], by_project: dict[int, Plan], log: Any) -> list[str]:
+    """Per call: what came in, the batch, its panels, the decision and the budget used; predicts
+    each batch project's result by the batch rules on the way. Returns the mismatches."""
+    mismatches = []
+    for n, run in enumerate(runs):
+        batch = sorted((pid, plan) for pid, plan in by_project.items() if plan.call == n and _passes_acceptance(plan))
+        predict(run.spec, batch)
+
+        def read(session: Any) -> tuple[dict[str, Any], str, datetime | None]:
+            instance = instances.get(session, run.instance_id)
+            decided = session.scalar(select(HumanTask.completed_at).where(
+                HumanTask.process_instance_id == run.instance_id, HumanTask.name == "collective_decision",
+                HumanTask.state == "completed"))
+            return instances.data_of(instance), instance.state, decided
+        data, state, decided = commands.query(db, read)
+        in_batch = [p["project_id"] for p in data.get("projects") or []]
+        if sorted(in_batch) != [pid for pid, _ in batch]:
+            mismatches.append(f"call {run.spec['key']}: batch of {len(in_batch)}, predicted {len(batch)}")
+        modes: dict[str, set[tuple[str, str]]] = {"meeting": set(), "mail": set()}
+        for pid, review in (data.get("reviews") or {}).items():
+            plan = by_project[int(pid)]
+            modes.setdefault(review.get("mode") or "?", set()).add((plan.data["plan_category"], plan.data["discipline"]))
+        proposal = data.get("proposal") or []
+        results = Counter(item["result"] for item in proposal)
+        predicted = Counter(plan.result for _, plan in batch)
+        closes = datetime.fromisoformat(run.spec["closes_at"])
+        log(f"\ncall {run.spec['key']} {run.spec['title']} ({state}), window {run.spec['opens_at'][:10]} to "
+            f"{run.spec['closes_at'][:10]}")
+        log(f"  applications {run.applications} (refused at submission {run.refused}), accepted into the batch "
+            f"{len(in_batch)}")
+        log(f"  panel groups: {len(modes['meeting'])} meeting, {len(modes['mail'])} mail")
+        log(f"  funded / reserve / not funded: {results['funded']} / {results['reserve']} / {results['not_funded']}"
+            f" (predicted {predicted['funded']} / {predicted['reserve']} / {predicted['not_funded']}),"
+            f" objections {len(run.objections)}")
+        for row in batches.totals(run.spec["categories"], proposal):
+            log(f"  {row['code']:<16} budget {row['budget'] / 10_000:>8,.0f}  used {row['funded'] / 10_000:>8,.0f}"
+                f"  ({row['count']} funded; 10k CNY)")
+        if decided is not None:
+            log(f"  decided {decided.astimezone(BUREAU_TZ).date()}, {working_days_between(closes, decided)} working days "
+                f"after the deadline")
+        else:
+            mismatches.append(f"call {run.spec['key']}: no collective decision")
+    return mismatches
+
+
+def report(db: Any, by_instance: dict[int, Plan], refused: list[Plan], stats: Stats, wall: float, log: Any,
+           mismatches: list[str]) -> bool:
+    everyone = list(by_instance.values()) + refused
+    predicted = Counter(plan.expected()[0] for plan in everyone)
+    predicted_ratings = Counter(plan.expected()[1] for plan in everyone if plan.expected()[1])
+    for plan in refused:
+        if plan.expected()[0] != "refused":
+            mismatches.append(f"application {plan.index + 1}: expected {plan.expected()}, refused at submission")
 
     def read(session: Any) -> tuple[Counter[str], Counter[str], list[Any], list[str]]:
-        statuses, ratings, histories, mismatches = Counter(), Counter(), [], []
+        statuses, ratings, histories, mismatches = Counter({"refused": len(refused)}), Counter(), [], []
         for instance_id, plan in by_instance.items():
             instance = instances.get(session, instance_id)
             data = instances.data_of(instance)
@@ -410,7 +626,8 @@ def report(db: Any, by_instance: dict[int, Plan], stats: Stats, wall: float, log
                 mismatches.append(f"application {plan.index + 1}: expected {plan.expected()}, engine {status} "
                                   f"({instance.state} {instance.error_message or ''})")
         return statuses, ratings, histories, mismatches
-    statuses, ratings, histories, mismatches = commands.query(db, read)
+    statuses, ratings, histories, found = commands.query(db, read)
+    mismatches = mismatches + found
 
     log("\nfinal status                predicted   engine")
     for status in sorted(set(predicted) | set(statuses), key=lambda s: -predicted.get(s, 0)):
@@ -445,7 +662,7 @@ def report(db: Any, by_instance: dict[int, Plan], stats: Stats, wall: float, log
         log(f"  {kind:<24} {sums.get(kind, 0.0):>12,.2f}")
     mismatches += owing
     per = wall / max(1, stats.commands)
-    log(f"\n{len(by_instance)} applications, {stats.commands} task/start commands, {stats.ticks} scheduler passes "
+    log(f"\n{len(everyone)} applications, {stats.commands} task/start commands, {stats.ticks} scheduler passes "
         f"({stats.fired} instance timer firings)")
     log(f"wall time {wall:.1f} s, {1000 * per:.1f} ms per command (including the passes)")
     for line in stats.failures[:10] + mismatches[:20]:
@@ -460,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--applications", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="100 applications")
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--start", default="2025-02-10", help="the first day of the call for applications")
+    parser.add_argument("--year", type=int, default=2025, help="the year of the two calls (March and September)")
     parser.add_argument("--database", help="SQLAlchemy URL (default: a new SQLite file in a temp folder)")
     parser.add_argument("--profile", action="store_true", help="print the top functions (cProfile)")
     args = parser.parse_args(argv)
@@ -475,21 +692,22 @@ def main(argv: list[str] | None = None) -> int:
         flask_migrate.upgrade(directory=str(ROOT / "migrations"))
     db = app.extensions["engine_db"]
     build(db)
-    first_day = date.fromisoformat(args.start)
-    plans = make_plans(count, args.seed, first_day)
-    print(f"simulating {count} applications from {first_day} (seed {args.seed}) on {db.engine.dialect.name}")
+    plans = make_plans(count, args.seed, args.year)
+    runs = publish_calls(db, call_specs(plans, args.year))
+    print(f"simulating {count} applications under two calls of {args.year} (seed {args.seed}) on {db.engine.dialect.name}")
     started = time.perf_counter()
     if args.profile:
         import cProfile
         import pstats
         profiler = cProfile.Profile()
         profiler.enable()
-    by_instance, stats = simulate(db, plans, first_day, print)
+    by_instance, by_project, refused, stats = simulate(db, plans, runs, print)
     wall = time.perf_counter() - started
     if args.profile:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-    return 0 if report(db, by_instance, stats, wall, print) else 1
+    mismatches = report_calls(db, runs, by_project, print)
+    return 0 if report(db, by_instance, refused, stats, wall, print, mismatches) else 1
 
 
 if __name__ == "__main__":
