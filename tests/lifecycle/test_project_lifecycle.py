@@ -6,7 +6,7 @@ import pytest
 
 from engine.core import commands
 from engine.lifecycle import credit, expert_pool
-from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, STAFF, UNIT, Driver, sh)
+from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, BUREAU, EXPERT, STAFF, UNIT, Driver, sh)
 
 
 def test_an_application_goes_through_every_stage_to_its_rating(world):
@@ -33,12 +33,14 @@ def test_an_application_goes_through_every_stage_to_its_rating(world):
                                                "completion_rate_claimed": 100, "outputs": "专利 2 项",
                                                "funds_spent_total": 118})
     d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
+    d.complete("materials_check", STAFF, {"materials_check": "complete"})
     d.complete("financial_audit", AUDITOR, {"audit_opinion": "unqualified", "eligible_spending": 118,
                                             "audit_findings": "支出合规"})
     d.members_give_opinions("member_opinion", ["pass"] * 5, [88] * 5)
     chair = d.task("acceptance_review").assignee
     d.complete("acceptance_review", EXPERT(chair), {"completion_rate": 100, "acceptance_score": 88,
                                                     "acceptance_opinion": "完成全部任务，同意通过验收"})
+    d.complete("bureau_confirm_acceptance", BUREAU, {"bureau_acceptance_confirmed": True})
     d.complete("self_evaluation", APPLICANT, {"self_score": 90, "self_summary": "绩效目标全部实现，成果已转化应用"})
     d.members_give_opinions("eval_member_opinion", ["excellent"] * 3, [91] * 3)
     chair = d.task("expert_evaluation").assignee
