@@ -73,6 +73,8 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "bureau_confirm_acceptance": {"bureau_acceptance_confirmed": True, "bureau_acceptance_comment": "同意 · confirmed"},
     "propose_revocation": {"revocation_ground": "serious_breach", "revocation_facts": TEXT, "funds_spent": 40,
                            "eligible_spending": 30, "revocation_proposal": "propose"},
+    "midterm_expert_review": {"midterm_expert_score": 84, "midterm_expert_conclusion": "continue",
+                              "midterm_expert_opinion": TEXT},
     "decide_revocation": {"revocation_decision": "revoke", "revocation_reason": "严重违反任务书约定 · serious breach"},
     "self_evaluation": {"self_score": 88, "self_summary": TEXT},
     "eval_member_opinion": {"member_score": 86, "member_conclusion": "good", "member_opinion": TEXT},
