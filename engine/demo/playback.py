@@ -75,6 +75,8 @@ ANSWERS: dict[str, dict[str, Any]] = {
                            "eligible_spending": 30, "revocation_proposal": "propose"},
     "midterm_expert_review": {"midterm_expert_score": 84, "midterm_expert_conclusion": "continue",
                               "midterm_expert_opinion": TEXT},
+    "check_project": {"spot_check_conclusion": "fine", "spot_check_findings": TEXT},
+    "spot_rectification": {"rectification_measures": TEXT, "rectification_completed": True},
     "decide_revocation": {"revocation_decision": "revoke", "revocation_reason": "严重违反任务书约定 · serious breach"},
     "self_evaluation": {"self_score": 88, "self_summary": TEXT},
     "eval_member_opinion": {"member_score": 86, "member_conclusion": "good", "member_opinion": TEXT},
