@@ -6,6 +6,7 @@ import pytest
 
 from engine.core import commands
 from engine.lifecycle import credit, expert_pool
+from engine.workspace import project_documents
 from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, BUREAU, EXPERT, STAFF, UNIT, Driver, sh)
 
 
@@ -50,6 +51,8 @@ def test_an_application_goes_through_every_stage_to_its_rating(world):
     assert d.project()["status"] == "evaluated" and d.project()["funds_released"] == 120.0
     kinds = {r.kind for r in commands.query(world, credit.history, ["张伟"], [])}
     assert kinds == {"acceptance_passed", "rating"}
+    # and the acceptance certificate stays on the application's page after the evaluation
+    assert commands.query(world, project_documents.available, APPLICANT, d.instance_id)["certificate"] is True
     # and every draw of the project reproduces from its seed
     draws = commands.query(world, lambda s: [d.id for d in s.query(expert_pool.ExpertDraw).all()])
     assert len(draws) == 3 and all(commands.query(world, expert_pool.verify, i) for i in draws)
