@@ -80,3 +80,17 @@ def test_a_decision_without_its_reason_is_refused(world):
     with pytest.raises(InvalidData) as refused:
         d.complete("decide_revocation", BUREAU, {"revocation_decision": "revoke"})
     assert "revocation_reason" in refused.value.fields and d.names() == ["decide_revocation"]
+
+
+def test_a_revoked_projects_execution_stops_at_its_next_milestone_with_no_more_reports(world):
+    # given the project's in-process management running beside the revocation
+    d, project_id = _started(world)
+    execution = Driver(world, sh(2026, 1, 5, 10))
+    execution.start("in_process_management", stage_data(project_id), SUPERVISOR)
+    # when the project is revoked
+    d.complete("propose_revocation", STAFF, FRAUD)
+    d.complete("decide_revocation", BUREAU, {"revocation_decision": "revoke", "revocation_reason": "提供虚假验收材料"})
+    # then at its next milestone (the first yearly report) execution ends revoked, asking for nothing
+    execution.advance_to(sh(2027, 1, 5, 9, 1))
+    assert "annual_report" not in execution.names() and execution.state() == "completed"
+    assert execution.data()["status"] == "revoked" and "提供虚假验收材料" in execution.data()["reason"]
