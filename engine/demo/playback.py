@@ -69,6 +69,15 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "member_opinion": {"member_score": 86, "member_conclusion": "pass", "member_opinion": TEXT},
     "acceptance_review": {"completion_rate": 100, "acceptance_score": 86, "acceptance_opinion": TEXT},
     "acceptance_rectification": {"acceptance_rectification_measures": TEXT, "acceptance_rectification_done": True},
+    "materials_check": {"materials_check": "complete"},
+    "bureau_confirm_acceptance": {"bureau_acceptance_confirmed": True, "bureau_acceptance_comment": "同意 · confirmed"},
+    "propose_revocation": {"revocation_ground": "serious_breach", "revocation_facts": TEXT, "funds_spent": 40,
+                           "eligible_spending": 30, "revocation_proposal": "propose"},
+    "midterm_expert_review": {"midterm_expert_score": 84, "midterm_expert_conclusion": "continue",
+                              "midterm_expert_opinion": TEXT},
+    "check_project": {"spot_check_conclusion": "fine", "spot_check_findings": TEXT},
+    "spot_rectification": {"rectification_measures": TEXT, "rectification_completed": True},
+    "decide_revocation": {"revocation_decision": "revoke", "revocation_reason": "严重违反任务书约定 · serious breach"},
     "self_evaluation": {"self_score": 88, "self_summary": TEXT},
     "eval_member_opinion": {"member_score": 86, "member_conclusion": "good", "member_opinion": TEXT},
     "expert_evaluation": {"evaluation_score": 86, "evaluation_report": TEXT},
@@ -129,10 +138,11 @@ def repayment(db: Database, row: HumanTask) -> dict[str, Any]:
 
 
 def answer_to(db: Database, row: HumanTask, answer: "Answer") -> dict[str, Any] | None:
-    return repayment(db, row) if row.name == REPAYMENT else answer(row)
+    return repayment(db, row) if row.name in (REPAYMENT, ACCEPTANCE_REPAYMENT) else answer(row)
 
 
 REPAYMENT = "record_repayment"
+ACCEPTANCE_REPAYMENT = "record_acceptance_repayment"  # after a failed acceptance (acceptance.bpmn)
 
 
 def open_tasks(db: Database, instance_id: int) -> list[HumanTask]:

@@ -28,6 +28,7 @@ KINDS = {
     "rating": "绩效评价 · Performance rating",
     "acceptance_passed": "验收通过 · Acceptance passed",
     "acceptance_failed": "验收不通过 · Acceptance failed",
+    "acceptance_closed_out": "验收结题 · Closed out at acceptance",
     "terminated": "项目终止 · Project terminated",
     "terminated_no_fault": "项目终止（无过错）· Project terminated, no fault",
     "contract_lapsed": "逾期未签订任务书 · Contract not signed in time",

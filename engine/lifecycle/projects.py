@@ -33,6 +33,8 @@ STATUSES = {
     "awaiting_acceptance": "待验收 · Awaiting acceptance",
     "passed": "验收通过 · Passed acceptance",
     "failed": "验收不通过 · Failed acceptance",
+    "closed_out": "结题 · Closed out (tasks partly met)",
+    "revoked": "已撤销 · Revoked",
     "evaluated": "已绩效评价 · Evaluated",
 }
 # established and not yet through acceptance: what counts against an investigator's limit

@@ -33,6 +33,8 @@ OUTCOMES: dict[str, tuple[str, str, str]] = {
     "not_established": (REFUSED, "未立项", "Not established"),
     "terminated": (REFUSED, "已终止", "Terminated"),
     "failed": (REFUSED, "验收不通过", "Failed acceptance"),
+    "revoked": (REFUSED, "已撤销", "Revoked"),
+    "closed_out": (ENDED, "结题", "Closed out: tasks partly met"),
     "reserved": (ENDED, "入库储备", "Reserved, not funded this year"),
     "lapsed": (ENDED, "已失效", "Lapsed"),
     "withdrawn": (ENDED, "已撤回", "Withdrawn"),

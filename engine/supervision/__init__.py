@@ -7,4 +7,4 @@ selection), exports and the archive of long-ended instances, and what operations
 May import: every package below it (core to workspace)."""
 
 # the modules web/ may import; the rest are this package's internals
-__all__ = ["instance_detail", 'attention', 'queues', 'dashboard', 'inspection', 'interventions', 'selection', 'exports', 'archive', 'operations']
+__all__ = ["instance_detail", 'attention', 'queues', 'dashboard', 'inspection', 'interventions', 'selection', 'exports', 'archive', 'operations', 'spot_checks']

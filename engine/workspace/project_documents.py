@@ -1,5 +1,5 @@
 """The documents a project's people download from its instance page: the task contract and the
-funds recovery notice, each generated when asked from the register, the budget tables and the
+funds recovery notice and the acceptance certificate, each generated when asked from the register, the budget tables and the
 ledger (lifecycle.funds_documents). This module finds the project behind an instance, asks
 engine/runtime/access.py whether the viewer may read the project's documents, and names the
 codes (plan category, discipline) as the deployed application form does."""
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine.core.errors import Forbidden, NotFound
 from engine.core.models import FormVersion
 from engine.core.principals import Actor
-from engine.lifecycle import funds, funds_documents, projects
+from engine.lifecycle import acceptance_certificate, funds, funds_documents, projects
 from engine.runtime import access, instances
 
 APPLICATION_FORM = "project_application"
@@ -84,6 +84,14 @@ def recovery_notice(session: Session, actor: Actor, instance_id: int) -> Downloa
     return Download(f"recovery-notice-{project.id}.pdf", funds_documents.recovery_notice(session, project.id))
 
 
+def certificate(session: Session, actor: Actor, instance_id: int) -> Download:
+    project, data = _project_of(session, actor, instance_id)
+    if not acceptance_certificate.has_certificate(project, data):
+        raise NotFound("the project has no acceptance certificate")
+    return Download(f"acceptance-certificate-{project.id}.pdf",
+                    acceptance_certificate.certificate(session, project.id, data))
+
+
 ADJUSTMENT = "budget_adjustment"
 
 
@@ -91,9 +99,10 @@ def available(session: Session, actor: Actor, instance_id: int) -> dict[str, Any
     """Which documents the instance page offers this viewer (none when they may not read them),
     and whether its applicant may ask for a budget adjustment of the running project."""
     try:
-        project, _ = _project_of(session, actor, instance_id)
+        project, data = _project_of(session, actor, instance_id)
     except (Forbidden, NotFound):
-        return {"contract": False, "recovery_notice": False, "budget_adjustment": False}
+        return {"contract": False, "recovery_notice": False, "certificate": False, "budget_adjustment": False}
     adjustable = project.applicant == actor.username and project.status == "in_progress"
     return {"contract": has_contract(project), "recovery_notice": has_recovery(session, project.id),
+            "certificate": acceptance_certificate.has_certificate(project, data),
             "budget_adjustment": adjustable, "project_id": project.id}

@@ -302,6 +302,8 @@ RULES: list[Rule] = [
     Rule("instance_pages.contract_pdf", "GET", allow("owner", "staff", "supervisor", "admin"), args=SCORING, ok=(404,)),
     Rule("instance_pages.recovery_notice_pdf", "GET", allow("owner", "staff", "supervisor", "admin"), args=SCORING,
          ok=(404,)),
+    Rule("instance_pages.certificate_pdf", "GET", allow("owner", "staff", "supervisor", "admin"), args=SCORING,
+         ok=(404,)),
     Rule("registers.index", "GET", allow("staff", "supervisor", "admin")),
     Rule("registers.projects_xlsx", "GET", allow("staff", "supervisor", "admin")),
     Rule("registers.ledger_xlsx", "GET", allow("staff", "supervisor", "admin")),

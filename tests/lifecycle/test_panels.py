@@ -8,7 +8,7 @@ from engine.core import commands
 from engine.lifecycle import expert_pool
 from engine.runtime import access, instances, tasks
 from engine.workspace import task_page
-from tests.lifecycle.world import (APPLICANT, AUDITOR, EXPERT, STAFF, SUPERVISOR, UNIT, Driver, make_project, sh,
+from tests.lifecycle.world import (APPLICANT, AUDITOR, BUREAU, EXPERT, STAFF, SUPERVISOR, UNIT, Driver, make_project, sh,
                                    stage_data)
 
 APPLY = {"acceptance_summary": "全面完成任务书规定的研究内容", "completion_rate_claimed": 100,
@@ -23,6 +23,7 @@ def _acceptance(db) -> Driver:  # type: ignore[no-untyped-def]
     d.start("acceptance", stage_data(project_id), SUPERVISOR)
     d.complete("apply_acceptance", APPLICANT, APPLY)
     d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
+    d.complete("materials_check", STAFF, {"materials_check": "complete"})
     d.complete("financial_audit", AUDITOR, AUDIT)
     return d
 
@@ -69,6 +70,7 @@ def test_an_acceptance_panel_of_5_gives_each_member_a_task_and_the_chair_conclud
     assert not any(name in str(opinions) for name in _seated(d))
     # when the chair concludes, the lifecycle's outputs are as before
     d.complete("acceptance_review", EXPERT(chair.assignee), CHAIR)
+    d.complete("bureau_confirm_acceptance", BUREAU, {"bureau_acceptance_confirmed": True})
     assert d.data()["status"] == "passed" and d.data()["panel_valid"] is True
 
 
@@ -137,6 +139,7 @@ def test_too_few_valid_opinions_draws_again_then_goes_to_the_institution(world):
     d.complete("panel_invalid", STAFF, {"panel_decision": "chair", "panel_decision_note": "两位专家意见一致"})
     chair = d.task("acceptance_review")
     d.complete("acceptance_review", EXPERT(chair.assignee), CHAIR)
+    d.complete("bureau_confirm_acceptance", BUREAU, {"bureau_acceptance_confirmed": True})
     assert d.data()["status"] == "passed"
 
 

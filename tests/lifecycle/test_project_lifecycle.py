@@ -6,7 +6,8 @@ import pytest
 
 from engine.core import commands
 from engine.lifecycle import credit, expert_pool
-from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, EXPERT, STAFF, UNIT, Driver, sh)
+from engine.workspace import project_documents
+from tests.lifecycle.world import (APPLICANT, APPLICATION, AUDITOR, BUREAU, EXPERT, STAFF, UNIT, Driver, sh)
 
 
 def test_an_application_goes_through_every_stage_to_its_rating(world):
@@ -33,12 +34,14 @@ def test_an_application_goes_through_every_stage_to_its_rating(world):
                                                "completion_rate_claimed": 100, "outputs": "专利 2 项",
                                                "funds_spent_total": 118})
     d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
+    d.complete("materials_check", STAFF, {"materials_check": "complete"})
     d.complete("financial_audit", AUDITOR, {"audit_opinion": "unqualified", "eligible_spending": 118,
                                             "audit_findings": "支出合规"})
     d.members_give_opinions("member_opinion", ["pass"] * 5, [88] * 5)
     chair = d.task("acceptance_review").assignee
     d.complete("acceptance_review", EXPERT(chair), {"completion_rate": 100, "acceptance_score": 88,
                                                     "acceptance_opinion": "完成全部任务，同意通过验收"})
+    d.complete("bureau_confirm_acceptance", BUREAU, {"bureau_acceptance_confirmed": True})
     d.complete("self_evaluation", APPLICANT, {"self_score": 90, "self_summary": "绩效目标全部实现，成果已转化应用"})
     d.members_give_opinions("eval_member_opinion", ["excellent"] * 3, [91] * 3)
     chair = d.task("expert_evaluation").assignee
@@ -48,6 +51,8 @@ def test_an_application_goes_through_every_stage_to_its_rating(world):
     assert d.project()["status"] == "evaluated" and d.project()["funds_released"] == 120.0
     kinds = {r.kind for r in commands.query(world, credit.history, ["张伟"], [])}
     assert kinds == {"acceptance_passed", "rating"}
+    # and the acceptance certificate stays on the application's page after the evaluation
+    assert commands.query(world, project_documents.available, APPLICANT, d.instance_id)["certificate"] is True
     # and every draw of the project reproduces from its seed
     draws = commands.query(world, lambda s: [d.id for d in s.query(expert_pool.ExpertDraw).all()])
     assert len(draws) == 3 and all(commands.query(world, expert_pool.verify, i) for i in draws)

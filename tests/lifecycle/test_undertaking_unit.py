@@ -261,6 +261,8 @@ def test_the_unit_confirms_the_acceptance_application_before_the_audit(world):
     assert d.names() == ["apply_acceptance"]
     d.complete("apply_acceptance", APPLICANT, apply)
     d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
+    # then the institution's formal check of the materials, then the audit
+    d.complete("materials_check", STAFF, {"materials_check": "complete"})
     assert d.task("financial_audit").candidate_groups == ["auditors"]
 
 

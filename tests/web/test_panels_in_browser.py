@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.core import commands, users
-from tests.lifecycle.world import APPLICANT, AUDITOR, EXPERT, SUPERVISOR, UNIT, Driver, build_world, make_project, sh, stage_data
+from tests.lifecycle.world import APPLICANT, AUDITOR, EXPERT, STAFF, SUPERVISOR, UNIT, Driver, build_world, make_project, sh, stage_data
 from tests.web.conftest import PASSWORD, sign_in
 
 DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
@@ -48,6 +48,7 @@ def test_a_member_gives_an_opinion_blind_and_the_chair_sees_them_all(sized_page,
                                                "completion_rate_claimed": 100, "outputs": "发明专利 2 项",
                                                "funds_spent_total": 118})
     d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
+    d.complete("materials_check", STAFF, {"materials_check": "complete"})
     d.complete("financial_audit", AUDITOR, {"audit_opinion": "unqualified", "eligible_spending": 118,
                                             "audit_findings": "支出合规"})
     rows = d.expert_rows("member_opinion")

@@ -4,7 +4,9 @@
   progress bar (see engine/supervision/archive.py);
 - `attention [--kind K ...] [--format table|csv|xlsx] [--output FILE]`: the attention list;
 - `bulk ACTION --as SUPERVISOR --reason R [filters] [--dry-run] [--yes]`: a bulk intervention
-  on a filtered selection, previewed first, with a progress bar and a report of each failure."""
+  on a filtered selection, previewed first, with a progress bar and a report of each failure;
+- `spot-check --as SUPERVISOR --year Y [--share S] [--seed N]`: the yearly random spot check of
+  running projects (engine/supervision/spot_checks.py), once a year, the seed printed and audited."""
 from __future__ import annotations
 
 import sys
@@ -13,7 +15,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from engine.supervision import archive, attention, exports, interventions, selection
+from engine.supervision import archive, attention, exports, interventions, selection, spot_checks
 from engine.core import commands, users
 from engine.core.errors import EngineError
 from engine.core.principals import Actor
@@ -141,3 +143,21 @@ def bulk_command(action: str, as_user: str, reason: str, ids: str, process_key: 
     click.echo(f"{report.succeeded} done, {report.failed} failed")
     if report.failed:
         sys.exit(1)
+
+
+@supervisor_cli.command("spot-check")
+@click.option("--as", "as_user", required=True, help="The supervisor who draws (on the audit record).")
+@click.option("--year", type=int, required=True, help="The year drawn; each year is drawn once.")
+@click.option("--share", type=float, default=spot_checks.DEFAULT_SHARE, show_default=True,
+              help="The share of the running projects to draw (0-1].")
+@click.option("--seed", type=int, default=None, help="The random seed (default: a fresh one, printed).")
+def spot_check_command(as_user: str, year: int, share: float, seed: int | None) -> None:
+    """Draw the year's random spot check of running projects and start a check for each."""
+    try:
+        actor = _supervisor(as_user)
+        result = commands.execute(engine_db(), spot_checks.draw, actor, year, share, seed)
+    except EngineError as exc:
+        _fail(f"error: {exc}")
+        return
+    click.echo(f"spot check {result.year}: {len(result.drawn)} of {len(result.candidates)} running project(s) "
+               f"drawn (share {result.share:g}, seed {result.seed}): {', '.join(map(str, result.drawn)) or '-'}")

@@ -102,3 +102,8 @@ def contract_pdf(instance_id: int):  # type: ignore[no-untyped-def]
 @instance_pages.get("/<int:instance_id>/recovery-notice.pdf")
 def recovery_notice_pdf(instance_id: int):  # type: ignore[no-untyped-def]
     return _pdf(commands.query(engine_db(), project_documents.recovery_notice, current_actor(), instance_id))
+
+
+@instance_pages.get("/<int:instance_id>/acceptance-certificate.pdf")
+def certificate_pdf(instance_id: int):  # type: ignore[no-untyped-def]
+    return _pdf(commands.query(engine_db(), project_documents.certificate, current_actor(), instance_id))
