@@ -148,3 +148,21 @@ def csrf_from(html: str) -> str:
         re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+# the two sizes every page is walked at: a desktop and a phone
+DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
+
+
+@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
+def sized_page(request, browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """A page in Chinese at each of the two sizes (the test runs once per size)."""
+    context = browser.new_context(base_url=live_server, locale="zh-CN", viewport=request.param)
+    context.set_default_timeout(30_000)  # a loaded CI machine stalls a page now and then
+    yield context.new_page()
+    context.close()
+
+
+def no_sideways_scroll(page: Any) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+

@@ -4,7 +4,6 @@ Chinese; confirming without ticking the confirmation is refused naming the field
 the investigator finds the acceptance certificate on the project's page and downloads it as PDF."""
 from __future__ import annotations
 
-from typing import Any, Iterator
 
 import pytest
 from playwright.sync_api import expect
@@ -12,9 +11,8 @@ from playwright.sync_api import expect
 from engine.core import commands, users
 from tests.lifecycle.world import (APPLICANT, AUDITOR, EXPERT, STAFF, SUPERVISOR, UNIT, Driver, build_world,
                                    make_project, sh, stage_data)
-from tests.web.conftest import PASSWORD, sign_in
+from tests.web.conftest import PASSWORD, sign_in, no_sideways_scroll
 
-DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -43,16 +41,6 @@ def concluded(people, db):  # type: ignore[no-untyped-def]
     return {"db": db, "driver": d, "task": d.task("bureau_confirm_acceptance")}
 
 
-@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
-def sized_page(request, browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=live_server, locale="zh-CN", viewport=request.param)
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-def _no_sideways_scroll(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_the_bureau_confirms_the_conclusion_and_the_investigator_downloads_the_certificate(sized_page, concluded):
@@ -63,7 +51,7 @@ def test_the_bureau_confirms_the_conclusion_and_the_investigator_downloads_the_c
     # then the confirmation is listed in Chinese, with no raw group id
     expect(page.locator(f"#task-list tr[data-task-id='{task.id}']")).to_contain_text("管理部门确认验收结论")
     expect(page.locator("body")).not_to_contain_text("bureau_staff")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     # when they open it, claim it and complete it without ticking the confirmation
     page.goto(f"/tasks/{task.id}")
     page.click("#claim-button")
@@ -71,7 +59,7 @@ def test_the_bureau_confirms_the_conclusion_and_the_investigator_downloads_the_c
     # then the confirmation is asked for by name and nothing moved
     expect(page.locator("[data-field=bureau_acceptance_confirmed] .field-error")).to_be_visible()
     assert d.names() == ["bureau_confirm_acceptance"]
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     # when they tick it and complete
     page.check("input[name=bureau_acceptance_confirmed]")
     page.click("#complete-button")
@@ -83,6 +71,6 @@ def test_the_bureau_confirms_the_conclusion_and_the_investigator_downloads_the_c
     page.goto(f"/instances/{d.instance_id}")
     link = page.locator("#acceptance-certificate")
     expect(link).to_contain_text("验收证书（PDF）")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     response = page.request.get(link.get_attribute("href") or "")
     assert response.status == 200 and response.body().startswith(b"%PDF")

@@ -5,7 +5,7 @@ started, and the corrected table submitted."""
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -17,7 +17,6 @@ from engine.lifecycle import funds
 from tests.lifecycle.world import ORG, build_world
 from tests.web.conftest import PASSWORD, sign_in
 
-DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -27,13 +26,6 @@ def world(people, db):  # type: ignore[no-untyped-def]
                      password_policy=False)
     return db
 
-
-@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
-def sized_page(request, browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=live_server, locale="zh-CN", viewport=request.param)
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def _instances(db: Any) -> int:

@@ -8,7 +8,7 @@ applicant and to staff."""
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -21,9 +21,8 @@ from engine.notify.notifications import Notification
 from engine.core.principals import Actor
 from engine.runtime import instances
 from tests.lifecycle.world import APPLICATION, ORG, build_world, make_project
-from tests.web.conftest import PASSWORD, sign_in
+from tests.web.conftest import PASSWORD, sign_in, no_sideways_scroll
 
-DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -36,16 +35,6 @@ def world(people, db):  # type: ignore[no-untyped-def]
     return db
 
 
-@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
-def sized_page(request, browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=live_server, locale="zh-CN", viewport=request.param)
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-def _no_sideways_scroll(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def _instances(db: Any) -> int:
@@ -71,7 +60,7 @@ def test_an_ineligible_applicant_is_told_why_before_any_form(sized_page, world):
     expect(page.locator("#eligibility-reasons")).to_contain_text("项目负责人已有 2 项在研项目")
     expect(page.locator("#eligibility-reasons")).not_to_contain_text("open projects")
     expect(page.locator("#application-form")).to_have_count(0)
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     assert _instances(world) == 0
 
 
@@ -136,7 +125,7 @@ def test_the_organisation_comes_from_the_register_and_the_rules_are_checked_agai
     expect(organisation.locator("option", has_text="滨江区科技局")).to_have_count(0)
     expect(page.locator("input[name=principal_investigator]")).to_have_value("李娜")
     expect(page.locator("[data-field=organisation] .help")).to_contain_text("请在申报书下方申请注册")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     # when, while she fills it in, she is put on the integrity list, and she submits
     commands.execute(world, integrity.add, "officer", {
         "subject_type": "person", "subject_name": "李娜", "grade": "serious", "reason": "抄袭他人成果",

@@ -4,16 +4,14 @@ it; the chair's task shows every member's score, proposed conclusion and opinion
 without names, above the group's conclusion."""
 from __future__ import annotations
 
-from typing import Any, Iterator
 
 import pytest
 from playwright.sync_api import expect
 
 from engine.core import commands, users
 from tests.lifecycle.world import APPLICANT, AUDITOR, EXPERT, STAFF, SUPERVISOR, UNIT, Driver, build_world, make_project, sh, stage_data
-from tests.web.conftest import PASSWORD, sign_in
+from tests.web.conftest import PASSWORD, sign_in, no_sideways_scroll
 
-DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -26,16 +24,6 @@ def world(people, db):  # type: ignore[no-untyped-def]
     return db
 
 
-@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
-def sized_page(request, browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=live_server, locale="zh-CN", viewport=request.param)
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-def _no_sideways_scroll(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_a_member_gives_an_opinion_blind_and_the_chair_sees_them_all(sized_page, world):
@@ -67,7 +55,7 @@ def test_a_member_gives_an_opinion_blind_and_the_chair_sees_them_all(sized_page,
     expect(page.locator("body")).to_contain_text("个人评分")
     expect(page.locator("body")).not_to_contain_text("第1位成员的意见")
     expect(page.locator("body")).not_to_contain_text("Your score")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     page.fill("input[name=member_score]", "92")
     page.check("input[name=member_conclusion][value=pass]")
     page.fill("textarea[name=member_opinion]", "成果达到任务书要求，同意通过验收")
@@ -84,4 +72,4 @@ def test_a_member_gives_an_opinion_blind_and_the_chair_sees_them_all(sized_page,
     expect(page.locator("body")).to_contain_text("成果达到任务书要求")
     for row in rows:
         expect(page.locator("[data-list=panel_opinions]")).not_to_contain_text(f"材料专家{row.assignee[-2:]}")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)

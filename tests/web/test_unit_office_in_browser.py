@@ -5,7 +5,6 @@ field; signing and sealing moves the contract on to the institution's check. And
 barred by the credit rule reads why and until when on the new-application page."""
 from __future__ import annotations
 
-from typing import Any, Iterator
 
 import pytest
 from playwright.sync_api import expect
@@ -14,9 +13,8 @@ from engine.core import commands, users
 from engine.runtime import tasks
 from tests.lifecycle.world import (APPLICANT, APPLICATION, ORG, STAFF, SUPERVISOR, Driver, build_world, make_project,
                                    sh, stage_data)
-from tests.web.conftest import PASSWORD, sign_in
+from tests.web.conftest import PASSWORD, sign_in, no_sideways_scroll
 
-DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -37,16 +35,6 @@ def office(people, db):  # type: ignore[no-untyped-def]
             "contract": contract}
 
 
-@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
-def sized_page(request, browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=live_server, locale="zh-CN", viewport=request.param)
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-def _no_sideways_scroll(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_the_unit_office_sees_its_tasks_and_signs_the_contract(sized_page, office):
@@ -59,7 +47,7 @@ def test_the_unit_office_sees_its_tasks_and_signs_the_contract(sized_page, offic
     expect(rows.locator(f"tr[data-task-id='{office['review'].id}']")).to_contain_text("承担单位审核")
     expect(rows.locator(f"tr[data-task-id='{office['sign'].id}']")).to_contain_text("承担单位签章")
     expect(page.locator("body")).not_to_contain_text("unit.hzam")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     # when they open the contract, claim it and return it without a reason
     page.goto(f"/tasks/{office['sign'].id}")
     page.click("#claim-button")
@@ -68,7 +56,7 @@ def test_the_unit_office_sees_its_tasks_and_signs_the_contract(sized_page, offic
     # then the reason is asked for by name and nothing moved
     expect(page.locator("[data-field=unit_sign_comment] .field-error")).to_be_visible()
     assert office["contract"].names() == ["unit_sign_contract"]
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     # when they sign and seal it instead
     page.check("input[name=unit_sign_decision][value=sign]")
     page.fill("input[name=unit_signatory]", "罗慧")
@@ -103,4 +91,4 @@ def test_an_investigator_barred_by_the_credit_rule_is_told_why_and_until_when(si
     expect(reasons).to_contain_text("验收不通过")
     expect(reasons).not_to_contain_text("may not apply")
     expect(page.locator("#application-form")).to_have_count(0)
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
