@@ -120,7 +120,7 @@ class Plan:
     contract: str = "sign"  # sign | lapse
     change: str | None = None  # period | team_members
     midterm: str = "continue"  # continue | rectify | suspend_funding | terminate | rectify_terminate
-    acceptance: str = "pass"  # pass | rectify_pass | veto | rectify_fail | late
+    acceptance: str = "pass"  # pass | rectify_pass | close_out | veto | rectify_fail | late
     evaluation: float = 85.0
     # what the simulator saw happen (counters per instance)
     seen: Counter[str] = field(default_factory=Counter)
@@ -199,7 +199,8 @@ def make_plans(count: int, seed: int, year: int) -> list[Plan]:
         plan.change = rng.choices([None, "period", "team_members"], [90, 5, 5])[0]
         plan.midterm = rng.choices(["continue", "rectify", "suspend_funding", "terminate", "rectify_terminate"],
                                    [86, 5, 3, 3, 3])[0]
-        plan.acceptance = rng.choices(["pass", "rectify_pass", "veto", "rectify_fail", "late"], [84, 6, 5, 3, 2])[0]
+        plan.acceptance = rng.choices(["pass", "rectify_pass", "close_out", "veto", "rectify_fail", "late"],
+                                      [80, 6, 4, 5, 3, 2])[0]
         plan.evaluation = round(rng.choice([rng.uniform(90, 99), rng.uniform(80, 89.9), rng.uniform(60, 79.9),
                                             rng.uniform(40, 59.9)]), 1)
         plans.append(plan)
@@ -284,13 +285,15 @@ def answer(plan: Plan, row: HumanTask, instance_id: int) -> dict[str, Any] | Non
     if name in ("member_opinion", "eval_member_opinion"):  # a panel member agrees with the group's view
         if name == "eval_member_opinion":
             return {"member_score": plan.evaluation, "member_conclusion": "good", "member_opinion": "成员评价意见：按绩效指标逐项评价"}
-        score = 86.0 if plan.acceptance == "pass" else 70.0
+        score = 86.0 if plan.acceptance in ("pass", "close_out") else 70.0
         return {"member_score": score, "member_conclusion": "pass" if score >= 80 else "rectify",
                 "member_opinion": "成员验收意见：按任务书逐项核查"}
     if name == "acceptance_review":
-        veto = plan.acceptance == "veto"
-        score = 86.0 if plan.acceptance == "pass" else (85.0 if n > 1 and plan.acceptance == "rectify_pass" else 70.0)
-        return {"completion_rate": 70 if veto else 95, "acceptance_score": score,
+        # acceptance_conclusion.dmn: under 60% of the tasks done is a veto (fail); 60-79% closes out
+        completion = {"veto": 50, "close_out": 70}.get(plan.acceptance, 95)
+        score = (86.0 if plan.acceptance in ("pass", "close_out")
+                 else 85.0 if n > 1 and plan.acceptance == "rectify_pass" else 70.0)
+        return {"completion_rate": completion, "acceptance_score": score,
                 "acceptance_opinion": "专家组验收意见：按任务书逐项核查"}
     if name in ("expert_evaluation", "third_party_evaluation"):
         return {"evaluation_score": plan.evaluation, "evaluation_report": "绩效评价意见：按指标逐项评价"}
@@ -541,7 +544,7 @@ STAGES = [("application acceptance", "submitted", ("accepted", "not_accepted")),
           ("establishment review", "accepted", ("established", "reserved", "not_established")),
           ("contract", "established", ("in_progress", "lapsed")),
           ("execution", "in_progress", ("awaiting_acceptance", "terminated")),
-          ("acceptance", "awaiting_acceptance", ("passed", "failed")),
+          ("acceptance", "awaiting_acceptance", ("passed", "closed_out", "failed")),
           ("performance evaluation", "passed", ("evaluated",))]
 
 
