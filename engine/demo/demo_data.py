@@ -188,7 +188,7 @@ PROJECTS = [
     DemoProject("li.na", _application("肿瘤免疫治疗疗效预测标志物研究", "李娜", "浙江生物医药实验室", "biomed",
                                       "natural_science", 70, 12,
                                       "筛选肿瘤免疫治疗疗效相关的外周血标志物，建立疗效预测模型并开展前瞻性验证。"),
-                500, answers={"acceptance_review": {"completion_rate": 70, "acceptance_score": 75,
+                500, answers={"acceptance_review": {"completion_rate": 50, "acceptance_score": 75,
                                                     "acceptance_opinion": playback.TEXT}}),
     DemoProject("liu.fang", _application("农村分散式污水处理一体化装备", "刘芳", "浙江绿能环境科技有限公司", "energy",
                                          "public_welfare", 60, 24,
