@@ -143,6 +143,17 @@ class Driver:
     def unit_review(self, decision: str = "approve", opinion: str = "同意申报 · approved") -> None:
         self.complete("unit_review", UNIT, {"unit_decision": decision, "unit_opinion": opinion})
 
+    def apply_for_acceptance(self, spent: float = 118) -> None:
+        """The acceptance application up to the experts: the investigator applies, the unit
+        confirms, the institution finds the materials complete and the auditors find no fault."""
+        self.complete("apply_acceptance", APPLICANT, {"acceptance_summary": "全面完成任务书规定的研究内容",
+                                                      "completion_rate_claimed": 100, "outputs": "发明专利 2 项",
+                                                      "funds_spent_total": spent})
+        self.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
+        self.complete("materials_check", STAFF, {"materials_check": "complete"})
+        self.complete("financial_audit", AUDITOR, {"audit_opinion": "unqualified", "eligible_spending": spent,
+                                                   "audit_findings": "支出合规"})
+
     def unit_signs(self) -> None:
         self.complete("unit_sign_contract", UNIT, {"unit_sign_decision": "sign", "unit_signatory": "周处长"})
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.core import commands, users
-from tests.lifecycle.world import (APPLICANT, AUDITOR, EXPERT, STAFF, SUPERVISOR, UNIT, Driver, build_world,
+from tests.lifecycle.world import (APPLICANT, EXPERT, SUPERVISOR, Driver, build_world,
                                    make_project, sh, stage_data)
 from tests.web.conftest import PASSWORD, sign_in, no_sideways_scroll
 
@@ -27,13 +27,7 @@ def concluded(people, db):  # type: ignore[no-untyped-def]
     d = Driver(db, sh(2027, 1, 5, 9, 0))
     d.start("acceptance", stage_data(make_project(db, start="2026-01-05", months=12, status="awaiting_acceptance")),
             SUPERVISOR)
-    d.complete("apply_acceptance", APPLICANT, {"acceptance_summary": "全面完成任务书规定的研究内容",
-                                               "completion_rate_claimed": 100, "outputs": "发明专利 2 项",
-                                               "funds_spent_total": 118})
-    d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
-    d.complete("materials_check", STAFF, {"materials_check": "complete"})
-    d.complete("financial_audit", AUDITOR, {"audit_opinion": "unqualified", "eligible_spending": 118,
-                                            "audit_findings": "支出合规"})
+    d.apply_for_acceptance()
     d.members_give_opinions("member_opinion", ["pass"] * 5, [88] * 5)
     chair = d.task("acceptance_review").assignee
     d.complete("acceptance_review", EXPERT(chair), {"completion_rate": 100, "acceptance_score": 88,

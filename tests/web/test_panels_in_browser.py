@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.core import commands, users
-from tests.lifecycle.world import APPLICANT, AUDITOR, EXPERT, STAFF, SUPERVISOR, UNIT, Driver, build_world, make_project, sh, stage_data
+from tests.lifecycle.world import EXPERT, SUPERVISOR, Driver, build_world, make_project, sh, stage_data
 from tests.web.conftest import PASSWORD, sign_in, no_sideways_scroll
 
 
@@ -32,13 +32,7 @@ def test_a_member_gives_an_opinion_blind_and_the_chair_sees_them_all(sized_page,
     project_id = make_project(world, start="2026-01-05", months=12, status="awaiting_acceptance")
     d = Driver(world, sh(2027, 1, 5, 9, 0))
     d.start("acceptance", stage_data(project_id), SUPERVISOR)
-    d.complete("apply_acceptance", APPLICANT, {"acceptance_summary": "全面完成任务书规定的研究内容",
-                                               "completion_rate_claimed": 100, "outputs": "发明专利 2 项",
-                                               "funds_spent_total": 118})
-    d.complete("unit_confirm_acceptance", UNIT, {"unit_acceptance_confirmation": "confirm"})
-    d.complete("materials_check", STAFF, {"materials_check": "complete"})
-    d.complete("financial_audit", AUDITOR, {"audit_opinion": "unqualified", "eligible_spending": 118,
-                                            "audit_findings": "支出合规"})
+    d.apply_for_acceptance()
     rows = d.expert_rows("member_opinion")
     chair_name = d.data()["chair"]["expert"]
     member = next(r for r in rows if r.assignee != chair_name)
