@@ -3,7 +3,8 @@ with a reason (the process follows the new date), closed by its deadline; applic
 under it within its rules (a late one, one over the unit's quota or outside its categories is
 refused with the reason and starts nothing); after the deadline the call waits for every formal
 review, hands the accepted projects to its batch, and each project's lifecycle goes on with the
-batch's decision."""
+batch's decision. (The batch itself, on the
+real processes, is tests/lifecycle/test_call_end_to_end.py.)"""
 from __future__ import annotations
 
 from typing import Any
@@ -13,12 +14,8 @@ import pytest
 from engine.core import clock, commands
 from engine.core.errors import Conflict, InvalidData
 from engine.core.models import ProcessInstance
-from engine.definitions import deployment
-from engine.definitions.validation import collect_paths
-from engine.lifecycle import calls, projects
-from engine.runtime import instances
+from engine.lifecycle import calls
 from engine.workspace import call_desk
-from tests.conftest import ROOT
 from tests.lifecycle.world import APPLICANT, APPLICATION, STAFF, Driver, sh
 
 CALL = {"key": "2026-1", "title": "2026年度第一批科技计划项目申报指南", "year": 2026,
@@ -151,40 +148,6 @@ def test_a_draft_is_edited_with_field_errors_and_a_new_call_copies_its_template(
         commands.execute(world, call_desk.publish, STAFF, "2026-1")
         with pytest.raises(Conflict):
             commands.execute(world, call_desk.update, STAFF, "2026-1", {"title": "改名"})
-
-
-def _deploy_batch_stand_ins(db: Any) -> None:
-    """batch_review and batch_decision as their interface says, decided by a fixed rule (their
-    owners test the real ones on their own)."""
-    files = collect_paths([str(ROOT / "tests" / "fixtures" / "bpmn" / "calls")])
-    commands.execute(db, deployment.deploy, files, "test")
-
-
-def test_after_the_deadline_the_batch_waits_for_formal_review_then_each_project_gets_its_decision(world):
-    _deploy_batch_stand_ins(world)
-    publish(world, sh(2026, 3, 2))
-    topics = [("海水淡化膜材料的界面调控", "研究反渗透膜表面电荷与污染机理，提出抗污染改性方法并完成中试验证。"),
-              ("肿瘤早筛液体活检标志物", "筛选血浆游离核酸甲基化标志物，建立多癌种早期筛查模型并开展临床验证。"),
-              ("城市内涝数字孪生预警平台", "融合管网监测与降雨预报，构建街区尺度内涝模拟与分级预警系统。")]
-    apps = [apply(world, sh(2026, 3, 3, 10 + n), title=title, abstract=abstract)
-            for n, (title, abstract) in enumerate(topics)]
-    for d in apps:
-        d.endorse()
-    # the deadline passes while the formal reviews are still to be done: the call waits
-    Driver(world, sh(2026, 3, 10, 17, 1)).tick()
-    assert call_of(world)["status"] == "closed" and call_process(world).state == "running"
-    for d in apps:
-        d.at_time(sh(2026, 3, 11, 10)).formal_review()
-        assert d.state() == "running" and d.open() == []  # waiting for the batch
-    # the next working day it looks again, runs the batch and tells each project
-    Driver(world, sh(2026, 3, 12, 10, 1)).tick()
-    assert call_process(world).state == "completed"
-    funded, reserve, rejected = apps
-    assert funded.names() == ["draft_contract"] and funded.project()["status"] == "established"
-    assert funded.project()["approved_funding"] == 120.0 and funded.data()["rank_in_call"] == 1
-    assert reserve.state() == "completed" and reserve.project()["status"] == "reserved"
-    assert rejected.state() == "completed" and rejected.project()["status"] == "not_established"
-    assert rejected.project()["outcome_reason"] == "经费所限 · within the budget"
 
 
 def test_an_application_without_a_call_keeps_the_per_project_review(world):
