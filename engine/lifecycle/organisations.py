@@ -78,3 +78,9 @@ def info(session: Session, name: str) -> dict[str, Any] | None:
 
 def all_organisations(session: Session) -> list[Organisation]:
     return list(session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.code)))
+
+
+def recommending_units(session: Session) -> list[Organisation]:
+    """The organisations that recommend applications: those without a recommending unit of their
+    own recommend themselves (a district bureau, a university), as the routing above assumes."""
+    return [o for o in all_organisations(session) if not o.recommender_code]

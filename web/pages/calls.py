@@ -116,8 +116,7 @@ def _moment(text: str) -> Any:
 
 
 def _recommenders(session: Any) -> list[dict[str, str]]:
-    # an organisation without a recommending unit recommends itself (a district bureau, a university)
-    return [{"code": o.code, "name": o.name} for o in organisations.all_organisations(session) if not o.recommender_code]
+    return [{"code": o.code, "name": o.name} for o in organisations.recommending_units(session)]
 
 
 def _call_data(form: dict[str, Any], recommenders: list[dict[str, str]]) -> dict[str, Any]:
