@@ -88,7 +88,8 @@ def fill(db, template, open_tasks: int, closed_tasks: int, instances_count: int 
                               created_at=now - timedelta(minutes=n), due_at=now + timedelta(days=rng.randrange(-5, 20)),
                               completed_at=None if is_open else now, completed_by=None if is_open else f"u{n % 500}"))
             if is_open:
-                candidates.append(dict(task_id=task_id, principal=f"g:{group}"))
+                candidates.append(dict(task_id=task_id, principal=f"g:{group}", claimed=False,
+                                       due_at=tasks[-1]["due_at"], created_at=tasks[-1]["created_at"]))
         with db.transaction() as session:
             session.execute(insert(HumanTask), tasks)
             if candidates:

@@ -1,13 +1,15 @@
 """The human-task projection: after every command, the READY user tasks of the workflow are
 mirrored into `human_tasks` (with resolved assignment and due date) and `task_candidates`
 (one row per candidate principal, so inbox queries are indexed lookups). Tasks that are no
-longer ready and were not completed by a user become `cancelled`."""
+longer ready and were not completed by a user become `cancelled`. A candidate row repeats
+whether its task is claimed, its due date and its creation (the inbox's filter and order); a
+`before_flush` hook keeps them in step with every change of a task made through the session."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -113,16 +115,54 @@ def set_candidates(session: Session, row: HumanTask, new: bool = False) -> None:
     """Index rows for "open tasks I may claim"; the assignee is indexed on the task itself."""
     if not new:
         _drop_candidates(session, row)
-    session.add_all(TaskCandidate(task_id=row.id, principal=p) for p in principals_of(row))
+    session.add_all(TaskCandidate(task_id=row.id, principal=p, **_sort_keys(row)) for p in principals_of(row))
 
 
 def set_candidates_of_many(session: Session, rows: list[Any]) -> None:
     """`set_candidates` for a whole batch (the scheduler's escalation steps rewrite thousands after
-    downtime): one DELETE, one bulk insert. Rows are anything with an id and candidate lists."""
-    session.execute(delete(TaskCandidate).where(bulk.among(session, TaskCandidate.task_id, [r.id for r in rows]))
+    downtime): one DELETE, one bulk insert. Rows are anything with an id, candidate lists, an
+    assignee and a due date; the creation moment, which the scheduler's rows do not carry, is
+    copied from the tasks."""
+    ids = [r.id for r in rows]
+    session.execute(delete(TaskCandidate).where(bulk.among(session, TaskCandidate.task_id, ids))
                     .execution_options(synchronize_session=False))
     bulk.insert_rows(session, TaskCandidate.__table__,
-                     [{"task_id": r.id, "principal": p} for r in rows for p in principals_of(r)])
+                     [{"task_id": r.id, "principal": p, "claimed": bool(r.assignee), "due_at": r.due_at,
+                       "created_at": getattr(r, "created_at", None)} for r in rows for p in principals_of(r)])
+    if rows and getattr(rows[0], "created_at", None) is None:
+        created = select(HumanTask.created_at).where(HumanTask.id == TaskCandidate.task_id).scalar_subquery()
+        session.execute(update(TaskCandidate).where(bulk.among(session, TaskCandidate.task_id, ids))
+                        .values(created_at=created).execution_options(synchronize_session=False))
+
+
+def _sort_keys(row: Any) -> dict[str, Any]:
+    """What a candidate row repeats of its task (see TaskCandidate)."""
+    return {"claimed": bool(row.assignee), "due_at": row.due_at, "created_at": row.created_at}
+
+
+_SORT_SOURCES = ("assignee", "due_at", "created_at")
+
+
+@event.listens_for(Session, "before_flush")
+def _candidates_follow_tasks(session: Session, _context: Any, _instances: Any) -> None:
+    """Claims, releases, reassignments and due-date changes reach the candidate rows in the same
+    flush, whichever command made them: rows already stored are updated, rows still pending
+    take the task's values as they are now."""
+    tasks = {row.id: row for row in (*session.new, *session.dirty) if isinstance(row, HumanTask)}
+    if not tasks:
+        return
+    with session.no_autoflush:
+        for pending in session.new:
+            if isinstance(pending, TaskCandidate) and pending.task_id in tasks:
+                for key, value in _sort_keys(tasks[pending.task_id]).items():
+                    setattr(pending, key, value)
+        for row in tasks.values():
+            if row in session.new or row.state != OPEN:
+                continue
+            state = inspect(row)
+            if any(state.attrs[name].history.has_changes() for name in _SORT_SOURCES):
+                session.execute(update(TaskCandidate).where(TaskCandidate.task_id == row.id)
+                                .values(**_sort_keys(row)).execution_options(synchronize_session=False))
 
 
 def principals_of(row: Any) -> list[str]:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import String, column, false, func, select, true, values
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
-from engine.core import audit, clock
+from engine.core import audit, bulk, clock
 from engine.runtime import finished_tasks, instances, projection, store
 from engine.runtime.state import restore_data
 from engine.definitions import budget_rules
@@ -246,11 +246,11 @@ def list_tasks(session: Session, actor: Actor, scope: str, page: int = 1, per_pa
         where = (HumanTask.assignee == actor.username) & (HumanTask.state == projection.OPEN)
         order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
     elif scope == "candidate":
-        mine = select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(actor.principals))
-        # coalesce keeps SQLite off the assignee index (which would walk every unassigned row,
-        # closed ones included): the candidate index drives, as in engine/workspace/inbox.py
-        where = HumanTask.id.in_(mine) & (func.coalesce(HumanTask.assignee, "") == "")
-        order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
+        principals = set(actor.principals)
+        ids = claimable_page(session, principals, (page - 1) * per_page, per_page)
+        found = {row.id: row for row in session.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))}
+        rows = [found[i] for i in ids if i in found]
+        return Page(rows, claimable_stats(session, principals)[0], page, per_page)
     elif scope == "completed":
         where = (HumanTask.completed_by == actor.username) & (HumanTask.state == projection.COMPLETED)
         order = (HumanTask.completed_at.desc(),)
@@ -263,6 +263,52 @@ def list_tasks(session: Session, actor: Actor, scope: str, page: int = 1, per_pa
         return Page(rows, (page - 1) * per_page + len(rows), page, per_page)
     total = session.scalar(select(func.count()).select_from(HumanTask).where(where)) or 0
     return Page(rows, total, page, per_page)
+
+
+def _claimable(principals: set[str]) -> Any:
+    return (TaskCandidate.principal.in_(sorted(principals))) & (TaskCandidate.claimed == false())
+
+
+def _claimable_order(table: Any) -> list[Any]:
+    # due date first, undated last, then oldest first: the inbox's default order, and the order
+    # of the candidate index after (principal, claimed), nulls last as PostgreSQL keeps them
+    return [table.c.due_at.asc().nulls_last(), table.c.created_at, table.c.task_id]
+
+
+def claimable_page(session: Session, principals: set[str], offset: int, limit: int) -> list[str]:
+    """Ids of the open unclaimed tasks these principals may claim, in the inbox's default order
+    (due date, undated last, then creation), read from the candidate index alone. On PostgreSQL
+    each principal gives at most its first `offset + limit` rows (a LATERAL subquery, which
+    stops in the index at that many), and those are merged: a task among the first n of all is
+    among the first n of each of its principals. So the cost follows the groups and the page,
+    not the claimable tasks (an IN over all principals would sort every one of them). SQLite
+    (no LATERAL) sorts the principals' rows as they come."""
+    if not principals:
+        return []
+    candidates = TaskCandidate.__table__
+    if bulk.is_postgresql(session):
+        asked = values(column("principal", String), name="asked").data([(p,) for p in sorted(principals)])
+        first = (select(candidates.c.task_id, candidates.c.due_at, candidates.c.created_at)
+                 .where(candidates.c.principal == asked.c.principal, candidates.c.claimed == false())
+                 .order_by(*_claimable_order(candidates)).limit(offset + limit).lateral("first"))
+        rows = select(first.c.task_id, first.c.due_at, first.c.created_at).select_from(asked).join(first, true())
+        ordered = _claimable_order(first)
+    else:
+        rows = select(candidates.c.task_id, candidates.c.due_at, candidates.c.created_at).where(_claimable(principals))
+        ordered = _claimable_order(candidates)
+    merged = rows.distinct().order_by(*ordered).offset(offset).limit(limit)
+    return [row[0] for row in session.execute(merged)]
+
+
+def claimable_stats(session: Session, principals: set[str]) -> tuple[int, Any]:
+    """(number, newest creation) of the open unclaimed tasks these principals may claim,
+    counted over the candidate index alone (a task offered to two of them counts once)."""
+    if not principals:
+        return 0, None
+    count, newest = session.execute(select(func.count(TaskCandidate.task_id.distinct()),
+                                           func.max(TaskCandidate.created_at))
+                                    .where(_claimable(principals))).one()
+    return count or 0, newest
 
 
 def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:

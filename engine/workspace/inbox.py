@@ -4,14 +4,17 @@ project's summary, the stage (the process's name) and my follow-up date; filtere
 sorted and paged in the database. Tasks of people the user covers for as a substitute come along
 (marked with whom they belong to). Nothing here loads a workflow, and the candidate lookup is an
 `IN` over the `task_candidates` principal index, so the cost follows the user's open tasks, not
-the number of their groups or of closed tasks."""
+the number of their groups or of closed tasks. The default view of the group scope (unfiltered,
+by due date) and its count and poll are read from that index alone, which holds each candidate
+row in that order (engine/runtime/tasks.claimable_page): their cost follows the groups and the
+page, not the claimable tasks."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -89,24 +92,38 @@ def _scope_filter(session: Session, actor: Actor, scope: str) -> tuple[ColumnEle
         names = [actor.username] + [c.username for c in covered]
         return (HumanTask.assignee.in_(names)) & (HumanTask.state == projection.OPEN), covered
     if scope == "group":
-        principals = set(actor.principals)
-        for c in covered:
-            principals.update(c.principals)
+        principals, covered = _group_principals(session, actor)
         return HumanTask.id.in_(_candidate_ids(session, principals)) & unclaimed(), covered
     return (HumanTask.completed_by == actor.username) & (HumanTask.state == projection.COMPLETED), covered
+
+
+def _group_principals(session: Session, actor: Actor) -> tuple[set[str], list[substitutes.Covered]]:
+    """The principals whose claimable tasks the group scope shows: the user's and those of
+    the people they cover for."""
+    covered = substitutes.covering(session, actor)
+    principals = set(actor.principals)
+    for c in covered:
+        principals.update(c.principals)
+    return principals, covered
+
+
+def _claimable_in_index_order(query: InboxQuery) -> bool:
+    """Whether the page is the group scope's claimable tasks in the default order, unfiltered:
+    the order of the candidate index, from which the page is read without touching the tasks."""
+    return _unfiltered(query) and query.scope == "group" and query.sort in ("", "due") and not query.descending
 
 
 MAX_LISTED_IDS = 20_000
 
 
 def _candidate_ids(session: Session, principals: set[str]) -> Any:
-    """The open tasks these principals may claim, as a list of ids read through the principal
-    index (remembered for the session: a page asks several questions of the same list). Given
+    """The open unclaimed tasks these principals may claim, as a list of ids read through the
+    candidate index (remembered for the session: a page asks several questions of the same list). Given
     the ids themselves, both SQLite and PostgreSQL probe the task table by primary key; given
     a subquery, PostgreSQL estimates ~100 rows per group from its statistics and, for a user in
     many groups, scans the whole task table, closed tasks included. A user who may claim more
     than MAX_LISTED_IDS tasks gets the subquery instead.
-    Read in the order of the (principal, task_id) index with the limit, and without DISTINCT
+    Read in the order of the candidate index with the limit, and without DISTINCT
     (duplicates, a task offered to two of the user's groups, are dropped here): PostgreSQL then
     reads the index alone and stops at the limit. Given DISTINCT it walked the primary key in
     task-id order, and given the limit in no order it chose a sequential scan, both filtering
@@ -114,8 +131,11 @@ def _candidate_ids(session: Session, principals: set[str]) -> Any:
     memo = session.info.setdefault("inbox_candidates", {})
     key = tuple(sorted(principals))
     if key not in memo:
-        subquery = select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(key))
-        found = list(session.scalars(subquery.order_by(TaskCandidate.principal, TaskCandidate.task_id)
+        subquery = select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(key),
+                                                       TaskCandidate.claimed == false())
+        found = list(session.scalars(subquery.order_by(TaskCandidate.principal, TaskCandidate.claimed,
+                                                       TaskCandidate.due_at, TaskCandidate.created_at,
+                                                       TaskCandidate.task_id)
                                      .limit(MAX_LISTED_IDS + 1)))
         memo[key] = list(dict.fromkeys(found)) if len(found) <= MAX_LISTED_IDS else subquery
     return memo[key]
@@ -201,6 +221,11 @@ def _narrowing(query: InboxQuery, username: str, columns: Any) -> Any:
 
 def search(session: Session, actor: Actor, query: InboxQuery) -> InboxPage:
     query = query.checked()
+    if _claimable_in_index_order(query):
+        principals, covered = _group_principals(session, actor)
+        page_ids = tasks.claimable_page(session, principals, (query.page - 1) * query.per_page, query.per_page)
+        return InboxPage(_rows(session, actor, page_ids, covered), _stats(session, actor, query.scope)[0] or 0,
+                         query.page, query.per_page)
     where, covered = _base(session, actor, query)
     if _unfiltered(query):
         page_ids, total = _page_with_stats(session, actor, query, where)
@@ -278,6 +303,8 @@ def _stats(session: Session, actor: Actor, scope: str) -> tuple[int, Any]:
     page's counts and the poll's fingerprint ask the same question."""
     memo = session.info.setdefault("inbox_stats", {})
     key = (actor, scope)
+    if key not in memo and scope == "group":
+        memo[key] = tasks.claimable_stats(session, _group_principals(session, actor)[0])
     if key not in memo:
         where, _ = _scope_filter(session, actor, scope)
         memo[key] = tuple(session.execute(select(func.count(HumanTask.id), func.max(HumanTask.created_at))

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from engine.core import commands
 from engine.core.calendar import BUREAU_TZ
-from engine.core.models import AuditEvent, HumanTask
+from engine.core.models import AuditEvent, HumanTask, TaskCandidate
 from engine.notify.notifications import Notification
 
 from .support import start, tick
@@ -44,6 +44,13 @@ def test_a_week_of_downtime_sends_each_escalation_once(db, deploy_process, perso
     assert sorted(t for t, _ in report.overdue) == sorted(task_ids)
     assert sorted(t for t, _ in report.escalated) == sorted(task_ids)
     assert report.reminded == []
+    # and the escalated tasks wait, unclaimed, in the supervisors' inbox: their candidate rows
+    # (rewritten set-wise by the scheduler) carry the tasks' due dates and creation moments
+    candidates = commands.query(db, lambda s: [(c.task_id, c.principal, c.claimed, c.due_at == t.due_at,
+                                                c.created_at == t.created_at) for c, t in s.execute(
+        select(TaskCandidate, HumanTask).join(HumanTask, HumanTask.id == TaskCandidate.task_id))])
+    assert sorted(c[0] for c in candidates if c[1] == "g:supervisors") == sorted(task_ids)
+    assert all(c[2:] == (False, True, True) for c in candidates)
     # and passes every few hours for the next days repeat nothing
     for day in ("2025-10-17", "2025-10-18", "2025-10-20", "2025-10-21"):
         for hour in (8, 9, 12, 18):

@@ -10,6 +10,7 @@ from engine.core import clock, commands
 from engine.workspace import follow_up, inbox, saved_filters
 from engine.runtime import tasks
 from engine.core.errors import Forbidden, InvalidData
+from engine.core.principals import Actor
 from engine.workspace.inbox import InboxQuery
 
 from .conftest import actor, open_task, start_application
@@ -167,3 +168,84 @@ def test_the_page_total_the_menu_count_and_the_fingerprint_agree_on_every_page(d
         # with the figures asked for on their own
         assert (len(found.rows), found.total, menu) == (rows, 7, 7)
         assert fingerprint == alone and alone.startswith("7:")
+
+
+OFFERED_TWICE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_offered_twice" targetNamespace="http://scitech.example/test">
+  <bpmn:process id="offered_twice" name="Offered twice" isExecutable="true">
+    <bpmn:startEvent id="ot_start"><bpmn:outgoing>ot1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="look" name="Look" camunda:candidateGroups="institution_staff,experts" camunda:candidateUsers="wang" camunda:dueDate="P3D"><bpmn:incoming>ot1</bpmn:incoming><bpmn:outgoing>ot2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="ot_end"><bpmn:incoming>ot2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="ot1" sourceRef="ot_start" targetRef="look" />
+    <bpmn:sequenceFlow id="ot2" sourceRef="look" targetRef="ot_end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def _claimable_in_due_order(session, who):  # type: ignore[no-untyped-def]
+    """The reference: every open unclaimed task `who` may claim, sorted in Python by the inbox's
+    default order (due date, undated last, then creation, then id)."""
+    from sqlalchemy import select
+    from engine.core.models import HumanTask
+    rows = [r for r in session.scalars(select(HumanTask).where(HumanTask.state == "open"))
+            if not r.assignee and tasks.is_candidate(r, who)]
+    far = datetime.max.replace(tzinfo=timezone.utc)
+    return [r.id for r in sorted(rows, key=lambda r: (r.due_at is None, r.due_at or far, r.created_at, r.id))]
+
+
+def _candidate_rows_match_their_tasks(session) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+    from engine.core.models import HumanTask, TaskCandidate
+    for candidate, task in session.execute(select(TaskCandidate, HumanTask).join(
+            HumanTask, HumanTask.id == TaskCandidate.task_id)):
+        assert task.state == "open"
+        assert (candidate.claimed, candidate.due_at, candidate.created_at) == \
+            (bool(task.assignee), task.due_at, task.created_at), task.id
+
+
+def test_the_claimable_page_merges_groups_in_due_order_and_follows_claims_and_reassignments(db, people, tmp_path):
+    # given tasks with due dates and without, some offered to two of the reviewer's groups and
+    # to the reviewer by name, created at different moments
+    from engine.definitions import deployment
+    from engine.runtime import instances
+    commands.execute(db, deployment.deploy, [("offered_twice.bpmn", OFFERED_TWICE)], "test")
+    start = datetime.now(timezone.utc) - timedelta(days=9)
+    for n in range(9):
+        with clock.frozen_at(start + timedelta(days=n, minutes=n)):
+            if n % 3 == 0:
+                start_application(db, title=f"Project {n}")
+            elif n % 3 == 1:
+                commands.execute(db, instances.start, actor("zhang"), "two_stages", {"title": f"Staged {n}"})
+            commands.execute(db, instances.start, actor("zhang"), "offered_twice", {})
+    wang = Actor("wang", frozenset({"institution_staff", "experts"}))
+
+    def pages(session):  # type: ignore[no-untyped-def]
+        found = [inbox.search(session, wang, InboxQuery(scope="group", per_page=4, page=p)) for p in (1, 2, 3, 4)]
+        return ([r.task.id for page in found for r in page.rows], {page.total for page in found},
+                inbox.counts(session, wang)["group"], _claimable_in_due_order(session, wang))
+
+    def api_pages(session):  # type: ignore[no-untyped-def]
+        found = [tasks.list_tasks(session, wang, "candidate", page=p, per_page=5) for p in (1, 2, 3)]
+        return [r.id for page in found for r in page.items], {page.total for page in found}
+
+    listed, totals, menu, expected = commands.query(db, pages)
+    # then the pages hold each claimable task once, in due order across the groups
+    assert len(expected) == 15 and listed == expected and totals == {15} and menu == 15
+    assert commands.query(db, api_pages) == (expected, {15})
+    # when one is claimed, another claimed and released, and a third given by a supervisor
+    commands.execute(db, tasks.claim, wang, expected[0])
+    commands.execute(db, tasks.claim, actor("chen"), expected[1])
+    commands.execute(db, tasks.unclaim, actor("chen"), expected[1])
+    commands.execute(db, tasks.assign, actor("zhao"), expected[5], "ma")
+    # then the claimed and the given ones leave the list and the released one comes back
+    listed, totals, menu, now_expected = commands.query(db, pages)
+    assert now_expected == [t for t in expected if t not in (expected[0], expected[5])]
+    assert listed == now_expected and totals == {13} and menu == 13
+    # and every candidate row says what its task says
+    commands.query(db, _candidate_rows_match_their_tasks)
+    # when a task is completed, it leaves the list with its candidate rows
+    looked = commands.query(db, lambda session: [t for t in now_expected if tasks.get(session, t).name == "look"][0])
+    commands.execute(db, tasks.complete, wang, looked, {})
+    commands.query(db, _candidate_rows_match_their_tasks)
+    assert commands.query(db, pages)[0] == [t for t in now_expected if t != looked]
