@@ -187,14 +187,18 @@ def explain(db, groups: frozenset[str]) -> None:  # type: ignore[no-untyped-def]
     def remember(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         seen.append((statement, parameters))
 
-    event.listen(db.engine, "before_cursor_execute", remember)
+    # queries run on the read engine (a separate pool): listen on both
+    engines = {db.engine, db.read_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", remember)
     try:
         actor = Actor("reviewer", groups)
         commands.query(db, lambda session: (inbox.search(session, actor, inbox.InboxQuery(scope="group")),
                                             inbox.counts(session, actor), inbox.task_names(session, actor, "group"),
                                             inbox.fingerprint(session, actor, "group")))
     finally:
-        event.remove(db.engine, "before_cursor_execute", remember)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", remember)
     raw = db.engine.raw_connection()
     try:
         cursor = raw.cursor()

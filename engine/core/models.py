@@ -213,7 +213,8 @@ class HumanTask(Base):
 class TaskCandidate(Base):
     """One row per (open task, candidate principal) so that "tasks I may claim" is an indexed
     lookup by principal, whatever the number of groups or of closed tasks. The row repeats
-    what the inbox filters and sorts the claimable tasks by (claimed or not, due date, creation),
+    what the inbox filters and sorts the claimable tasks by (claimed or not, due date, creation,
+    kind),
     kept in step with the task by engine/runtime/projection.py, so that the first page of a
     principal's claimable tasks is read from the index alone and in order."""
 
@@ -221,13 +222,19 @@ class TaskCandidate(Base):
     # principal first, then the inbox's default order (due date, nulls last as PostgreSQL's
     # ascending index keeps them; then creation and id): the page, its total and the poll read
     # the index alone and stop at the page's end (migration 0024)
-    __table_args__ = (Index("ix_task_candidates_inbox", "principal", "claimed", "due_at", "created_at", "task_id"),)
+    # the kind last: counting a user's claimable tasks by kind (the filter's choices, the menu
+    # count and the poll in one pass) reads the index alone too
+    __table_args__ = (Index("ix_task_candidates_inbox", "principal", "claimed", "due_at", "created_at", "task_id",
+                            "kind"),)
     task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"),
                                          primary_key=True)
     principal: Mapped[str] = mapped_column(String(100), primary_key=True)
     claimed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     due_at: Mapped[datetime | None]
     created_at: Mapped[datetime | None]
+    # what the inbox's task filter offers the task as, (process key, element id, title), as a
+    # short digest: engine/runtime/projection.kind_of
+    kind: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditEvent(Base):

@@ -2,10 +2,12 @@
 mirrored into `human_tasks` (with resolved assignment and due date) and `task_candidates`
 (one row per candidate principal, so inbox queries are indexed lookups). Tasks that are no
 longer ready and were not completed by a user become `cancelled`. A candidate row repeats
-whether its task is claimed, its due date and its creation (the inbox's filter and order); a
-`before_flush` hook keeps them in step with every change of a task made through the session."""
+whether its task is claimed, its due date, its creation and its kind (what the inbox filters,
+orders and offers as choices by); a `before_flush` hook keeps them in step with every change of
+a task made through the session, and the scheduler's set-wise rewrite writes them itself."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -128,7 +130,8 @@ def set_candidates_of_many(session: Session, rows: list[Any]) -> None:
                     .execution_options(synchronize_session=False))
     bulk.insert_rows(session, TaskCandidate.__table__,
                      [{"task_id": r.id, "principal": p, "claimed": bool(r.assignee), "due_at": r.due_at,
-                       "created_at": getattr(r, "created_at", None)} for r in rows for p in principals_of(r)])
+                       "created_at": getattr(r, "created_at", None), "kind": kind_of(r.process_key, r.name, r.title)}
+                      for r in rows for p in principals_of(r)])
     if rows and getattr(rows[0], "created_at", None) is None:
         created = select(HumanTask.created_at).where(HumanTask.id == TaskCandidate.task_id).scalar_subquery()
         session.execute(update(TaskCandidate).where(bulk.among(session, TaskCandidate.task_id, ids))
@@ -137,10 +140,19 @@ def set_candidates_of_many(session: Session, rows: list[Any]) -> None:
 
 def _sort_keys(row: Any) -> dict[str, Any]:
     """What a candidate row repeats of its task (see TaskCandidate)."""
-    return {"claimed": bool(row.assignee), "due_at": row.due_at, "created_at": row.created_at}
+    return {"claimed": bool(row.assignee), "due_at": row.due_at, "created_at": row.created_at,
+            "kind": kind_of(row.process_key, row.name, row.title)}
 
 
-_SORT_SOURCES = ("assignee", "due_at", "created_at")
+def kind_of(process_key: str, name: str, title: str) -> str:
+    """The inbox task filter's choice a task falls under, (process key, element id, title), as
+    16 hex digits of their MD5: short enough to sit in the candidate index, so the choices of a
+    user's thousands of claimable tasks come from the index alone, one task fetched per kind.
+    Migration 0024 computes the same digest (PostgreSQL's md5() over the same UTF-8 text)."""
+    return hashlib.md5(f"{process_key}\x1f{name}\x1f{title}".encode()).hexdigest()[:16]
+
+
+_SORT_SOURCES = ("assignee", "due_at", "created_at", "process_key", "name", "title")
 
 
 @event.listens_for(Session, "before_flush")

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import String, column, false, func, select, true, values
+from sqlalchemy import String, bindparam, false, func, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
@@ -250,7 +251,7 @@ def list_tasks(session: Session, actor: Actor, scope: str, page: int = 1, per_pa
         ids = claimable_page(session, principals, (page - 1) * per_page, per_page)
         found = {row.id: row for row in session.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))}
         rows = [found[i] for i in ids if i in found]
-        return Page(rows, claimable_stats(session, principals)[0], page, per_page)
+        return Page(rows, claimable_summary(session, principals).count, page, per_page)
     elif scope == "completed":
         where = (HumanTask.completed_by == actor.username) & (HumanTask.state == projection.COMPLETED)
         order = (HumanTask.completed_at.desc(),)
@@ -275,6 +276,14 @@ def _claimable_order(table: Any) -> list[Any]:
     return [table.c.due_at.asc().nulls_last(), table.c.created_at, table.c.task_id]
 
 
+def _asked(principals: tuple[str, ...]) -> Any:
+    """The principals as a table, `unnest(:array) AS asked(principal)`: one array parameter, so
+    the statement is compiled once whatever their number (a VALUES list of 500 rows cost more
+    to compile than the query to run)."""
+    array = bindparam("principals", list(principals), type_=ARRAY(String))
+    return func.unnest(array).table_valued("principal").render_derived(name="asked")
+
+
 def claimable_page(session: Session, principals: set[str], offset: int, limit: int) -> list[str]:
     """Ids of the open unclaimed tasks these principals may claim, in the inbox's default order
     (due date, undated last, then creation), read from the candidate index alone. On PostgreSQL
@@ -287,7 +296,7 @@ def claimable_page(session: Session, principals: set[str], offset: int, limit: i
         return []
     candidates = TaskCandidate.__table__
     if bulk.is_postgresql(session):
-        asked = values(column("principal", String), name="asked").data([(p,) for p in sorted(principals)])
+        asked = _asked(tuple(sorted(principals)))
         first = (select(candidates.c.task_id, candidates.c.due_at, candidates.c.created_at)
                  .where(candidates.c.principal == asked.c.principal, candidates.c.claimed == false())
                  .order_by(*_claimable_order(candidates)).limit(offset + limit).lateral("first"))
@@ -300,15 +309,50 @@ def claimable_page(session: Session, principals: set[str], offset: int, limit: i
     return [row[0] for row in session.execute(merged)]
 
 
-def claimable_stats(session: Session, principals: set[str]) -> tuple[int, Any]:
-    """(number, newest creation) of the open unclaimed tasks these principals may claim,
-    counted over the candidate index alone (a task offered to two of them counts once)."""
+@dataclass(frozen=True)
+class Claimable:
+    """What the inbox asks of a user's claimable tasks besides the page: how many, the newest
+    creation (the poll's fingerprint), and one task id per kind (the task filter's choices)."""
+
+    count: int
+    newest: Any
+    samples: list[str]
+
+
+def claimable_summary(session: Session, principals: set[str]) -> Claimable:
+    """The open unclaimed tasks these principals may claim, summed up by kind in one pass over
+    the candidate index alone (a task offered to two of them counts once: all its rows have its
+    kind). On PostgreSQL each principal is read by its own index range (LATERAL): given the
+    whole list, the planner estimates its unknown principals at a thousand rows each and scans
+    the table for a user in 500 groups. Remembered for the session: the page's count, the menu,
+    the poll and the filter's choices all ask it."""
+    memo = session.info.setdefault("claimable_summary", {})
+    key = tuple(sorted(principals))
+    if key in memo:
+        return memo[key]  # type: ignore[no-any-return]
     if not principals:
-        return 0, None
-    count, newest = session.execute(select(func.count(TaskCandidate.task_id.distinct()),
-                                           func.max(TaskCandidate.created_at))
-                                    .where(_claimable(principals))).one()
-    return count or 0, newest
+        memo[key] = Claimable(0, None, [])
+        return memo[key]  # type: ignore[no-any-return]
+    candidates = TaskCandidate.__table__
+    columns = (candidates.c.task_id, candidates.c.created_at, candidates.c.kind)
+    if bulk.is_postgresql(session):
+        asked = _asked(key)
+        # OFFSET 0 keeps the subquery a LATERAL one: without it PostgreSQL flattens it into a
+        # plain join, and hashes the principals against a scan of every candidate row
+        rows = (select(*columns).where(candidates.c.principal == asked.c.principal, candidates.c.claimed == false())
+                .offset(0).lateral("rows"))
+        source = select(rows).select_from(asked).join(rows, true()).subquery("claimable")
+    else:
+        source = select(*columns).where(_claimable(principals)).subquery("claimable")
+    # a task's rows (one per principal) first become one, by hashing, then the kinds are summed:
+    # count(DISTINCT) per kind would sort all the rows instead
+    tasks_ = (select(source.c.task_id, func.max(source.c.created_at).label("created_at"), source.c.kind)
+              .group_by(source.c.kind, source.c.task_id).subquery("tasks"))
+    found = session.execute(select(func.count(), func.max(tasks_.c.created_at), func.min(tasks_.c.task_id))
+                            .group_by(tasks_.c.kind)).all()
+    newest = [row[1] for row in found if row[1] is not None]
+    memo[key] = Claimable(sum(row[0] for row in found), max(newest) if newest else None, [row[2] for row in found])
+    return memo[key]  # type: ignore[no-any-return]
 
 
 def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:

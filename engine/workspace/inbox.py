@@ -304,7 +304,8 @@ def _stats(session: Session, actor: Actor, scope: str) -> tuple[int, Any]:
     memo = session.info.setdefault("inbox_stats", {})
     key = (actor, scope)
     if key not in memo and scope == "group":
-        memo[key] = tasks.claimable_stats(session, _group_principals(session, actor)[0])
+        summary = tasks.claimable_summary(session, _group_principals(session, actor)[0])
+        memo[key] = (summary.count, summary.newest)
     if key not in memo:
         where, _ = _scope_filter(session, actor, scope)
         memo[key] = tuple(session.execute(select(func.count(HumanTask.id), func.max(HumanTask.created_at))
@@ -321,7 +322,12 @@ def task_names(session: Session, actor: Actor, scope: str) -> list[tuple[str, st
     """(process_key, element id, title) of the tasks in a scope, for the filter choices."""
     if scope not in SCOPES:
         scope = "assigned"
-    where, _ = _scope_filter(session, actor, scope)
+    if scope == "group":
+        # one task per kind stands for all of that kind (engine/runtime/projection.kind_of)
+        samples = tasks.claimable_summary(session, _group_principals(session, actor)[0]).samples
+        where = HumanTask.id.in_(samples)
+    else:
+        where, _ = _scope_filter(session, actor, scope)
     rows = session.execute(select(HumanTask.process_key, HumanTask.name, HumanTask.title)
                            .where(where).distinct().order_by(HumanTask.process_key, HumanTask.title).limit(200))
     return [tuple(r) for r in rows]  # type: ignore[misc]

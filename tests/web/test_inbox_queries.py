@@ -8,7 +8,7 @@ import pytest
 
 from engine.core import clock, commands
 from engine.workspace import follow_up, inbox, saved_filters
-from engine.runtime import tasks
+from engine.runtime import projection, tasks
 from engine.core.errors import Forbidden, InvalidData
 from engine.core.principals import Actor
 from engine.workspace.inbox import InboxQuery
@@ -200,8 +200,9 @@ def _candidate_rows_match_their_tasks(session) -> None:  # type: ignore[no-untyp
     for candidate, task in session.execute(select(TaskCandidate, HumanTask).join(
             HumanTask, HumanTask.id == TaskCandidate.task_id)):
         assert task.state == "open"
-        assert (candidate.claimed, candidate.due_at, candidate.created_at) == \
-            (bool(task.assignee), task.due_at, task.created_at), task.id
+        assert (candidate.claimed, candidate.due_at, candidate.created_at, candidate.kind) == \
+            (bool(task.assignee), task.due_at, task.created_at,
+             projection.kind_of(task.process_key, task.name, task.title)), task.id
 
 
 def test_the_claimable_page_merges_groups_in_due_order_and_follows_claims_and_reassignments(db, people, tmp_path):
@@ -222,8 +223,12 @@ def test_the_claimable_page_merges_groups_in_due_order_and_follows_claims_and_re
 
     def pages(session):  # type: ignore[no-untyped-def]
         found = [inbox.search(session, wang, InboxQuery(scope="group", per_page=4, page=p)) for p in (1, 2, 3, 4)]
+        expected = _claimable_in_due_order(session, wang)
+        # the task filter offers each (process, task, title) of the claimable tasks once
+        choices = {(t.process_key, t.name, t.title) for t in (tasks.get(session, i) for i in expected)}
+        assert sorted(inbox.task_names(session, wang, "group")) == sorted(choices)
         return ([r.task.id for page in found for r in page.rows], {page.total for page in found},
-                inbox.counts(session, wang)["group"], _claimable_in_due_order(session, wang))
+                inbox.counts(session, wang)["group"], expected)
 
     def api_pages(session):  # type: ignore[no-untyped-def]
         found = [tasks.list_tasks(session, wang, "candidate", page=p, per_page=5) for p in (1, 2, 3)]
