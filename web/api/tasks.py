@@ -46,9 +46,8 @@ def _task_command(task_id: str, command, *args):  # type: ignore[no-untyped-def]
     bearer_token()
 
     def _run(session):  # type: ignore[no-untyped-def]
-        # caller, command and answer in one transaction: the answer is what this command made
-        command(session, actor_in(session), task_id, *args)
-        return task_dict(tasks.get(session, task_id))
+        # caller, command and answer in one transaction: the answer is the row the command changed
+        return task_dict(command(session, actor_in(session), task_id, *args))
 
     return jsonify(commands.execute(engine_db(), _run))
 
