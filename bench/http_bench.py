@@ -5,7 +5,8 @@ POST /api/v1/tasks/{id}/complete through the Flask app's WSGI callable (werkzeug
 no socket, no server thread), and the engine command alone
 (`commands.execute(db, tasks.complete, actor, id, {})`, engine_bench's row (b)); and an API call
 refused before the database (GET /api/v1/tasks without a token: 401), which is Flask, werkzeug
-and our hooks alone. For each: the median CPU time of the calling thread, and Python function
+and our hooks alone; and an inbox page of 20 tasks (GET /api/v1/tasks?scope=assigned), the call
+every client polls. For each: the median CPU time of the calling thread, and Python function
 calls per request counted by cProfile. CPU time moves with whatever else runs on a shared
 machine; function calls do not, so they are the figure to compare between two commits there.
 The HTTP completion's calls are also split by what the view does besides the command (token
@@ -120,6 +121,24 @@ def main(argv: list[str] | None = None) -> int:
         calls = {"http": [calls_of(functools.partial(over_http, next_task())) for _ in range(20)],
                  "engine": [calls_of(functools.partial(by_command, next_task())) for _ in range(20)],
                  "refused": [calls_of(refused) for _ in range(20)]}
+        for _ in range(20):  # every chain instance's first task is its initiator's
+            engine.start(engine_bench.CHAIN)
+
+        def inbox() -> None:
+            response = client.get("/api/v1/tasks?scope=assigned&per_page=20", headers=headers)
+            assert response.status_code == 200 and len(response.get_json()["items"]) == 20
+
+        for _ in range(10):
+            inbox()
+        cpu["inbox"] = []
+        for _ in range(args.count):
+            started = time.thread_time_ns()
+            inbox()
+            cpu["inbox"].append(time.thread_time_ns() - started)
+            sys.stderr.seek(0)
+            sys.stderr.truncate()
+        calls["inbox"] = [calls_of(inbox) for _ in range(20)]
+        # last: the helpers' own profilers would hide the calls of the outer one
         from web.api import tasks as api_tasks
         parts = Parts(api_tasks, ("actor_in", "load_body", "task_dict", "instance_dict", "jsonify"))
         for _ in range(20):
@@ -131,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"web layer benchmark, in-process WSGI on SQLite ({args.count} of each, medians)")
     print(f"  {'':34s} {'CPU ms':>8s} {'calls':>8s}")
     for name, label in (("http", "complete through the API"), ("engine", "the engine command alone"),
-                        ("refused", "API call refused (401, no database)")):
+                        ("refused", "API call refused (401, no database)"),
+                        ("inbox", "an inbox page of 20 tasks")):
         print(f"  {label:34s} {statistics.median(cpu[name]) / 1e6:8.3f} {statistics.median(calls[name]):8.0f}")
     extra_cpu = (statistics.median(cpu["http"]) - statistics.median(cpu["engine"])) / 1e6
     extra_calls = statistics.median(calls["http"]) - statistics.median(calls["engine"])
