@@ -186,6 +186,22 @@ class _SessionCookie(SecureCookieSessionInterface):
     """Secure whenever the request came over HTTPS, even without SESSION_COOKIE_SECURE; a
     signed-in cookie expires at sign-in plus the absolute limit, however often it is re-sent."""
 
+    def open_session(self, app: Flask, request):  # type: ignore[no-untyped-def]
+        # a bearer-token API call sends no cookie: its empty session needs no signer, which
+        # Flask builds (key list, serializer, signer) on every request before even looking
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:  # type: ignore[no-untyped-def]
+        if not session and not session.modified:
+            # what Flask does for a session left empty (every API call), without computing the
+            # cookie's name, domain, path and flags first
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 

@@ -43,13 +43,26 @@ def _started() -> None:
     g.request_started = time.perf_counter()
 
 
+# the labelled children, looked up once per label set: `labels()` takes a lock and checks its
+# arguments on every call (the sets are bounded, as the labels are)
+_counts: dict[tuple[str, str, int], Any] = {}
+_latencies: dict[tuple[str, str], Any] = {}
+
+
 def _measured(response: Response) -> Response:
     started = g.pop("request_started", None)
+    current = request._get_current_object()  # type: ignore[attr-defined]
     # the endpoint name, not the path: a bounded set of labels whatever the ids in URLs
-    endpoint = request.endpoint or "unmatched"
-    REQUEST_COUNT.labels(endpoint, request.method, str(response.status_code)).inc()
+    endpoint, method, status = current.endpoint or "unmatched", current.method, response.status_code
+    count = _counts.get((endpoint, method, status))
+    if count is None:
+        count = _counts[(endpoint, method, status)] = REQUEST_COUNT.labels(endpoint, method, str(status))
+    count.inc()
     if started is not None:
-        REQUEST_LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
+        latency = _latencies.get((endpoint, method))
+        if latency is None:
+            latency = _latencies[(endpoint, method)] = REQUEST_LATENCY.labels(endpoint, method)
+        latency.observe(time.perf_counter() - started)
     return response
 
 

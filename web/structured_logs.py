@@ -22,6 +22,7 @@ from flask import Flask, Response, g, request
 from engine.core import tracing
 
 HEADER = "X-Request-Id"
+_ENVIRON_KEY = "HTTP_X_REQUEST_ID"  # where WSGI puts HEADER
 OWN_LOGGERS = ("web", "engine")
 QUIET_ENDPOINTS = {"home.healthz", "monitoring.readyz", "monitoring.metrics", "static"}
 requests_log = logging.getLogger("web.requests")
@@ -82,23 +83,37 @@ def _install(form: str, level: str) -> None:
 
 
 def _begin() -> None:
-    g.request_id = tracing.accepted(request.headers.get(HEADER)) or tracing.new_id()
-    g.request_id_token = tracing.bind(g.request_id)
-    g.log_started = time.perf_counter()
+    here = g._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not three
+    # the environ, not request.headers: Headers.get of an absent header (most requests) raises
+    # and catches a KeyError
+    here.request_id = tracing.accepted(request.environ.get(_ENVIRON_KEY)) or tracing.new_id()
+    here.request_id_token = tracing.bind(here.request_id)
+    here.log_started = time.perf_counter()
 
 
 def _answer(response: Response) -> Response:
-    request_id = g.get("request_id")
+    here, current = g._get_current_object(), request._get_current_object()  # type: ignore[attr-defined]
+    request_id = here.get("request_id")
     if request_id:
         response.headers[HEADER] = request_id
-    started = g.get("log_started")
+    started = here.get("log_started")
     duration = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
-    route = request.url_rule.rule if request.url_rule is not None else None
-    level = logging.DEBUG if request.endpoint in QUIET_ENDPOINTS else logging.INFO
-    requests_log.log(level, "%s %s %s", request.method, request.path, response.status_code, extra={
-        "user": _user(), "route": route, "method": request.method, "status": response.status_code,
-        "duration_ms": duration})
+    rule = current.url_rule
+    level = logging.DEBUG if current.endpoint in QUIET_ENDPOINTS else logging.INFO
+    if not requests_log.isEnabledFor(level):
+        return response
+    method, status = current.method, response.status_code
+    # the record made here, not through Logger.log: that one walks the stack to find its
+    # caller (which is always this function) on every request
+    record = requests_log.makeRecord(
+        requests_log.name, level, __file__, _ANSWER_LINE, "%s %s %s", (method, current.path, status), None,
+        "_answer", extra={"user": _user(here), "route": rule.rule if rule is not None else None,
+                          "method": method, "status": status, "duration_ms": duration})
+    requests_log.handle(record)
     return response
+
+
+_ANSWER_LINE = _answer.__code__.co_firstlineno
 
 
 def _end(error: BaseException | None) -> None:
@@ -107,11 +122,11 @@ def _end(error: BaseException | None) -> None:
         tracing.unbind(token)
 
 
-def _user() -> str | None:
+def _user(here: Any) -> str | None:
     """The signed-in caller, if this request has already looked them up (never a lookup of its
     own just for the log)."""
-    actor = g.get("actor")
+    actor = here.get("actor")
     if actor is not None:
         return getattr(actor, "username", None)
-    user = g.get("_login_user")
+    user = here.get("_login_user")
     return getattr(user, "username", None)

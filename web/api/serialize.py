@@ -9,14 +9,16 @@ from engine.runtime import access, instances
 from engine.core.models import HumanTask, ProcessInstance
 from engine.core.principals import Actor
 
+from web.api.plain_dump import plain
 from web.api.schemas import InstanceOut, TaskOut
 
-# schema objects hold no per-call state: build them once, not on every answer
-_TASK_OUT, _INSTANCE_OUT = TaskOut(), InstanceOut()
+# built once, and dumped without marshmallow's per-field calls (web/api/plain_dump.py): every
+# completion, claim and instance answer goes through these
+_TASK_OUT, _INSTANCE_OUT = plain(TaskOut()), plain(InstanceOut())
 
 
 def task_dict(row: HumanTask | access.TaskLine) -> dict[str, Any]:
-    return _TASK_OUT.dump(row)
+    return _TASK_OUT(row)
 
 
 def instance_dict(session: Session, instance: ProcessInstance, actor: Actor, with_data: bool = True) -> dict[str, Any]:
@@ -25,7 +27,7 @@ def instance_dict(session: Session, instance: ProcessInstance, actor: Actor, wit
     error = None
     if instance.state == instances.ERROR or instance.error_element:
         error = {"element_id": instance.error_element, "message": instance.error_message}
-    return _INSTANCE_OUT.dump({
+    return _INSTANCE_OUT({
         "id": instance.id, "process_key": instance.process_key, "version": instance.version,
         "state": instance.state, "data": view.data(instances.data_of(instance)) if with_data else {},
         "tasks": view.task_lines(view.open_tasks()), "started_by": instance.started_by,

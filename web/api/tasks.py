@@ -10,11 +10,13 @@ from engine.core import commands
 from web import engine_db
 from web.api.blueprint import api
 from web.api.auth import actor_in, bearer_token, current_actor, load_body, load_query
+from web.api.plain_dump import plain
 from web.api.schemas import AssignRequest, CompleteRequest, TaskDetailOut, TaskPage, TaskQuery
 from web.api.serialize import instance_dict, task_dict
 
-# built once: these run on every completion and inbox page (schemas keep no per-call state)
-_COMPLETE, _TASK_QUERY, _TASK_PAGE = CompleteRequest(), TaskQuery(), TaskPage()
+# built once: these run on every completion and inbox page (schemas keep no per-call state);
+# the page is dumped without marshmallow's per-field calls (web/api/plain_dump.py)
+_COMPLETE, _TASK_QUERY, _TASK_PAGE = CompleteRequest(), TaskQuery(), plain(TaskPage())
 
 
 @api.get("/v1/tasks")
@@ -25,7 +27,7 @@ def list_tasks():  # type: ignore[no-untyped-def]
         # the caller's token is read in the listing's own session: every client polls this
         actor = actor_in(session)
         query = load_query(_TASK_QUERY)
-        return _TASK_PAGE.dump(tasks.list_tasks(session, actor, query["scope"], query["page"],
+        return _TASK_PAGE(tasks.list_tasks(session, actor, query["scope"], query["page"],
                                                 query["per_page"]))
 
     return jsonify(commands.query(engine_db(), _list))
@@ -46,9 +48,8 @@ def _task_command(task_id: str, command, *args):  # type: ignore[no-untyped-def]
     bearer_token()
 
     def _run(session):  # type: ignore[no-untyped-def]
-        # caller, command and answer in one transaction: the answer is what this command made
-        command(session, actor_in(session), task_id, *args)
-        return task_dict(tasks.get(session, task_id))
+        # caller, command and answer in one transaction: the answer is the row the command changed
+        return task_dict(command(session, actor_in(session), task_id, *args))
 
     return jsonify(commands.execute(engine_db(), _run))
 
