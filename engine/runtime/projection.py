@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, event, or_, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -31,7 +31,7 @@ def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
     if ready_tasks is None:
         ready_tasks = ready_user_tasks(workflow)
     ready = {str(t.id): t for t in ready_tasks} if instance.state == "running" else {}
-    rows = _rows_of(session, instance, list(ready))
+    rows = _rows_of(session, instance, workflow, ready)
     open_rows, known = [], {row.id for row in rows}
     for row in rows:
         if row.id in ready:
@@ -52,16 +52,47 @@ def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
     return open_rows
 
 
-def _rows_of(session: Session, instance: ProcessInstance, ready_ids: list[str]) -> list[HumanTask]:
+def known_rows(session: Session, instance: ProcessInstance, rows: list[HumanTask]) -> None:
+    """The command has read all of the instance's open rows (a completion reads them with its
+    task): the next `sync` of this instance takes them instead of reading them again."""
+    session.info.setdefault("known_rows", {})[instance.id] = rows
+
+
+def note_ready(workflow: BpmnWorkflow) -> None:
+    """Before a completion runs the workflow on: the tasks that are ready now. Only such a task
+    can have a row that is not open (an instance's error cancels its rows, its tasks stay
+    ready); one that becomes ready during the command has none, so the projection need not
+    look for it."""
+    ready = TaskState.READY
+    workflow.__dict__["_engine_ready_before"] = {
+        task_id for flow in (workflow, *workflow.subprocesses.values())
+        for task_id, task in flow.tasks.items() if task._state & ready}
+
+
+def _rows_of(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
+             ready: dict[str, Any]) -> list[HumanTask]:
     """The instance's open rows and any earlier row of a ready task (one that a supervisor or a
-    migration made ready again keeps its row), in one query. No autoflush, so that the
-    command's changes reach the database in one flush at the end: rows changed in this session
-    keep their in-memory state (a row closed just now is not open any more), and rows added
-    in this session, not yet in the database, are taken from the session."""
-    with session.no_autoflush:
-        found = {row.id: row for row in session.scalars(select(HumanTask).where(
-            HumanTask.process_instance_id == instance.id,
-            or_(HumanTask.state == OPEN, HumanTask.id.in_(ready_ids))))}
+    migration made ready again keeps its row), in one query, or none when the command read the
+    open rows already (`known_rows`) and no ready task without a row among them was ready
+    before the command (`note_ready`). No autoflush, so that the command's changes reach the database in one
+    flush at the end: rows changed in this session keep their in-memory state (a row closed
+    just now is not open any more), and rows added in this session, not yet in the database,
+    are taken from the session."""
+    ready_before = workflow.__dict__.pop("_engine_ready_before", None)
+    known = session.info.get("known_rows", {}).pop(instance.id, None)
+    if known is not None:
+        found = {row.id: row for row in known}
+        unsure = [task_id for task_id, task in ready.items() if task_id not in found
+                  and (ready_before is None or task.id in ready_before)]
+        if unsure:
+            with session.no_autoflush:
+                found.update((row.id, row) for row in session.scalars(
+                    select(HumanTask).where(HumanTask.id.in_(unsure))))
+    else:
+        with session.no_autoflush:
+            found = {row.id: row for row in session.scalars(select(HumanTask).where(
+                HumanTask.process_instance_id == instance.id,
+                or_(HumanTask.state == OPEN, HumanTask.id.in_(list(ready)))))}
     for pending in session.new:
         if isinstance(pending, HumanTask) and pending.process_instance_id == instance.id:
             found.setdefault(pending.id, pending)
@@ -110,10 +141,24 @@ def reroute(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
 
 
 def set_candidates(session: Session, row: HumanTask, new: bool = False) -> None:
-    """Index rows for "open tasks I may claim"; the assignee is indexed on the task itself."""
-    if not new:
-        _drop_candidates(session, row)
+    """Index rows for "open tasks I may claim"; the assignee is indexed on the task itself.
+    A new task's rows wait for the flush that inserts the task (they reference it) and then go
+    in as one executemany (`_insert_candidates`), not through the unit of work."""
+    if new:
+        session.info.setdefault("new_candidates", []).extend(
+            {"task_id": row.id, "principal": p} for p in principals_of(row))
+        return
+    _drop_candidates(session, row)
     session.add_all(TaskCandidate(task_id=row.id, principal=p) for p in principals_of(row))
+
+
+@event.listens_for(Session, "after_flush")
+def _insert_candidates(session: Session, _context: Any) -> None:
+    # after the flush that inserted the new tasks, so the candidates' foreign key finds them;
+    # a rolled-back transaction discards the session, and these with it
+    pending = session.info.pop("new_candidates", None)
+    if pending:
+        session.connection().execute(_CANDIDATES.insert(), pending)
 
 
 def set_candidates_of_many(session: Session, rows: list[Any]) -> None:
@@ -138,11 +183,15 @@ def close(session: Session, row: HumanTask, by: str, at: datetime) -> None:
     _drop_candidates(session, row)
 
 
+_CANDIDATES = TaskCandidate.__table__
+_DROP_CANDIDATES = delete(_CANDIDATES).where(_CANDIDATES.c.task_id == bindparam("task_id"))
+
+
 def _drop_candidates(session: Session, row: HumanTask) -> None:
-    # no autoflush: the pending changes go to the database in the command's one flush, instead
-    # of a flush before every DELETE (SQLAlchemy's flush dominates a small completion)
-    with session.no_autoflush:
-        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+    # a Core statement built once, on the connection: no autoflush (the pending changes go to
+    # the database in the command's one flush) and none of the ORM's bulk-delete machinery,
+    # which cost more than the DELETE itself
+    session.connection().execute(_DROP_CANDIDATES, {"task_id": row.id})
 
 
 def _title(spec: Any, properties: dict[str, Any], evaluate: Any) -> str:
