@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import bindparam, delete, event, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, inspect, or_, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
@@ -117,8 +118,10 @@ def _create(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
                     candidate_users=who.candidate_users, form_key=form_key, created_at=created,
                     due_at=due)
     escalation_policy.schedule(row, escalation_policy.policy_for(session, instance, properties, spec.bpmn_id))
-    session.add(row)
-    set_candidates(session, row, new=True)
+    _insert(session, row)
+    candidates = [{"task_id": row.id, "principal": p} for p in principals_of(row)]
+    if candidates:
+        session.connection().execute(_CANDIDATES.insert(), candidates)
     audit.record(session, "task_created", actor, instance_id=instance.id, task_id=row.id,
                  name=row.name, assignee=row.assignee, candidate_groups=row.candidate_groups,
                  candidate_users=row.candidate_users, due_at=due.isoformat() if due else None)
@@ -140,25 +143,26 @@ def reroute(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
     set_candidates(session, row)
 
 
+def _insert(session: Session, row: HumanTask) -> None:
+    """A new task row written at once as one Core INSERT and put in the session as persistent
+    and unchanged, so that the command's flush has nothing to do for it (the unit of work cost
+    more than the INSERT). Every column is set on the object first: one left unset would be
+    expired, and read back with a SELECT when first used."""
+    values = {}
+    for key, column in _COLUMNS:
+        if key not in row.__dict__:
+            setattr(row, key, _default(column))
+        values[column.name] = row.__dict__[key]
+    session.connection().execute(_TASKS.insert(), values)
+    make_transient_to_detached(row)
+    session.add(row)
+
+
 def set_candidates(session: Session, row: HumanTask, new: bool = False) -> None:
-    """Index rows for "open tasks I may claim"; the assignee is indexed on the task itself.
-    A new task's rows wait for the flush that inserts the task (they reference it) and then go
-    in as one executemany (`_insert_candidates`), not through the unit of work."""
-    if new:
-        session.info.setdefault("new_candidates", []).extend(
-            {"task_id": row.id, "principal": p} for p in principals_of(row))
-        return
-    _drop_candidates(session, row)
+    """Index rows for "open tasks I may claim"; the assignee is indexed on the task itself."""
+    if not new:
+        _drop_candidates(session, row)
     session.add_all(TaskCandidate(task_id=row.id, principal=p) for p in principals_of(row))
-
-
-@event.listens_for(Session, "after_flush")
-def _insert_candidates(session: Session, _context: Any) -> None:
-    # after the flush that inserted the new tasks, so the candidates' foreign key finds them;
-    # a rolled-back transaction discards the session, and these with it
-    pending = session.info.pop("new_candidates", None)
-    if pending:
-        session.connection().execute(_CANDIDATES.insert(), pending)
 
 
 def set_candidates_of_many(session: Session, rows: list[Any]) -> None:
@@ -176,15 +180,33 @@ def principals_of(row: Any) -> list[str]:
 
 
 def close(session: Session, row: HumanTask, by: str, at: datetime) -> None:
-    row.state = COMPLETED
-    row.completed_at = at
-    row.completed_by = by
-    escalation_policy.stop(row)
+    """The task completed by `by`: written at once as one Core UPDATE (with nothing left to remind
+    or escalate, see escalation_policy.stop) and set on the row object as its committed state, so
+    that the command's flush has nothing to do for it."""
+    values = {"state": COMPLETED, "completed_at": at, "completed_by": by,
+              "next_reminder_at": None, "next_escalation_at": None}
+    session.connection().execute(_CLOSE, {"task_id": row.id, **{"v_" + k: v for k, v in values.items()}})
+    for key, value in values.items():
+        set_committed_value(row, key, value)
     _drop_candidates(session, row)
 
 
 _CANDIDATES = TaskCandidate.__table__
 _DROP_CANDIDATES = delete(_CANDIDATES).where(_CANDIDATES.c.task_id == bindparam("task_id"))
+
+
+_TASKS = HumanTask.__table__
+_COLUMNS = [(attribute.key, attribute.columns[0]) for attribute in inspect(HumanTask).column_attrs]
+
+
+def _default(column: Any) -> Any:
+    default = column.default
+    if default is None:
+        return None
+    return default.arg(None) if default.is_callable else default.arg
+_CLOSE = (_TASKS.update().where(_TASKS.c.id == bindparam("task_id"))
+          .values({column: bindparam("v_" + column) for column in
+                   ("state", "completed_at", "completed_by", "next_reminder_at", "next_escalation_at")}))
 
 
 def _drop_candidates(session: Session, row: HumanTask) -> None:

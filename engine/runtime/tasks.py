@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import Session, aliased
 from SpiffWorkflow.util.task import TaskState
 
 from engine.core import audit, clock
@@ -58,25 +58,33 @@ def outside_candidates(session: Session, row: HumanTask, username: str) -> bool:
     return user is not None and not (user.group_names & set(row.candidate_groups))
 
 
+_OWNER = aliased(HumanTask)
+_TASK_AND_INSTANCE = (select(HumanTask, ProcessInstance)
+                      .join(ProcessInstance, ProcessInstance.id == HumanTask.process_instance_id)
+                      .where(HumanTask.id == bindparam("task_id")))
+_OPEN_ROWS_AND_INSTANCE = (
+    select(HumanTask, ProcessInstance)
+    .join(ProcessInstance, ProcessInstance.id == HumanTask.process_instance_id)
+    .where(HumanTask.process_instance_id == select(_OWNER.process_instance_id)
+           .where(_OWNER.id == bindparam("task_id")).scalar_subquery(),
+           or_(HumanTask.id == bindparam("task_id"), HumanTask.state == projection.OPEN)))
+
+
 def with_instance(session: Session, task_id: str, open_rows: bool = False) -> HumanTask:
     """`get`, with the task's instance (and its definition) read in the same statement into the
     session, where `instances.get` then finds it: claims and completions need both, and one
     round trip fewer is one statement in six of a claim. With `open_rows` (a completion) the
     same statement reads the instance's other open rows too, and hands them to the projection
-    (`projection.known_rows`), which would otherwise read them again before the flush."""
+    (`projection.known_rows`), which would otherwise read them again before the flush. Both
+    statements are built once: SQLAlchemy keeps a statement's cache key on it, and building
+    and keying one anew cost as much as running it."""
     if not open_rows:
-        found = session.execute(select(HumanTask, ProcessInstance)
-                                .join(ProcessInstance, ProcessInstance.id == HumanTask.process_instance_id)
-                                .where(HumanTask.id == task_id)).first()
+        found = session.execute(_TASK_AND_INSTANCE, {"task_id": task_id}).first()
         if found is None:
             raise NotFound(f"task {task_id} not found")
         _hold(session, found[1])
         return found[0]
-    owner = select(HumanTask.process_instance_id).where(HumanTask.id == task_id).scalar_subquery()
-    found_all = session.execute(select(HumanTask, ProcessInstance)
-                                .join(ProcessInstance, ProcessInstance.id == HumanTask.process_instance_id)
-                                .where(HumanTask.process_instance_id == owner,
-                                       or_(HumanTask.id == task_id, HumanTask.state == projection.OPEN))).all()
+    found_all = session.execute(_OPEN_ROWS_AND_INSTANCE, {"task_id": task_id}).all()
     row = next((task for task, _instance in found_all if task.id == task_id), None)
     if row is None:
         raise NotFound(f"task {task_id} not found")
@@ -285,7 +293,10 @@ def list_tasks(session: Session, actor: Actor, scope: str, page: int = 1, per_pa
     return Page(rows, total, page, per_page)
 
 
+_OPEN_TASKS = (select(HumanTask).where(HumanTask.process_instance_id == bindparam("instance_id"),
+                                       HumanTask.state == projection.OPEN)
+               .order_by(HumanTask.created_at, HumanTask.id))
+
+
 def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
-    return list(session.scalars(select(HumanTask).where(
-        HumanTask.process_instance_id == instance_id, HumanTask.state == projection.OPEN)
-        .order_by(HumanTask.created_at, HumanTask.id)))
+    return list(session.scalars(_OPEN_TASKS, {"instance_id": instance_id}))
