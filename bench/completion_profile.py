@@ -6,7 +6,8 @@ is looked up outside the timing), the SQL statements of the last completion and,
 SQLite commit's fsync and other processes' load show in the wall time only.
 
     .venv/bin/python bench/completion_profile.py [-n 300] [--url URL] [--profile] [--sort tottime]
-"""
+
+A PostgreSQL URL's database is emptied first (its public schema dropped), as engine_bench does."""
 from __future__ import annotations
 
 import argparse
@@ -36,6 +37,10 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     url = args.url or f"sqlite:///{tempfile.mkdtemp()}/profile.db"
+    if url.startswith("postgresql"):
+        problem, _version = eb.prepare_postgres(url)  # an empty schema: this drops what it held
+        if problem:
+            sys.exit(f"PostgreSQL is not usable: {problem}")
     driver = eb.EngineDriver(url, False)
     handle = driver.start(eb.CHAIN)
 
