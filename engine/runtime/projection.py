@@ -185,10 +185,17 @@ def close(session: Session, row: HumanTask, by: str, at: datetime) -> None:
     that the command's flush has nothing to do for it."""
     values = {"state": COMPLETED, "completed_at": at, "completed_by": by,
               "next_reminder_at": None, "next_escalation_at": None}
-    session.connection().execute(_CLOSE, {"task_id": row.id, **{"v_" + k: v for k, v in values.items()}})
+    connection = session.connection()
+    parameters = {"task_id": row.id, **{"v_" + k: v for k, v in values.items()}}
+    if connection.dialect.name == "postgresql":
+        # the candidates' DELETE rides in the same statement (a data-modifying CTE): one round
+        # trip fewer, and a completion on PostgreSQL is mostly round trips
+        connection.execute(_CLOSE_AND_DROP, parameters)
+    else:
+        connection.execute(_CLOSE, parameters)
+        _drop_candidates(session, row)
     for key, value in values.items():
         set_committed_value(row, key, value)
-    _drop_candidates(session, row)
 
 
 _CANDIDATES = TaskCandidate.__table__
@@ -207,6 +214,9 @@ def _default(column: Any) -> Any:
 _CLOSE = (_TASKS.update().where(_TASKS.c.id == bindparam("task_id"))
           .values({column: bindparam("v_" + column) for column in
                    ("state", "completed_at", "completed_by", "next_reminder_at", "next_escalation_at")}))
+
+
+_CLOSE_AND_DROP = _CLOSE.add_cte(_DROP_CANDIDATES.cte("dropped"))
 
 
 def _drop_candidates(session: Session, row: HumanTask) -> None:
