@@ -2,15 +2,15 @@
 search (the project's title, who started it), so that the inbox and "my applications" never
 deserialize a workflow. Rows are kept up to date from the audit events that every command
 already writes (`instance_started`, `task_completed`, `instance_retried` carry the submitted
-data): a `before_flush` hook on all sessions turns such an event into an insert or update of
-the summary in the same transaction, whichever entry point (web, API, CLI, scheduler) ran the
-command."""
+data): the audit log's `before_flush` hook (engine/core/audit.py) hands such an event here
+(`follow_audit`), which turns it into an insert or update of the summary in the same
+transaction, whichever entry point (web, API, CLI, scheduler) ran the command."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, event, select
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.core import clock
@@ -73,9 +73,9 @@ def _apply(session: Session, audit_event: AuditEvent) -> None:
         row.title, row.updated_at = title, clock.now()
 
 
-@event.listens_for(Session, "before_flush")
-def _summaries_follow_audit(session: Session, _context: Any, _instances: Any) -> None:
-    tracked = [obj for obj in session.new if isinstance(obj, AuditEvent) and obj.action in _TRACKED]
+def follow_audit(session: Session, events: list[AuditEvent]) -> None:
+    """Called by engine/core/audit.py with the audit events about to be inserted, in order."""
+    tracked = [e for e in events if e.action in _TRACKED]
     if not tracked:
         return
     with session.no_autoflush:

@@ -143,7 +143,16 @@ def _apply(policy: Policy, properties: dict[str, Any], where: str) -> Policy:
 
 def resolve(task_properties: dict[str, Any], process_properties: dict[str, Any],
             where: str = "a task") -> Policy:
+    if not _ours(task_properties) and not _ours(process_properties):
+        return _DEFAULT  # most tasks say nothing of reminders: every new task would build it anew
     return _apply(_apply(Policy(), process_properties, f"the process of {where}"), task_properties, where)
+
+
+_DEFAULT = Policy()
+
+
+def _ours(properties: dict[str, Any]) -> bool:
+    return any(properties.get(name) is not None for name in PROPERTIES)
 
 
 def stuck_after(process_properties: dict[str, Any]) -> int:
@@ -210,7 +219,7 @@ def policy_for(session: Session, instance: ProcessInstance, task_properties: dic
 
 def schedule(row: HumanTask, policy: Policy) -> None:
     """Set a new task's policy and first due-dated moments (nothing without a due date)."""
-    row.escalation_policy = policy.stored()
+    row.escalation_policy = None if policy == _DEFAULT else policy.stored()
     row.escalation_level = 0
     row.next_reminder_at = row.next_escalation_at = None
     if row.due_at is None:

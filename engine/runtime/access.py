@@ -73,7 +73,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.deployment import SPECS, form_for, latest_definition
@@ -486,11 +486,16 @@ def role_of(session: Session, actor: Actor, instance: ProcessInstance, rules: Ru
     return STAFF
 
 
+# built once: every answer about an instance reads its rows, and SQLAlchemy keeps the cache key
+# on the statement object (building and keying a new one cost as much as running it)
+_ROWS_OF_INSTANCE = select(HumanTask).where(HumanTask.process_instance_id == bindparam("instance_id"))
+
+
 def view_of(session: Session, actor: Actor, instance: ProcessInstance, task: HumanTask | None = None) -> View:
     """The actor's view of the instance; Forbidden when they have no part in it. Pass the task
     when the view is for a task page or answer whose task the caller may see."""
     rules = rules_of(session, instance.definition)
-    rows = list(session.scalars(select(HumanTask).where(HumanTask.process_instance_id == instance.id)))
+    rows = list(session.scalars(_ROWS_OF_INSTANCE, {"instance_id": instance.id}))
     role = role_of(session, actor, instance, rules, rows, task)
     if role is None:
         raise Forbidden("you have no part in this process instance")

@@ -46,26 +46,27 @@ def read_state(session: Session, instance_id: int) -> tuple[str, list[tuple[str,
     return documents[0], [(wf, tid, body) for part, wf, tid, body in rows if part == 1]
 
 
+_UPDATE = (update(_TABLE).where(_TABLE.c.instance_id == bindparam("iid"), _TABLE.c.task_id == bindparam("tid"))
+           .values(body=bindparam("b"), workflow=bindparam("wf")))
+
+
 def write(session: Session, instance_id: int, added: list[tuple[str, str, str]],
           changed: list[tuple[str, str, str]], gone: Iterable[str]) -> None:
     """Apply one save: new fragments inserted, changed ones rewritten, vanished ones deleted.
-    Core statements without autoflush: this runs inside the command's one flush."""
+    Core statements on the session's connection: no autoflush (this runs inside the command's
+    one flush) and no ORM execution machinery around plain table writes."""
     gone = list(gone)
-    with session.no_autoflush:
-        if gone:
-            for start in range(0, len(gone), 500):
-                session.execute(delete(_TABLE).where(_TABLE.c.instance_id == instance_id,
-                                                     _TABLE.c.task_id.in_(gone[start:start + 500])))
-        if added:
-            session.execute(_TABLE.insert(), [
-                {"instance_id": instance_id, "workflow": wf, "task_id": tid, "body": body}
-                for wf, tid, body in added])
-        if changed:
-            session.execute(
-                update(_TABLE).where(_TABLE.c.instance_id == bindparam("iid"),
-                                     _TABLE.c.task_id == bindparam("tid"))
-                .values(body=bindparam("b"), workflow=bindparam("wf")),
-                [{"iid": instance_id, "tid": tid, "b": body, "wf": wf} for wf, tid, body in changed])
+    connection = session.connection()
+    for start in range(0, len(gone), 500):
+        connection.execute(delete(_TABLE).where(_TABLE.c.instance_id == instance_id,
+                                                _TABLE.c.task_id.in_(gone[start:start + 500])))
+    if added:
+        connection.execute(_TABLE.insert(), [
+            {"instance_id": instance_id, "workflow": wf, "task_id": tid, "body": body}
+            for wf, tid, body in added])
+    if changed:
+        connection.execute(_UPDATE, [{"iid": instance_id, "tid": tid, "b": body, "wf": wf}
+                                     for wf, tid, body in changed])
 
 
 def drop_all(session: Session, instance_id: int) -> None:
