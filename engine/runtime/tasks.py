@@ -276,9 +276,9 @@ def list_tasks(session: Session, actor: Actor, scope: str, page: int = 1, per_pa
         order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
     elif scope == "candidate":
         principals = set(actor.principals)
-        ids = claimable_page(session, principals, (page - 1) * per_page, per_page)
-        found = {row.id: row for row in session.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))}
-        rows = [found[i] for i in ids if i in found]
+        rows = claimable_rows(session, principals, (page - 1) * per_page, per_page)
+        if 0 < len(rows) < per_page or (page == 1 and not rows):
+            return Page(rows, (page - 1) * per_page + len(rows), page, per_page)
         return Page(rows, claimable_summary(session, principals).count, page, per_page)
     elif scope == "completed":
         where = (HumanTask.completed_by == actor.username) & (HumanTask.state == projection.COMPLETED)
@@ -322,6 +322,10 @@ def claimable_page(session: Session, principals: set[str], offset: int, limit: i
     (no LATERAL) sorts the principals' rows as they come."""
     if not principals:
         return []
+    return [row[0] for row in session.execute(_claimable_page_statement(session, principals, offset, limit))]
+
+
+def _claimable_page_statement(session: Session, principals: set[str], offset: int, limit: int) -> Any:
     candidates = TaskCandidate.__table__
     if bulk.is_postgresql(session):
         asked = _asked(tuple(sorted(principals)))
@@ -333,8 +337,17 @@ def claimable_page(session: Session, principals: set[str], offset: int, limit: i
     else:
         rows = select(candidates.c.task_id, candidates.c.due_at, candidates.c.created_at).where(_claimable(principals))
         ordered = _claimable_order(candidates)
-    merged = rows.distinct().order_by(*ordered).offset(offset).limit(limit)
-    return [row[0] for row in session.execute(merged)]
+    return rows.distinct().order_by(*ordered).offset(offset).limit(limit)
+
+
+def claimable_rows(session: Session, principals: set[str], offset: int, limit: int) -> list[HumanTask]:
+    """`claimable_page`'s tasks as rows, read in the same statement as their ids (the API's
+    list: one round trip where ids then rows took two)."""
+    if not principals:
+        return []
+    page = _claimable_page_statement(session, principals, offset, limit).subquery("page")
+    return list(session.scalars(select(HumanTask).join(page, HumanTask.id == page.c.task_id)
+                                .order_by(*_claimable_order(page))))
 
 
 @dataclass(frozen=True)
