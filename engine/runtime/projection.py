@@ -123,8 +123,7 @@ def _create(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
                     due_at=due)
     escalation_policy.schedule(row, escalation_policy.policy_for(session, instance, properties, spec.bpmn_id))
     _insert(session, row)
-    keys = _sort_keys(row)
-    candidates = [{"task_id": row.id, "principal": p, **keys} for p in principals_of(row)]
+    candidates = _candidate_values(row)
     if candidates:
         session.connection().execute(_CANDIDATES.insert(), candidates)
     audit.record(session, "task_created", actor, instance_id=instance.id, task_id=row.id,
@@ -178,10 +177,7 @@ def set_candidates_of_many(session: Session, rows: list[Any]) -> None:
     ids = [r.id for r in rows]
     session.execute(delete(TaskCandidate).where(bulk.among(session, TaskCandidate.task_id, ids))
                     .execution_options(synchronize_session=False))
-    bulk.insert_rows(session, TaskCandidate.__table__,
-                     [{"task_id": r.id, "principal": p, "claimed": bool(r.assignee), "due_at": r.due_at,
-                       "created_at": getattr(r, "created_at", None), "kind": kind_of(r.process_key, r.name, r.title)}
-                      for r in rows for p in principals_of(r)])
+    bulk.insert_rows(session, TaskCandidate.__table__, [values for r in rows for values in _candidate_values(r)])
     if rows and getattr(rows[0], "created_at", None) is None:
         created = select(HumanTask.created_at).where(HumanTask.id == TaskCandidate.task_id).scalar_subquery()
         session.execute(update(TaskCandidate).where(bulk.among(session, TaskCandidate.task_id, ids))
@@ -189,9 +185,16 @@ def set_candidates_of_many(session: Session, rows: list[Any]) -> None:
 
 
 def _sort_keys(row: Any) -> dict[str, Any]:
-    """What a candidate row repeats of its task (see TaskCandidate)."""
-    return {"claimed": bool(row.assignee), "due_at": row.due_at, "created_at": row.created_at,
+    """What a candidate row repeats of its task (see TaskCandidate); the scheduler's rows carry
+    no creation moment (set_candidates_of_many copies it from the tasks)."""
+    return {"claimed": bool(row.assignee), "due_at": row.due_at, "created_at": getattr(row, "created_at", None),
             "kind": kind_of(row.process_key, row.name, row.title)}
+
+
+def _candidate_values(row: Any) -> list[dict[str, Any]]:
+    """A task's candidate rows as values for a Core INSERT."""
+    keys = _sort_keys(row)
+    return [{"task_id": row.id, "principal": p, **keys} for p in principals_of(row)]
 
 
 def kind_of(process_key: str, name: str, title: str) -> str:
@@ -251,24 +254,21 @@ def close(session: Session, row: HumanTask, by: str, at: datetime) -> None:
         set_committed_value(row, key, value)
 
 
-_CANDIDATES = TaskCandidate.__table__
-_DROP_CANDIDATES = delete(_CANDIDATES).where(_CANDIDATES.c.task_id == bindparam("task_id"))
-
-
-_TASKS = HumanTask.__table__
-_COLUMNS = [(attribute.key, attribute.columns[0]) for attribute in inspect(HumanTask).column_attrs]
-
-
 def _default(column: Any) -> Any:
     default = column.default
     if default is None:
         return None
     return default.arg(None) if default.is_callable else default.arg
+
+
+# statements built once (SQLAlchemy keeps a statement's cache key on it)
+_CANDIDATES = TaskCandidate.__table__
+_DROP_CANDIDATES = delete(_CANDIDATES).where(_CANDIDATES.c.task_id == bindparam("task_id"))
+_TASKS = HumanTask.__table__
+_COLUMNS = [(attribute.key, attribute.columns[0]) for attribute in inspect(HumanTask).column_attrs]
 _CLOSE = (_TASKS.update().where(_TASKS.c.id == bindparam("task_id"))
           .values({column: bindparam("v_" + column) for column in
                    ("state", "completed_at", "completed_by", "next_reminder_at", "next_escalation_at")}))
-
-
 _CLOSE_AND_DROP = _CLOSE.add_cte(_DROP_CANDIDATES.cte("dropped"))
 
 
